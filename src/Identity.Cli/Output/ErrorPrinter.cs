@@ -1,0 +1,45 @@
+using System.Globalization;
+using Google.Rpc;
+using Grpc.Core;
+
+namespace Identity.Cli.Output;
+
+/// <summary>Writes an RPC error and its google.rpc details (AIP-193) to stderr.</summary>
+internal static class ErrorPrinter
+{
+    public static void Write(TextWriter error, RpcException exception, ConnectionSettings settings)
+    {
+        var message = exception.Status.Detail switch
+        {
+            { Length: > 0 } detail => detail,
+            _ when exception.StatusCode == StatusCode.DeadlineExceeded => $"no answer within {settings.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s (--timeout)",
+            _ => "(no message)",
+        };
+        error.WriteLine($"error: {exception.StatusCode}: {message}");
+        var status = exception.GetRpcStatus();
+        if (status is not null)
+        {
+            foreach (var detail in status.UnpackDetailMessages())
+            {
+                switch (detail)
+                {
+                    case BadRequest badRequest:
+                        foreach (var violation in badRequest.FieldViolations)
+                        {
+                            error.WriteLine($"  field {violation.Field}: {violation.Description}");
+                        }
+                        break;
+                    case ErrorInfo info:
+                        var metadata = string.Concat(info.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"  {m.Key}={m.Value}"));
+                        error.WriteLine($"  reason {info.Reason}{metadata}");
+                        break;
+                }
+            }
+        }
+        if (exception.StatusCode == StatusCode.Unavailable)
+        {
+            error.WriteLine($"  cannot reach {settings.Server}");
+            error.WriteLine("  is the server running? start it with: dotnet run --project src/Identity.Service");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using Identity.Service.Errors;
+using Identity.Service.Members;
+using Identity.Service.Phones;
+using Identity.Service.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Identity.Service.Hosting;
+
+/// <summary>Builds the server: used by <c>Program</c> and by the integration tests, so both run the same pipeline.</summary>
+public static class IdentityApp
+{
+    /// <summary>The address the server listens on with no configuration.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5100";
+
+    /// <summary>Largest request the server accepts. Member calls are a few hundred bytes; this leaves room and no more.</summary>
+    public const int MaxReceiveMessageBytes = 64 * 1024;
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        // Settings files live beside the binary, so the server reads them wherever it is started from; relative data
+        // paths still resolve against the working directory.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
+        });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+            builder.WebHost.UseUrls(DefaultUrl);
+        builder.Services.AddIdentityServices(builder.Configuration);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapGrpcService<MemberGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    public static IServiceCollection AddIdentityServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IdentityOptions>().Bind(configuration.GetSection(IdentityOptions.Section));
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = MaxReceiveMessageBytes;
+            grpc.IgnoreUnknownServices = true;
+            grpc.Interceptors.Add<ErrorInterceptor>();
+        });
+        services.AddGrpcReflection();
+        services.AddSingleton<DatabaseReadiness>();
+        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+
+        services.AddDbContextFactory<IdentityDbContext>((provider, db) =>
+        {
+            var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
+            var connection = new SqliteConnectionStringBuilder
+            {
+                DataSource = options.DatabasePath,
+                DefaultTimeout = options.Database.BusyTimeoutSeconds,
+                Pooling = true,
+            };
+            db.UseSqlite(connection.ToString())
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
+        });
+        services.AddHostedService<DatabaseMigrator>();
+        services.AddSingleton<IdentityStore>();
+
+        services.AddSingleton(provider => PhoneKeys.Load(
+            provider.GetRequiredService<IOptions<IdentityOptions>>(), provider.GetRequiredService<ILogger<PhoneKeys>>()));
+        services.AddSingleton<PhoneProtector>();
+        services.AddSingleton<MemberDirectory>();
+        services.AddSingleton<MemberMapper>();
+        return services;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Identity.Service.Hosting;
+
+/// <summary>The <c>Identity</c> configuration section. Every value has a default, so the server runs with none.</summary>
+public sealed class IdentityOptions
+{
+    public const string Section = "Identity";
+
+    /// <summary>Where the embedded database and development keys live. Relative paths are under the working directory.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    public DatabaseOptions Database { get; set; } = new();
+
+    public KeyOptions Keys { get; set; } = new();
+
+    public string DatabasePath => Database.Path ?? System.IO.Path.Combine(DataDirectory, "identity.db");
+}
+
+public sealed class DatabaseOptions
+{
+    /// <summary>The SQLite file; default <c>{DataDirectory}/identity.db</c>.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>How long a statement waits for another process's write lock before failing.</summary>
+    public int BusyTimeoutSeconds { get; set; } = 30;
+}
+
+public sealed class KeyOptions
+{
+    /// <summary>Base64 of 32 random bytes: the AES-256-GCM key that encrypts phones.</summary>
+    public string? PhoneEncryptionKey { get; set; }
+
+    /// <summary>Base64 of 32 random bytes: the HMAC-SHA256 key of the phone blind index.</summary>
+    public string? PhoneIndexKey { get; set; }
+}

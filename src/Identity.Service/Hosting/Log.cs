@@ -1,0 +1,27 @@
+namespace Identity.Service.Hosting;
+
+/// <summary>Every log line of the service. Phones appear only masked; names and keys never.</summary>
+static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning,
+        "No phone keys are configured: using the development key file {Path}. This is for development only; configure Identity:Keys:PhoneEncryptionKey and Identity:Keys:PhoneIndexKey in production.")]
+    public static partial void DevelopmentPhoneKeys(ILogger logger, string path);
+
+    [LoggerMessage(2, LogLevel.Information, "Database {Path} is migrated and ready ({Applied} migrations applied now).")]
+    public static partial void DatabaseReady(ILogger logger, string path, int applied);
+
+    [LoggerMessage(3, LogLevel.Error, "{Method} failed with {ExceptionType}.")]
+    public static partial void CallFailed(ILogger logger, string method, string exceptionType, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Information, "Enrolled member {MemberId} with phone {MaskedPhone} via {Channel} (created: {Created}).")]
+    public static partial void Enrolled(ILogger logger, string memberId, string maskedPhone, string channel, bool created);
+
+    [LoggerMessage(11, LogLevel.Information, "Merged member {AbsorbedId} into {SurvivorId} ({Kind}).")]
+    public static partial void Merged(ILogger logger, string absorbedId, string survivorId, string kind);
+
+    [LoggerMessage(12, LogLevel.Information, "Member {MemberId} changed phone to {MaskedPhone}.")]
+    public static partial void PhoneChanged(ILogger logger, string memberId, string maskedPhone);
+
+    [LoggerMessage(13, LogLevel.Information, "Erased member {MemberId}.")]
+    public static partial void Erased(ILogger logger, string memberId);
+}

@@ -1,0 +1,389 @@
+using System.Text.Json;
+using Identity.Service.Errors;
+using Identity.Service.Hosting;
+using Identity.Service.Phones;
+using Identity.Service.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Identity.Service.Members;
+
+public sealed record EnrollResult(MemberRecord Member, bool Created, IReadOnlyList<MergeRecordRow> Merges);
+
+public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom);
+
+public sealed record BindResult(MemberRecord Member, bool AlreadyBound);
+
+public sealed record EraseResult(string MemberId, DateTimeOffset ErasedAt, bool AlreadyErased);
+
+/// <summary>Profile fields to set; a field whose flag is false is left alone, a null value clears it.</summary>
+public sealed record ProfileUpdate(bool SetName, string? Name, bool SetGender, int Gender, bool SetBirthday, string? Birthday);
+
+/// <summary>
+/// The member directory: enrolment, resolution, binding, merges, phone changes and erasure, each one store transaction.
+/// Every operation addressed by member id follows a merged id to its survivor (except merging, which names ids exactly).
+/// </summary>
+public sealed class MemberDirectory(IdentityStore store, PhoneProtector protector, TimeProvider clock, ILogger<MemberDirectory> logger)
+{
+    public Task<EnrollResult> EnrollAsync(EnrollCommand command, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (db, ct) =>
+        {
+            var now = clock.GetUtcNow();
+            var phoneIndex = command.Phone is { } given ? protector.BlindIndex(given) : null;
+            var phoneOwner = phoneIndex is null ? null : await LoadByPhoneIndexAsync(db, phoneIndex, ct);
+
+            // The distinct members that own the given identities, other than the phone's own member.
+            var identityOwners = new List<MemberRecord>();
+            foreach (var identity in command.Identities)
+            {
+                var ownerId = await OwnerOfAsync(db, identity, ct);
+                if (ownerId is null || ownerId == phoneOwner?.Id || identityOwners.Any(o => o.Id == ownerId))
+                    continue;
+                var owner = await LoadAsync(db, ownerId, ct) ?? throw new InvalidOperationException("Identity owner row is missing.");
+                if (command.Phone is not null && owner.PhoneIndex is not null)
+                    IdentityException.ThrowFailedPrecondition(ErrorReasons.IdentityBoundToAnotherMember,
+                        $"The {ChannelName(identity.Channel)} identity is bound to member {owner.Id}, which has a different phone.");
+                identityOwners.Add(owner);
+            }
+
+            MemberRecord member;
+            var created = false;
+            var merges = new List<MergeRecordRow>();
+            if (command.Phone is { } phone)
+            {
+                if (phoneOwner is not null)
+                {
+                    member = phoneOwner;
+                }
+                else if (identityOwners.Count > 0)
+                {
+                    // A fan known only by identity proves a new phone: the oldest such member takes it.
+                    member = identityOwners.OrderBy(o => o.CreatedAt).First();
+                    identityOwners.Remove(member);
+                    member.PhoneCiphertext = protector.Encrypt(phone);
+                    member.PhoneIndex = phoneIndex;
+                }
+                else
+                {
+                    member = NewMember(phone, phoneIndex, command, now);
+                    db.Members.Add(member);
+                    created = true;
+                }
+
+                // Phone-less members whose identity just proved this phone are the same person: merge them in.
+                foreach (var absorbed in identityOwners)
+                    merges.Add(await MergeIntoAsync(db, member, absorbed, MergeKind.PhoneProof,
+                        "A channel identity of a member without a phone proved a phone that belongs to the survivor.",
+                        command.Source.ToString(), now, ct));
+            }
+            else if (identityOwners.Count > 1)
+            {
+                IdentityException.ThrowFailedPrecondition(ErrorReasons.IdentitiesBelongToDifferentMembers,
+                    $"The given identities belong to different members ({string.Join(", ", identityOwners.Select(o => o.Id))}); merge them with MergeMembers.");
+                return null!;
+            }
+            else if (identityOwners.Count == 1)
+            {
+                member = identityOwners[0];
+            }
+            else
+            {
+                member = NewMember(null, null, command, now);
+                db.Members.Add(member);
+                created = true;
+            }
+
+            var changed = BindMissing(member, command.Identities, command.Source, now);
+            if (!created)
+                changed |= FillProfileGaps(member, command.Profile);
+            if (changed && !created)
+                member.Touch(now);
+
+            Log.Enrolled(logger, member.Id, command.Phone?.Masked ?? "(none)", ChannelName(command.Source.Channel), created);
+            return new EnrollResult(member, created, merges);
+        }, cancellationToken);
+
+    public Task<ResolveResult> ResolveAsync(MemberKey key, CancellationToken cancellationToken) =>
+        store.ReadAsync(async (db, ct) =>
+        {
+            switch (key)
+            {
+                case MemberKey.ByPhone byPhone:
+                    var byIndex = await LoadByPhoneIndexAsync(db, protector.BlindIndex(byPhone.Phone), ct);
+                    if (byIndex is null)
+                        IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
+                    return new ResolveResult(byIndex, null);
+                case MemberKey.ByIdentity byIdentity:
+                    var ownerId = await OwnerOfAsync(db, byIdentity.Identity, ct);
+                    var owner = ownerId is null ? null : await LoadAsync(db, ownerId, ct);
+                    if (owner is null)
+                        IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound,
+                            $"No member has this {ChannelName(byIdentity.Identity.Channel)} identity.");
+                    return new ResolveResult(owner, null);
+                case MemberKey.ById byId:
+                    var (member, redirectedFrom) = await LoadActiveAsync(db, byId.MemberId, ct);
+                    return new ResolveResult(member, redirectedFrom);
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(key));
+            }
+        }, cancellationToken);
+
+    public Task<BindResult> BindAsync(string memberId, IReadOnlyList<IdentityKey> identities, Source source, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (db, ct) =>
+        {
+            var (member, _) = await LoadActiveAsync(db, memberId, ct);
+            foreach (var identity in identities)
+            {
+                var ownerId = await OwnerOfAsync(db, identity, ct);
+                if (ownerId is not null && ownerId != member.Id)
+                    IdentityException.ThrowFailedPrecondition(ErrorReasons.IdentityBoundToAnotherMember,
+                        $"The {ChannelName(identity.Channel)} identity is bound to member {ownerId}. " +
+                        "Enrol with the phone it proves (a phone-less member is then merged) or merge the members with MergeMembers.");
+            }
+            var changed = BindMissing(member, identities, source, clock.GetUtcNow());
+            if (changed)
+                member.Touch(clock.GetUtcNow());
+            return new BindResult(member, !changed);
+        }, cancellationToken);
+
+    public Task<MemberRecord> UpdateProfileAsync(string memberId, ProfileUpdate update, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (db, ct) =>
+        {
+            var (member, _) = await LoadActiveAsync(db, memberId, ct);
+            var changed = false;
+            if (update.SetName && member.Name != update.Name)
+                (member.Name, changed) = (update.Name, true);
+            if (update.SetGender && member.Gender != update.Gender)
+                (member.Gender, changed) = (update.Gender, true);
+            if (update.SetBirthday && member.Birthday != update.Birthday)
+                (member.Birthday, changed) = (update.Birthday, true);
+            if (changed)
+                member.Touch(clock.GetUtcNow());
+            return member;
+        }, cancellationToken);
+
+    public Task<MemberRecord> ChangePhoneAsync(string memberId, Phone phone, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (db, ct) =>
+        {
+            var (member, _) = await LoadActiveAsync(db, memberId, ct);
+            var index = protector.BlindIndex(phone);
+            if (member.PhoneIndex is not null && member.PhoneIndex.AsSpan().SequenceEqual(index))
+                return member;
+            var owner = await db.Members.Where(m => m.PhoneIndex == index).Select(m => m.Id).FirstOrDefaultAsync(ct);
+            if (owner is not null)
+                IdentityException.ThrowFailedPrecondition(ErrorReasons.PhoneBelongsToAnotherMember,
+                    $"The new phone belongs to member {owner}; merge the members instead.");
+            member.PhoneCiphertext = protector.Encrypt(phone);
+            member.PhoneIndex = index;
+            member.Touch(clock.GetUtcNow());
+            Log.PhoneChanged(logger, member.Id, phone.Masked);
+            return member;
+        }, cancellationToken);
+
+    public Task<(MemberRecord Survivor, MergeRecordRow Merge)> MergeAsync(
+        string survivorId, string absorbedId, string reason, string actor, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (db, ct) =>
+        {
+            var survivor = await LoadAsync(db, survivorId, ct);
+            if (survivor is null)
+                IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Survivor member {survivorId} does not exist.");
+            var absorbed = await LoadAsync(db, absorbedId, ct);
+            if (absorbed is null)
+                IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Absorbed member {absorbedId} does not exist.");
+
+            // Repeating a merge that already happened returns its original record.
+            if (absorbed.State == MemberRowState.Merged && absorbed.MergedIntoId == survivor.Id)
+            {
+                var existing = await db.Merges.FirstAsync(m => m.AbsorbedId == absorbed.Id, ct);
+                return (survivor, existing);
+            }
+
+            var merge = await MergeIntoAsync(db, survivor, absorbed, MergeKind.Operator, reason, actor, clock.GetUtcNow(), ct);
+            return (survivor, merge);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<MergeRecordRow>> GetMergeHistoryAsync(string memberId, CancellationToken cancellationToken) =>
+        store.ReadAsync<IReadOnlyList<MergeRecordRow>>(async (db, ct) =>
+        {
+            var member = await db.Members.Where(m => m.Id == memberId)
+                .Select(m => new { m.Id, m.MergedIntoId }).FirstOrDefaultAsync(ct);
+            if (member is null)
+                IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {memberId} does not exist.");
+            var current = member.MergedIntoId ?? member.Id;
+            var family = await db.Members.Where(m => m.MergedIntoId == current).Select(m => m.Id).ToListAsync(ct);
+            family.Add(current);
+            var merges = await db.Merges
+                .Where(m => family.Contains(m.SurvivorId) || family.Contains(m.AbsorbedId))
+                .ToListAsync(ct);
+            return merges.OrderByDescending(m => m.MergedAt).ThenByDescending(m => m.Id, StringComparer.Ordinal).ToList();
+        }, cancellationToken);
+
+    public Task<EraseResult> EraseAsync(string memberId, string reason, CancellationToken cancellationToken) =>
+        store.WriteAsync(async (db, ct) =>
+        {
+            var member = await LoadAsync(db, memberId, ct);
+            if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
+                member = await LoadAsync(db, survivorId, ct);
+            if (member is null)
+                IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {memberId} does not exist.");
+            if (member is { State: MemberRowState.Erased, ErasedAt: { } erasedAt })
+                return new EraseResult(member.Id, erasedAt, AlreadyErased: true);
+
+            var now = clock.GetUtcNow();
+            db.ChannelIdentities.RemoveRange(member.Identities);
+            member.PhoneCiphertext = null;
+            member.PhoneIndex = null;
+            member.Name = null;
+            member.Gender = 0;
+            member.Birthday = null;
+            member.State = MemberRowState.Erased;
+            member.ErasedAt = now;
+            member.ErasureReason = reason;
+            member.Touch(now);
+            Log.Erased(logger, member.Id);
+            return new EraseResult(member.Id, now, AlreadyErased: false);
+        }, cancellationToken);
+
+    async Task<MergeRecordRow> MergeIntoAsync(IdentityDbContext db, MemberRecord survivor, MemberRecord absorbed, MergeKind kind,
+        string reason, string actor, DateTimeOffset now, CancellationToken ct)
+    {
+        var plan = MergePlanner.Plan(survivor, absorbed, kind);
+
+        foreach (var identity in absorbed.Identities.ToList())
+        {
+            identity.MemberId = survivor.Id;
+            absorbed.Identities.Remove(identity);
+            survivor.Identities.Add(identity);
+        }
+        if (plan.FilledFields.Contains(MergePlanner.NameField))
+            survivor.Name = absorbed.Name;
+        if (plan.FilledFields.Contains(MergePlanner.GenderField))
+            survivor.Gender = absorbed.Gender;
+        if (plan.FilledFields.Contains(MergePlanner.BirthdayField))
+            survivor.Birthday = absorbed.Birthday;
+
+        var (ciphertext, index) = (absorbed.PhoneCiphertext, absorbed.PhoneIndex);
+        absorbed.PhoneCiphertext = null;
+        absorbed.PhoneIndex = null;
+        absorbed.Name = null;
+        absorbed.Gender = 0;
+        absorbed.Birthday = null;
+        absorbed.State = MemberRowState.Merged;
+        absorbed.MergedIntoId = survivor.Id;
+        absorbed.Touch(now);
+        if (plan.MovesPhone)
+        {
+            // The unique phone index is checked per statement: release the phone before the survivor takes it.
+            await db.SaveChangesAsync(ct);
+            survivor.PhoneCiphertext = ciphertext;
+            survivor.PhoneIndex = index;
+        }
+        survivor.Touch(now);
+
+        // Keep redirects one hop deep: whoever pointed at the absorbed member now points at the survivor.
+        await db.Members.Where(m => m.MergedIntoId == absorbed.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.MergedIntoId, survivor.Id), ct);
+
+        var record = new MergeRecordRow
+        {
+            Id = NewId(),
+            SurvivorId = survivor.Id,
+            AbsorbedId = absorbed.Id,
+            Kind = (int)kind,
+            Reason = reason,
+            Actor = actor,
+            MovedIdentities = JsonSerializer.Serialize(plan.MovedIdentities.Select(i => new MovedIdentity(i.Channel, i.ExternalId)).ToList(),
+                MergeJsonContext.Default.ListMovedIdentity),
+            FilledFields = string.Join(',', plan.FilledFields),
+            MergedAt = now,
+        };
+        db.Merges.Add(record);
+        Log.Merged(logger, absorbed.Id, survivor.Id, kind.ToString());
+        return record;
+    }
+
+    MemberRecord NewMember(Phone? phone, byte[]? phoneIndex, EnrollCommand command, DateTimeOffset now) => new()
+    {
+        Id = NewId(),
+        PhoneCiphertext = phone is { } p ? protector.Encrypt(p) : null,
+        PhoneIndex = phoneIndex,
+        Name = command.Profile.Name,
+        Gender = command.Profile.Gender ?? 0,
+        Birthday = command.Profile.Birthday,
+        EnrolledChannel = command.Source.Channel,
+        EnrolledStoreId = command.Source.StoreId,
+        EnrolledGuideId = command.Source.GuideId,
+        CreatedAt = now,
+        UpdatedAt = now,
+        Version = 1,
+    };
+
+    static bool BindMissing(MemberRecord member, IReadOnlyList<IdentityKey> identities, Source source, DateTimeOffset now)
+    {
+        var changed = false;
+        foreach (var identity in identities)
+        {
+            if (member.Identities.Any(i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId))
+                continue;
+            member.Identities.Add(new ChannelIdentityRecord
+            {
+                Channel = identity.Channel,
+                ExternalId = identity.ExternalId,
+                MemberId = member.Id,
+                BoundAt = now,
+                BoundViaChannel = source.Channel,
+                BoundAtStoreId = source.StoreId,
+            });
+            changed = true;
+        }
+        return changed;
+    }
+
+    /// <summary>Enrolment never overwrites what an existing member told us; it only fills what is missing.</summary>
+    static bool FillProfileGaps(MemberRecord member, ProfileValues profile)
+    {
+        var changed = false;
+        if (member.Name is null && profile.Name is not null)
+            (member.Name, changed) = (profile.Name, true);
+        if (member.Gender == 0 && profile.Gender is > 0)
+            (member.Gender, changed) = (profile.Gender.Value, true);
+        if (member.Birthday is null && profile.Birthday is not null)
+            (member.Birthday, changed) = (profile.Birthday, true);
+        return changed;
+    }
+
+    static Task<MemberRecord?> LoadAsync(IdentityDbContext db, string id, CancellationToken ct) =>
+        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.Id == id, ct);
+
+    static Task<MemberRecord?> LoadByPhoneIndexAsync(IdentityDbContext db, byte[] index, CancellationToken ct) =>
+        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.PhoneIndex == index, ct);
+
+    static Task<string?> OwnerOfAsync(IdentityDbContext db, IdentityKey identity, CancellationToken ct) =>
+        db.ChannelIdentities.Where(i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId)
+            .Select(i => i.MemberId).FirstOrDefaultAsync(ct);
+
+    /// <summary>Loads an active member by id, following a merged id to its survivor.</summary>
+    static async Task<(MemberRecord Member, string? RedirectedFrom)> LoadActiveAsync(IdentityDbContext db, string id, CancellationToken ct)
+    {
+        var member = await LoadAsync(db, id, ct);
+        string? redirectedFrom = null;
+        if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
+        {
+            redirectedFrom = member.Id;
+            member = await LoadAsync(db, survivorId, ct);
+        }
+        if (member is null)
+            IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {id} does not exist.");
+        if (member.State == MemberRowState.Erased)
+            IdentityException.ThrowNotFound(ErrorReasons.MemberErased, $"Member {member.Id} was erased.");
+        return (member, redirectedFrom);
+    }
+
+    static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    static string ChannelName(int channel) => ((V1.Channel)channel).ToString();
+}
+
+public sealed record MovedIdentity(int Channel, string ExternalId);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<MovedIdentity>))]
+sealed partial class MergeJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,37 @@
+using Identity.Service.Phones;
+
+namespace Identity.Service.Members;
+
+/// <summary>A channel identity key; (channel, external id) has exactly one owning member.</summary>
+public readonly record struct IdentityKey(int Channel, string ExternalId);
+
+/// <summary>Profile values from a request; null means "not given".</summary>
+public sealed record ProfileValues(string? Name, int? Gender, string? Birthday)
+{
+    public static readonly ProfileValues None = new(null, null, null);
+}
+
+/// <summary>Where a write happened.</summary>
+public sealed record Source(int Channel, string? StoreId, string? GuideId)
+{
+    public override string ToString() =>
+        $"channel {Channel}" + (StoreId is null ? "" : $" store {StoreId}") + (GuideId is null ? "" : $" guide {GuideId}");
+}
+
+public sealed record EnrollCommand(Phone? Phone, IReadOnlyList<IdentityKey> Identities, ProfileValues Profile, Source Source);
+
+/// <summary>How a resolve names its member.</summary>
+public abstract record MemberKey
+{
+    public sealed record ByPhone(Phone Phone) : MemberKey;
+
+    public sealed record ByIdentity(IdentityKey Identity) : MemberKey;
+
+    public sealed record ById(string MemberId) : MemberKey;
+}
+
+public enum MergeKind
+{
+    PhoneProof = 1,
+    Operator = 2,
+}

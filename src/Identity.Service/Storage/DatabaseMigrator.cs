@@ -1,0 +1,50 @@
+using Identity.Service.Hosting;
+using Identity.Service.Phones;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Identity.Service.Storage;
+
+/// <summary>Applies EF Core migrations before the server takes calls; health stays NOT_SERVING until it has.</summary>
+public sealed class DatabaseMigrator(
+    IDbContextFactory<IdentityDbContext> contexts,
+    PhoneKeys phoneKeys,
+    IOptions<IdentityOptions> options,
+    DatabaseReadiness readiness,
+    ILogger<DatabaseMigrator> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Resolving the keys here makes a bad key configuration fail the start, not the first call.
+        _ = phoneKeys.IndexKey;
+        var path = options.Value.DatabasePath;
+        DataDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+        readiness.MarkReady();
+        Log.DatabaseReady(logger, path, pending);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+public sealed class DatabaseReadiness
+{
+    volatile bool ready;
+
+    public bool IsReady => ready;
+
+    public void MarkReady() => ready = true;
+}
+
+/// <summary>Feeds grpc.health.v1: NOT_SERVING until the database is migrated.</summary>
+public sealed class DatabaseHealthCheck(DatabaseReadiness readiness) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(readiness.IsReady
+            ? HealthCheckResult.Healthy("database migrated")
+            : HealthCheckResult.Unhealthy("database not migrated yet"));
+}

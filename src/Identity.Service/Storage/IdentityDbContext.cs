@@ -1,0 +1,69 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Identity.Service.Storage;
+
+public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> options) : DbContext(options)
+{
+    public DbSet<MemberRecord> Members => Set<MemberRecord>();
+    public DbSet<ChannelIdentityRecord> ChannelIdentities => Set<ChannelIdentityRecord>();
+    public DbSet<MergeRecordRow> Merges => Set<MergeRecordRow>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
+    {
+        // Instants as sortable integers: SQLite cannot order or compare DateTimeOffset stored as text.
+        configuration.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<MemberRecord>(member =>
+        {
+            member.ToTable("members");
+            member.HasKey(m => m.Id);
+            member.Property(m => m.Id).HasMaxLength(64);
+            member.Property(m => m.Name).HasMaxLength(MemberLimits.NameLength);
+            member.Property(m => m.Birthday).HasMaxLength(10);
+            member.Property(m => m.EnrolledStoreId).HasMaxLength(MemberLimits.StoreIdLength);
+            member.Property(m => m.EnrolledGuideId).HasMaxLength(MemberLimits.GuideIdLength);
+            member.Property(m => m.ErasureReason).HasMaxLength(MemberLimits.ReasonLength);
+            member.Property(m => m.Version).IsConcurrencyToken();
+            // The invariant that makes phone the identity key: one member per phone.
+            member.HasIndex(m => m.PhoneIndex).IsUnique();
+            member.HasIndex(m => m.MergedIntoId);
+            member.HasMany(m => m.Identities).WithOne().HasForeignKey(i => i.MemberId);
+        });
+
+        model.Entity<ChannelIdentityRecord>(identity =>
+        {
+            identity.ToTable("channel_identities");
+            // One owner per (channel, external id).
+            identity.HasKey(i => new { i.Channel, i.ExternalId });
+            identity.Property(i => i.ExternalId).HasMaxLength(MemberLimits.ExternalIdLength);
+            identity.Property(i => i.BoundAtStoreId).HasMaxLength(MemberLimits.StoreIdLength);
+            identity.HasIndex(i => i.MemberId);
+        });
+
+        model.Entity<MergeRecordRow>(merge =>
+        {
+            merge.ToTable("merges");
+            merge.HasKey(m => m.Id);
+            merge.Property(m => m.Reason).HasMaxLength(MemberLimits.ReasonLength);
+            merge.HasIndex(m => m.SurvivorId);
+            // A member is absorbed at most once.
+            merge.HasIndex(m => m.AbsorbedId).IsUnique();
+        });
+    }
+}
+
+/// <summary>Bounds on every caller-controlled string, shared by validation and the schema.</summary>
+public static class MemberLimits
+{
+    public const int MemberIdLength = 64;
+    public const int NameLength = 64;
+    public const int ExternalIdLength = 128;
+    public const int StoreIdLength = 64;
+    public const int GuideIdLength = 64;
+    public const int ReasonLength = 256;
+    public const int OperatorLength = 64;
+}

@@ -1,0 +1,60 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Identity.Service.Storage;
+
+/// <summary>
+/// Runs reads and write transactions against the store. SQLite allows one writer at a time: writes from this process
+/// queue on a gate and then open <c>BEGIN IMMEDIATE</c> transactions, so they never fail with SQLITE_BUSY part-way
+/// (a lock held by another process is waited for up to the busy timeout).
+/// </summary>
+public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts)
+{
+    readonly SemaphoreSlim writeGate = new(1, 1);
+
+    public async Task<T> ReadAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.NoTracking;
+        return await read(db, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="write"/> in one transaction and commits it; if it throws, nothing is written.</summary>
+    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var result = await write(db, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+    }
+}
+
+/// <summary>Per-connection SQLite settings (WAL itself is persistent and set once at migration).</summary>
+sealed class SqliteConnectionSettings(int busyTimeoutSeconds) : DbConnectionInterceptor
+{
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
+
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Apply(connection);
+        return Task.CompletedTask;
+    }
+
+    void Apply(DbConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutSeconds * 1000}; PRAGMA synchronous = NORMAL;";
+        command.ExecuteNonQuery();
+    }
+}

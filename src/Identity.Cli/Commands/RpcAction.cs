@@ -34,9 +34,9 @@ internal sealed class RpcAction(GlobalOptions globals)
                 }
                 return ExitCodes.Ok;
             }
-            catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+            catch (RpcException) when (cancellationToken.IsCancellationRequested)
             {
-                error.WriteLine($"error: cancelled ({ex.StatusCode})");
+                error.WriteLine("cancelled");
                 return ExitCodes.Cancelled;
             }
             catch (RpcException ex)

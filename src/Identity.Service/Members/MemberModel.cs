@@ -15,7 +15,7 @@ public sealed record ProfileValues(string? Name, int? Gender, string? Birthday)
 public sealed record Source(int Channel, string? StoreId, string? GuideId)
 {
     public override string ToString() =>
-        $"channel {Channel}" + (StoreId is null ? "" : $" store {StoreId}") + (GuideId is null ? "" : $" guide {GuideId}");
+        $"{(V1.Channel)Channel}" + (StoreId is null ? "" : $" store {StoreId}") + (GuideId is null ? "" : $" guide {GuideId}");
 }
 
 public sealed record EnrollCommand(Phone? Phone, IReadOnlyList<IdentityKey> Identities, ProfileValues Profile, Source Source);

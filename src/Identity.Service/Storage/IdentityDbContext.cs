@@ -11,8 +11,8 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
-        // Instants as sortable integers: SQLite cannot order or compare DateTimeOffset stored as text.
-        configuration.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+        // Instants as UTC ticks: sortable and exact (SQLite cannot order DateTimeOffset stored as text).
+        configuration.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
     }
 
     protected override void OnModelCreating(ModelBuilder model)
@@ -55,6 +55,8 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
         });
     }
 }
+
+sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
 
 /// <summary>Bounds on every caller-controlled string, shared by validation and the schema.</summary>
 public static class MemberLimits

@@ -102,24 +102,24 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
             return new EnrollResult(member, created, merges);
         }, cancellationToken);
 
-    public Task<ResolveResult> ResolveAsync(MemberKey key, CancellationToken cancellationToken) =>
+    public Task<ResolveResult> ResolveAsync(MemberLookup key, CancellationToken cancellationToken) =>
         store.ReadAsync(async (db, ct) =>
         {
             switch (key)
             {
-                case MemberKey.ByPhone byPhone:
+                case MemberLookup.ByPhone byPhone:
                     var byIndex = await LoadByPhoneIndexAsync(db, protector.BlindIndex(byPhone.Phone), ct);
                     if (byIndex is null)
                         IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
                     return new ResolveResult(byIndex, null);
-                case MemberKey.ByIdentity byIdentity:
+                case MemberLookup.ByIdentity byIdentity:
                     var ownerId = await OwnerOfAsync(db, byIdentity.Identity, ct);
                     var owner = ownerId is null ? null : await LoadAsync(db, ownerId, ct);
                     if (owner is null)
                         IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound,
                             $"No member has this {ChannelName(byIdentity.Identity.Channel)} identity.");
                     return new ResolveResult(owner, null);
-                case MemberKey.ById byId:
+                case MemberLookup.ById byId:
                     var (member, redirectedFrom) = await LoadActiveAsync(db, byId.MemberId, ct);
                     return new ResolveResult(member, redirectedFrom);
                 default:

@@ -21,13 +21,13 @@ public sealed record Source(int Channel, string? StoreId, string? GuideId)
 public sealed record EnrollCommand(Phone? Phone, IReadOnlyList<IdentityKey> Identities, ProfileValues Profile, Source Source);
 
 /// <summary>How a resolve names its member.</summary>
-public abstract record MemberKey
+public abstract record MemberLookup
 {
-    public sealed record ByPhone(Phone Phone) : MemberKey;
+    public sealed record ByPhone(Phone Phone) : MemberLookup;
 
-    public sealed record ByIdentity(IdentityKey Identity) : MemberKey;
+    public sealed record ByIdentity(IdentityKey Identity) : MemberLookup;
 
-    public sealed record ById(string MemberId) : MemberKey;
+    public sealed record ById(string MemberId) : MemberLookup;
 }
 
 public enum MergeKind

@@ -30,24 +30,24 @@ public static class MemberRequests
         return new EnrollCommand(phone, identities, profile, source!);
     }
 
-    public static MemberKey Read(ResolveMemberRequest request)
+    public static MemberLookup Read(ResolveMemberRequest request)
     {
         var v = new FieldViolations();
-        MemberKey? key = null;
+        MemberLookup? key = null;
         switch (request.KeyCase)
         {
             case ResolveMemberRequest.KeyOneofCase.Phone:
                 if (ReadPhone(v, "phone", request.Phone) is { } phone)
-                    key = new MemberKey.ByPhone(phone);
+                    key = new MemberLookup.ByPhone(phone);
                 break;
             case ResolveMemberRequest.KeyOneofCase.ChannelIdentity:
                 var identity = ReadIdentity(v, "channel_identity", request.ChannelIdentity, allowUnion: false);
                 if (identity.Count == 1)
-                    key = new MemberKey.ByIdentity(identity[0]);
+                    key = new MemberLookup.ByIdentity(identity[0]);
                 break;
             case ResolveMemberRequest.KeyOneofCase.MemberId:
                 if (MemberId(v, "member_id", request.MemberId) is { } id)
-                    key = new MemberKey.ById(id);
+                    key = new MemberLookup.ById(id);
                 break;
             default:
                 v.Add("key", "one of phone, channel_identity or member_id is required");

@@ -126,6 +126,15 @@ public sealed class PhoneTests
         "+999 1234 5678", // no such country code
         "00",
         "123456789012345678", // 18 digits
+        // Extra digits before a mobile that libphonenumber would strip as a CN trunk, carrier or IP-dial prefix.
+        "17951 138 1234 5678",
+        "1795113812345678",
+        "12593 13812345678",
+        "11012 13812345678",
+        "0 138 1234 5678", // 12 digits
+        "013812345678",
+        "+86 0138 1234 5678",
+        "0086 0 13812345678",
     };
 
     [Theory]

@@ -89,7 +89,9 @@ public readonly record struct Phone
         var national = Util.GetNationalSignificantNumber(parsed);
         if (parsed.CountryCode == MainlandChina)
         {
-            if (!IsMainlandMobile(national))
+            // libphonenumber strips a trunk 0 and carrier or IP-dial prefixes (17951, 12593…) from CN numbers: the
+            // digits after +86 must be the 11-digit mobile itself, so 12- or 16-digit input is not silently shortened.
+            if (!IsMainlandMobile(national) || canonical != $"+{MainlandChina}{national}")
             {
                 error = "is not a mainland China mobile number (11 digits, 1[3-9]xxxxxxxxx)";
                 return false;

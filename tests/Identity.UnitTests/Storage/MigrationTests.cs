@@ -1,0 +1,222 @@
+using System.Security.Cryptography;
+using Identity.Service.Hosting;
+using Identity.Service.Phones;
+using Identity.Service.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Identity.UnitTests.Storage;
+
+public sealed class MigrationTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), "identity-unit-" + Guid.NewGuid().ToString("N"));
+
+    string DatabasePath => Path.Combine(root, "db", "identity.db");
+
+    DbContextOptions<IdentityDbContext> FileOptions => new DbContextOptionsBuilder<IdentityDbContext>()
+        .UseSqlite(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString())
+        .Options;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(root))
+            Directory.Delete(root, recursive: true);
+    }
+
+    /// <summary>Migrates a fresh database file the way the server does at start.</summary>
+    async Task<DatabaseReadiness> MigrateAsync(DatabaseReadiness? readiness = null)
+    {
+        readiness ??= new DatabaseReadiness();
+        var options = Options.Create(new IdentityOptions { DataDirectory = root, Database = new DatabaseOptions { Path = DatabasePath } });
+        var keys = new PhoneKeys(RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32));
+        var migrator = new DatabaseMigrator(new ContextFactory(FileOptions), keys, options, readiness, NullLogger<DatabaseMigrator>.Instance);
+        await migrator.StartAsync(CancellationToken.None);
+        return readiness;
+    }
+
+    IdentityDbContext Open() => new(FileOptions);
+
+    static MemberRecord Member(string id, byte[]? phoneIndex) => new()
+    {
+        Id = id,
+        PhoneIndex = phoneIndex,
+        PhoneCiphertext = phoneIndex is null ? null : [1, 2, 3],
+        CreatedAt = DateTimeOffset.UnixEpoch,
+        UpdatedAt = DateTimeOffset.UnixEpoch,
+    };
+
+    static async Task<List<(string Name, bool Unique, string Origin, List<string> Columns)>> IndexesAsync(IdentityDbContext db, string table)
+    {
+        var connection = (SqliteConnection)db.Database.GetDbConnection();
+        await connection.OpenAsync();
+        var indexes = new List<(string, bool, string, List<string>)>();
+        await using (var list = connection.CreateCommand())
+        {
+            list.CommandText = $"PRAGMA index_list('{table}')";
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                indexes.Add((reader.GetString(1), reader.GetInt64(2) == 1, reader.GetString(3), []));
+        }
+        foreach (var (name, _, _, columns) in indexes)
+        {
+            await using var info = connection.CreateCommand();
+            info.CommandText = $"PRAGMA index_info('{name}')";
+            await using var reader = await info.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                columns.Add(reader.GetString(2));
+        }
+        return indexes;
+    }
+
+    [Fact]
+    public void The_model_has_no_changes_missing_from_the_migrations()
+    {
+        using var db = new IdentityDbContext(new DbContextOptionsBuilder<IdentityDbContext>().UseSqlite("Data Source=:memory:").Options);
+
+        Assert.False(db.Database.HasPendingModelChanges(), "Run add-migration: the model differs from the last migration's snapshot.");
+    }
+
+    [Fact]
+    public async Task Migrating_a_fresh_file_applies_every_migration()
+    {
+        await MigrateAsync();
+
+        await using var db = Open();
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+        Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
+    }
+
+    [Fact]
+    public async Task Migrating_twice_is_harmless()
+    {
+        await MigrateAsync();
+        await using (var db = Open())
+        {
+            db.Members.Add(Member("m-1", [7]));
+            await db.SaveChangesAsync();
+        }
+
+        await MigrateAsync();
+
+        await using var again = Open();
+        Assert.Equal(1, await again.Members.CountAsync());
+    }
+
+    [Fact]
+    public async Task The_phone_index_of_members_is_unique()
+    {
+        await MigrateAsync();
+        await using var db = Open();
+
+        var indexes = await IndexesAsync(db, "members");
+
+        Assert.Contains(indexes, i => i.Unique && i.Columns.SequenceEqual(["PhoneIndex"]));
+    }
+
+    [Fact]
+    public async Task Channel_identities_are_keyed_by_channel_and_external_id()
+    {
+        await MigrateAsync();
+        await using var db = Open();
+
+        var indexes = await IndexesAsync(db, "channel_identities");
+
+        Assert.Contains(indexes, i => i.Origin == "pk" && i.Unique && i.Columns.SequenceEqual(["Channel", "ExternalId"]));
+    }
+
+    [Fact]
+    public async Task Two_members_cannot_share_a_phone()
+    {
+        await MigrateAsync();
+        await using (var db = Open())
+        {
+            db.Members.Add(Member("m-1", [1, 2, 3, 4]));
+            await db.SaveChangesAsync();
+        }
+
+        await using var other = Open();
+        other.Members.Add(Member("m-2", [1, 2, 3, 4]));
+
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => other.SaveChangesAsync());
+        Assert.Contains("UNIQUE", error.InnerException?.Message);
+    }
+
+    [Fact]
+    public async Task Many_members_may_have_no_phone()
+    {
+        await MigrateAsync();
+        await using var db = Open();
+        db.Members.AddRange(Member("m-1", null), Member("m-2", null), Member("m-3", [5]));
+
+        await db.SaveChangesAsync();
+
+        Assert.Equal(2, await db.Members.CountAsync(m => m.PhoneIndex == null));
+    }
+
+    [Fact]
+    public async Task One_channel_identity_cannot_belong_to_two_members()
+    {
+        await MigrateAsync();
+        await using (var db = Open())
+        {
+            var first = Member("m-1", null);
+            first.Identities.Add(new ChannelIdentityRecord { Channel = 2, ExternalId = "o-1", MemberId = "m-1" });
+            db.Members.AddRange(first, Member("m-2", null));
+            await db.SaveChangesAsync();
+        }
+
+        await using var other = Open();
+        other.ChannelIdentities.Add(new ChannelIdentityRecord { Channel = 2, ExternalId = "o-1", MemberId = "m-2" });
+
+        await Assert.ThrowsAsync<DbUpdateException>(() => other.SaveChangesAsync());
+    }
+
+    [Fact]
+    public async Task The_same_external_id_may_exist_in_two_channels()
+    {
+        await MigrateAsync();
+        await using var db = Open();
+        var member = Member("m-1", null);
+        member.Identities.Add(new ChannelIdentityRecord { Channel = 2, ExternalId = "same", MemberId = "m-1" });
+        member.Identities.Add(new ChannelIdentityRecord { Channel = 3, ExternalId = "same", MemberId = "m-1" });
+        db.Members.Add(member);
+
+        await db.SaveChangesAsync();
+
+        Assert.Equal(2, await db.ChannelIdentities.CountAsync());
+    }
+
+    [Fact]
+    public async Task Health_is_unhealthy_until_the_database_is_migrated()
+    {
+        var readiness = new DatabaseReadiness();
+        var check = new DatabaseHealthCheck(readiness);
+
+        Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        await MigrateAsync(readiness);
+
+        Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+    }
+
+    [Fact]
+    public async Task Health_follows_the_readiness_flag()
+    {
+        var readiness = new DatabaseReadiness();
+        var check = new DatabaseHealthCheck(readiness);
+        Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        readiness.MarkReady();
+
+        Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+    }
+
+    sealed class ContextFactory(DbContextOptions<IdentityDbContext> options) : IDbContextFactory<IdentityDbContext>
+    {
+        public IdentityDbContext CreateDbContext() => new(options);
+    }
+}

@@ -265,7 +265,7 @@ public sealed class MemberRequestsTests
     {
         var key = MemberRequests.Read(new ResolveMemberRequest { Phone = "＋８６ １３８ １２３４ ５６７８" });
 
-        Assert.Equal("+8613812345678", Assert.IsType<MemberKey.ByPhone>(key).Phone.E164);
+        Assert.Equal("+8613812345678", Assert.IsType<MemberLookup.ByPhone>(key).Phone.E164);
     }
 
     [Fact]
@@ -282,7 +282,7 @@ public sealed class MemberRequestsTests
             ChannelIdentity = new ChannelIdentity { Channel = Channel.WechatMiniProgram, ExternalId = "o-1", UnionId = "u-1" },
         });
 
-        Assert.Equal(new IdentityKey((int)Channel.WechatMiniProgram, "o-1"), Assert.IsType<MemberKey.ByIdentity>(key).Identity);
+        Assert.Equal(new IdentityKey((int)Channel.WechatMiniProgram, "o-1"), Assert.IsType<MemberLookup.ByIdentity>(key).Identity);
     }
 
     [Fact]

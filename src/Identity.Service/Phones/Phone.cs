@@ -155,8 +155,11 @@ public readonly record struct Phone
         return true;
     }
 
+    // Invisible format characters (zero-width space, direction marks, BOM) ride along when a number is copied from a
+    // contact app; they carry nothing, so they count as separators.
     static bool IsSeparator(Rune rune) =>
         Rune.IsWhiteSpace(rune)
+        || Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format
         || rune.Value is '-' or '.' or '/' or '(' or ')' or '（' or '）' or '－' or '．' or '／' or '・' or '·'
         || Rune.GetUnicodeCategory(rune) == UnicodeCategory.DashPunctuation;
 }

@@ -35,6 +35,9 @@ public sealed class PhoneTests
         { "+86\u00A0138\u00A01234\u00A05678", "+8613812345678" }, // non-breaking space
         { "\u300013812345678\u3000", "+8613812345678" },
         { "+86 138·1234·5678", "+8613812345678" },
+        // Invisible characters that contact apps add when a number is copied.
+        { "\u202A+86 138 1234 5678\u202C", "+8613812345678" },
+        { "\uFEFF138\u200B1234\u200B5678", "+8613812345678" },
         // Any Unicode decimal digit.
         { "١٣٨١٢٣٤٥٦٧٨", "+8613812345678" }, // Arabic-Indic
         { "+٨٦ ١٣٨ ١٢٣٤ ٥٦٧٨", "+8613812345678" },

@@ -56,5 +56,10 @@ public static class ErrorReasons
     public const string IdentitiesBelongToDifferentMembers = "IDENTITIES_BELONG_TO_DIFFERENT_MEMBERS";
     public const string PhoneBelongsToAnotherMember = "PHONE_BELONGS_TO_ANOTHER_MEMBER";
     public const string ConcurrentUpdate = "CONCURRENT_UPDATE";
+    public const string IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
+    public const string InsufficientPoints = "INSUFFICIENT_POINTS";
+    public const string OrderNotFound = "ORDER_NOT_FOUND";
+    public const string RefundExceedsOrder = "REFUND_EXCEEDS_ORDER";
+    public const string ProgramVersionMismatch = "PROGRAM_VERSION_MISMATCH";
     public const string Internal = "INTERNAL";
 }

@@ -1,4 +1,5 @@
 using Identity.Service.Errors;
+using Identity.Service.Loyalty;
 using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.Service.Storage;
@@ -35,6 +36,7 @@ public static class IdentityApp
 
         var app = builder.Build();
         app.MapGrpcService<MemberGrpcService>();
+        app.MapGrpcService<LoyaltyGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
@@ -75,6 +77,14 @@ public static class IdentityApp
         services.AddSingleton<PhoneProtector>();
         services.AddSingleton<MemberDirectory>();
         services.AddSingleton<MemberMapper>();
+
+        services.AddSingleton<ProgramCatalog>();
+        services.AddSingleton<BenefitQuotes>();
+        services.AddSingleton<LoyaltyDesk>();
+        services.AddSingleton<LoyaltyMerger>();
+        services.AddSingleton<LoyaltyMaintenance>();
+        services.AddSingleton<LedgerVerifier>();
+        services.AddHostedService<LoyaltyBackgroundJobs>();
         return services;
     }
 }

@@ -12,6 +12,8 @@ public sealed class IdentityOptions
 
     public KeyOptions Keys { get; set; } = new();
 
+    public MaintenanceOptions Maintenance { get; set; } = new();
+
     public string DatabasePath => Database.Path ?? System.IO.Path.Combine(DataDirectory, "identity.db");
 }
 
@@ -31,4 +33,16 @@ public sealed class KeyOptions
 
     /// <summary>Base64 of 32 random bytes: the HMAC-SHA256 key of the phone blind index.</summary>
     public string? PhoneIndexKey { get; set; }
+}
+
+public sealed class MaintenanceOptions
+{
+    /// <summary>How often points expiry and tier assessment run; 0 turns the schedule off (RunMaintenance still works).</summary>
+    public int IntervalMinutes { get; set; } = 60;
+
+    /// <summary>Delay before the first scheduled run after start.</summary>
+    public int FirstRunDelaySeconds { get; set; } = 60;
+
+    /// <summary>How often an instance picks up a program published by another instance.</summary>
+    public int ProgramRefreshSeconds { get; set; } = 5;
 }

@@ -1,7 +1,7 @@
 namespace Identity.Service.Hosting;
 
 /// <summary>Every log line of the service. Phones appear only masked; names and keys never.</summary>
-static partial class Log
+public static partial class Log
 {
     [LoggerMessage(1, LogLevel.Warning,
         "No phone keys are configured: using the development key file {Path}. This is for development only; configure Identity:Keys:PhoneEncryptionKey and Identity:Keys:PhoneIndexKey in production.")]
@@ -12,6 +12,12 @@ static partial class Log
 
     [LoggerMessage(3, LogLevel.Error, "{Method} failed with {ExceptionType}.")]
     public static partial void CallFailed(ILogger logger, string method, string exceptionType, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Information, "Maintenance: {Lots} lots ({Points} points) expired, {Assessed} members assessed, {Downgraded} downgraded.")]
+    public static partial void MaintenanceRan(ILogger logger, long lots, long points, long assessed, long downgraded);
+
+    [LoggerMessage(5, LogLevel.Error, "Scheduled maintenance failed; it will run again at the next interval.")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(10, LogLevel.Information, "Enrolled member {MemberId} with phone {MaskedPhone} via {Channel} (created: {Created}).")]
     public static partial void Enrolled(ILogger logger, string memberId, string maskedPhone, string channel, bool created);

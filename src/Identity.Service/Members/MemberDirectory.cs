@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Identity.Service.Errors;
 using Identity.Service.Hosting;
+using Identity.Service.Loyalty;
 using Identity.Service.Phones;
 using Identity.Service.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -9,7 +10,7 @@ namespace Identity.Service.Members;
 
 public sealed record EnrollResult(MemberRecord Member, bool Created, IReadOnlyList<MergeRecordRow> Merges);
 
-public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom);
+public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom, V1.BenefitQuote? Quote);
 
 public sealed record BindResult(MemberRecord Member, bool AlreadyBound);
 
@@ -22,23 +23,24 @@ public sealed record ProfileUpdate(bool SetName, string? Name, bool SetGender, i
 /// The member directory: enrolment, resolution, binding, merges, phone changes and erasure, each one store transaction.
 /// Every operation addressed by member id follows a merged id to its survivor (except merging, which names ids exactly).
 /// </summary>
-public sealed class MemberDirectory(IdentityStore store, PhoneProtector protector, TimeProvider clock, ILogger<MemberDirectory> logger)
+public sealed class MemberDirectory(
+    IdentityStore store, PhoneProtector protector, LoyaltyMerger loyalty, BenefitQuotes quotes, TimeProvider clock, ILogger<MemberDirectory> logger)
 {
     public Task<EnrollResult> EnrollAsync(EnrollCommand command, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>
         {
             var now = clock.GetUtcNow();
             var phoneIndex = command.Phone is { } given ? protector.BlindIndex(given) : null;
-            var phoneOwner = phoneIndex is null ? null : await LoadByPhoneIndexAsync(db, phoneIndex, ct);
+            var phoneOwner = phoneIndex is null ? null : await MemberQueries.LoadByPhoneIndexAsync(db, phoneIndex, ct);
 
             // The distinct members that own the given identities, other than the phone's own member.
             var identityOwners = new List<MemberRecord>();
             foreach (var identity in command.Identities)
             {
-                var ownerId = await OwnerOfAsync(db, identity, ct);
+                var ownerId = await MemberQueries.OwnerOfAsync(db, identity, ct);
                 if (ownerId is null || ownerId == phoneOwner?.Id || identityOwners.Any(o => o.Id == ownerId))
                     continue;
-                var owner = await LoadAsync(db, ownerId, ct) ?? throw new InvalidOperationException("Identity owner row is missing.");
+                var owner = await MemberQueries.LoadAsync(db, ownerId, ct) ?? throw new InvalidOperationException("Identity owner row is missing.");
                 if (command.Phone is not null && owner.PhoneIndex is not null)
                     IdentityException.ThrowFailedPrecondition(ErrorReasons.IdentityBoundToAnotherMember,
                         $"The {ChannelName(identity.Channel)} identity is bound to member {owner.Id}, which has a different phone.");
@@ -102,38 +104,22 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
             return new EnrollResult(member, created, merges);
         }, cancellationToken);
 
-    public Task<ResolveResult> ResolveAsync(MemberLookup key, CancellationToken cancellationToken) =>
+    /// <summary>Finds a member; with a context, also quotes its benefits there (one call at the POS).</summary>
+    public Task<ResolveResult> ResolveAsync(MemberLookup key, QuoteContext? context, CancellationToken cancellationToken) =>
         store.ReadAsync(async (db, ct) =>
         {
-            switch (key)
-            {
-                case MemberLookup.ByPhone byPhone:
-                    var byIndex = await LoadByPhoneIndexAsync(db, protector.BlindIndex(byPhone.Phone), ct);
-                    if (byIndex is null)
-                        IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
-                    return new ResolveResult(byIndex, null);
-                case MemberLookup.ByIdentity byIdentity:
-                    var ownerId = await OwnerOfAsync(db, byIdentity.Identity, ct);
-                    var owner = ownerId is null ? null : await LoadAsync(db, ownerId, ct);
-                    if (owner is null)
-                        IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound,
-                            $"No member has this {ChannelName(byIdentity.Identity.Channel)} identity.");
-                    return new ResolveResult(owner, null);
-                case MemberLookup.ById byId:
-                    var (member, redirectedFrom) = await LoadActiveAsync(db, byId.MemberId, ct);
-                    return new ResolveResult(member, redirectedFrom);
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(key));
-            }
+            var (member, redirectedFrom) = await MemberQueries.ResolveAsync(db, protector, key, ct);
+            var quote = context is { } at ? await quotes.QuoteAsync(db, member, at, ct) : null;
+            return new ResolveResult(member, redirectedFrom, quote);
         }, cancellationToken);
 
     public Task<BindResult> BindAsync(string memberId, IReadOnlyList<IdentityKey> identities, Source source, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>
         {
-            var (member, _) = await LoadActiveAsync(db, memberId, ct);
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
             foreach (var identity in identities)
             {
-                var ownerId = await OwnerOfAsync(db, identity, ct);
+                var ownerId = await MemberQueries.OwnerOfAsync(db, identity, ct);
                 if (ownerId is not null && ownerId != member.Id)
                     IdentityException.ThrowFailedPrecondition(ErrorReasons.IdentityBoundToAnotherMember,
                         $"The {ChannelName(identity.Channel)} identity is bound to member {ownerId}. " +
@@ -148,7 +134,7 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
     public Task<MemberRecord> UpdateProfileAsync(string memberId, ProfileUpdate update, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>
         {
-            var (member, _) = await LoadActiveAsync(db, memberId, ct);
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
             var changed = false;
             if (update.SetName && member.Name != update.Name)
                 (member.Name, changed) = (update.Name, true);
@@ -164,7 +150,7 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
     public Task<MemberRecord> ChangePhoneAsync(string memberId, Phone phone, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>
         {
-            var (member, _) = await LoadActiveAsync(db, memberId, ct);
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
             var index = protector.BlindIndex(phone);
             if (member.PhoneIndex is not null && member.PhoneIndex.AsSpan().SequenceEqual(index))
                 return member;
@@ -183,10 +169,10 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
         string survivorId, string absorbedId, string reason, string actor, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>
         {
-            var survivor = await LoadAsync(db, survivorId, ct);
+            var survivor = await MemberQueries.LoadAsync(db, survivorId, ct);
             if (survivor is null)
                 IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Survivor member {survivorId} does not exist.");
-            var absorbed = await LoadAsync(db, absorbedId, ct);
+            var absorbed = await MemberQueries.LoadAsync(db, absorbedId, ct);
             if (absorbed is null)
                 IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Absorbed member {absorbedId} does not exist.");
 
@@ -220,9 +206,9 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
     public Task<EraseResult> EraseAsync(string memberId, string reason, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>
         {
-            var member = await LoadAsync(db, memberId, ct);
+            var member = await MemberQueries.LoadAsync(db, memberId, ct);
             if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
-                member = await LoadAsync(db, survivorId, ct);
+                member = await MemberQueries.LoadAsync(db, survivorId, ct);
             if (member is null)
                 IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {memberId} does not exist.");
             if (member is { State: MemberRowState.Erased, ErasedAt: { } erasedAt })
@@ -278,6 +264,7 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
             survivor.PhoneIndex = index;
         }
         survivor.Touch(now);
+        await loyalty.MergeAsync(db, survivor, absorbed, now, ct);
 
         // Keep redirects one hop deep: whoever pointed at the absorbed member now points at the survivor.
         await db.Members.Where(m => m.MergedIntoId == absorbed.Id)
@@ -351,34 +338,7 @@ public sealed class MemberDirectory(IdentityStore store, PhoneProtector protecto
         return changed;
     }
 
-    static Task<MemberRecord?> LoadAsync(IdentityDbContext db, string id, CancellationToken ct) =>
-        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.Id == id, ct);
-
-    static Task<MemberRecord?> LoadByPhoneIndexAsync(IdentityDbContext db, byte[] index, CancellationToken ct) =>
-        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.PhoneIndex == index, ct);
-
-    static Task<string?> OwnerOfAsync(IdentityDbContext db, IdentityKey identity, CancellationToken ct) =>
-        db.ChannelIdentities.Where(i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId)
-            .Select(i => i.MemberId).FirstOrDefaultAsync(ct);
-
-    /// <summary>Loads an active member by id, following a merged id to its survivor.</summary>
-    static async Task<(MemberRecord Member, string? RedirectedFrom)> LoadActiveAsync(IdentityDbContext db, string id, CancellationToken ct)
-    {
-        var member = await LoadAsync(db, id, ct);
-        string? redirectedFrom = null;
-        if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
-        {
-            redirectedFrom = member.Id;
-            member = await LoadAsync(db, survivorId, ct);
-        }
-        if (member is null)
-            IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {id} does not exist.");
-        if (member.State == MemberRowState.Erased)
-            IdentityException.ThrowNotFound(ErrorReasons.MemberErased, $"Member {member.Id} was erased.");
-        return (member, redirectedFrom);
-    }
-
-    static string NewId() => Guid.CreateVersion7().ToString("N");
+    internal static string NewId() => Guid.CreateVersion7().ToString("N");
 
     static string ChannelName(int channel) => ((V1.Channel)channel).ToString();
 }

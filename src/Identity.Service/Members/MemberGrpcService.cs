@@ -5,7 +5,7 @@ using Identity.V1;
 namespace Identity.Service.Members;
 
 /// <summary><c>identity.v1.MemberService</c>: read the request, call the directory, map the reply.</summary>
-public sealed class MemberGrpcService(MemberDirectory directory, MemberMapper mapper) : MemberService.MemberServiceBase
+public sealed class MemberGrpcService(MemberDirectory directory, MemberMapper mapper, TimeProvider clock) : MemberService.MemberServiceBase
 {
     public override async Task<EnrollMemberResponse> EnrollMember(EnrollMemberRequest request, ServerCallContext context)
     {
@@ -17,8 +17,12 @@ public sealed class MemberGrpcService(MemberDirectory directory, MemberMapper ma
 
     public override async Task<ResolveMemberResponse> ResolveMember(ResolveMemberRequest request, ServerCallContext context)
     {
-        var result = await directory.ResolveAsync(MemberRequests.Read(request), context.CancellationToken);
-        return new ResolveMemberResponse { Member = mapper.ToMessage(result.Member), RedirectedFromMemberId = result.RedirectedFrom ?? "" };
+        var (lookup, quoteContext) = MemberRequests.Read(request, clock.GetUtcNow());
+        var result = await directory.ResolveAsync(lookup, quoteContext, context.CancellationToken);
+        return new ResolveMemberResponse
+        {
+            Member = mapper.ToMessage(result.Member), RedirectedFromMemberId = result.RedirectedFrom ?? "", Benefits = result.Quote,
+        };
     }
 
     public override async Task<BindChannelIdentityResponse> BindChannelIdentity(BindChannelIdentityRequest request, ServerCallContext context)

@@ -30,7 +30,7 @@ public static class MemberRequests
         return new EnrollCommand(phone, identities, profile, source!);
     }
 
-    public static MemberLookup Read(ResolveMemberRequest request)
+    public static (MemberLookup Lookup, Loyalty.QuoteContext? Context) Read(ResolveMemberRequest request, DateTimeOffset now)
     {
         var v = new FieldViolations();
         MemberLookup? key = null;
@@ -53,8 +53,29 @@ public static class MemberRequests
                 v.Add("key", "one of phone, channel_identity or member_id is required");
                 break;
         }
+        Loyalty.QuoteContext? context = request.BenefitContext is null
+            ? null
+            : Loyalty.LoyaltyRequests.ReadContext(v, "benefit_context", request.BenefitContext, now);
         v.ThrowIfAny();
-        return key!;
+        return (key!, context);
+    }
+
+    /// <summary>Reads a loyalty call's member key (a oneof like ResolveMember's).</summary>
+    public static MemberLookup? ReadMember(FieldViolations v, string field, V1.MemberKey? key)
+    {
+        switch (key?.KeyCase)
+        {
+            case V1.MemberKey.KeyOneofCase.Phone:
+                return ReadPhone(v, $"{field}.phone", key.Phone) is { } phone ? new MemberLookup.ByPhone(phone) : null;
+            case V1.MemberKey.KeyOneofCase.ChannelIdentity:
+                var identity = ReadIdentity(v, $"{field}.channel_identity", key.ChannelIdentity, allowUnion: false);
+                return identity.Count == 1 ? new MemberLookup.ByIdentity(identity[0]) : null;
+            case V1.MemberKey.KeyOneofCase.MemberId:
+                return MemberId(v, $"{field}.member_id", key.MemberId) is { } id ? new MemberLookup.ById(id) : null;
+            default:
+                v.Add(field, "is required: one of phone, channel_identity or member_id");
+                return null;
+        }
     }
 
     public static (string MemberId, IReadOnlyList<IdentityKey> Identities, Source Source) Read(BindChannelIdentityRequest request)

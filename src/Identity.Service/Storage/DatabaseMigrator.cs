@@ -1,4 +1,5 @@
 using Identity.Service.Hosting;
+using Identity.Service.Loyalty;
 using Identity.Service.Phones;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -10,6 +11,7 @@ namespace Identity.Service.Storage;
 public sealed class DatabaseMigrator(
     IDbContextFactory<IdentityDbContext> contexts,
     PhoneKeys phoneKeys,
+    ProgramCatalog programs,
     IOptions<IdentityOptions> options,
     DatabaseReadiness readiness,
     ILogger<DatabaseMigrator> logger) : IHostedService
@@ -24,6 +26,7 @@ public sealed class DatabaseMigrator(
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
+        await programs.InitializeAsync(cancellationToken);
         readiness.MarkReady();
         Log.DatabaseReady(logger, path, pending);
     }

@@ -8,6 +8,14 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<MemberRecord> Members => Set<MemberRecord>();
     public DbSet<ChannelIdentityRecord> ChannelIdentities => Set<ChannelIdentityRecord>();
     public DbSet<MergeRecordRow> Merges => Set<MergeRecordRow>();
+    public DbSet<LoyaltyAccountRecord> LoyaltyAccounts => Set<LoyaltyAccountRecord>();
+    public DbSet<PointsEntryRecord> PointsEntries => Set<PointsEntryRecord>();
+    public DbSet<PointsLotRecord> PointsLots => Set<PointsLotRecord>();
+    public DbSet<OrderRecord> Orders => Set<OrderRecord>();
+    public DbSet<GrowthEventRecord> GrowthEvents => Set<GrowthEventRecord>();
+    public DbSet<IdempotencyRecord> IdempotencyKeys => Set<IdempotencyRecord>();
+    public DbSet<CheckInRecord> CheckIns => Set<CheckInRecord>();
+    public DbSet<ProgramRecord> Programs => Set<ProgramRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -52,6 +60,63 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             merge.HasIndex(m => m.SurvivorId);
             // A member is absorbed at most once.
             merge.HasIndex(m => m.AbsorbedId).IsUnique();
+        });
+
+        model.Entity<LoyaltyAccountRecord>(account =>
+        {
+            account.ToTable("loyalty_accounts");
+            account.HasKey(a => a.MemberId);
+            account.Property(a => a.Version).IsConcurrencyToken();
+            account.HasIndex(a => a.AssessmentAt);
+            account.HasIndex(a => a.PaidExpiresAt);
+        });
+
+        model.Entity<PointsEntryRecord>(entry =>
+        {
+            entry.ToTable("points_entries");
+            entry.HasKey(e => e.Id);
+            entry.HasIndex(e => new { e.MemberId, e.Id });
+        });
+
+        model.Entity<PointsLotRecord>(lot =>
+        {
+            lot.ToTable("points_lots");
+            lot.HasKey(l => l.Id);
+            lot.HasIndex(l => new { l.MemberId, l.ExpiresAt });
+            lot.HasIndex(l => new { l.ExpiresAt, l.Remaining });
+        });
+
+        model.Entity<OrderRecord>(order =>
+        {
+            order.ToTable("orders");
+            order.HasKey(o => new { o.Channel, o.OrderId });
+            order.HasIndex(o => o.MemberId);
+        });
+
+        model.Entity<GrowthEventRecord>(growth =>
+        {
+            growth.ToTable("growth_events");
+            growth.HasKey(g => g.Id);
+            growth.HasIndex(g => new { g.MemberId, g.OccurredAt });
+        });
+
+        model.Entity<IdempotencyRecord>(key =>
+        {
+            key.ToTable("idempotency_keys");
+            key.HasKey(k => new { k.Scope, k.Key });
+        });
+
+        model.Entity<CheckInRecord>(checkIn =>
+        {
+            checkIn.ToTable("check_ins");
+            checkIn.HasKey(c => new { c.MemberId, c.LocalDate });
+        });
+
+        model.Entity<ProgramRecord>(program =>
+        {
+            program.ToTable("programs");
+            program.HasKey(p => p.Version);
+            program.Property(p => p.Version).ValueGeneratedNever();
         });
     }
 }

@@ -257,13 +257,13 @@ public sealed class MemberRequestsTests
     [Fact]
     public void A_resolve_without_a_key_is_rejected()
     {
-        Assert.Equal(["key"], ViolatedFields(() => MemberRequests.Read(new ResolveMemberRequest())));
+        Assert.Equal(["key"], ViolatedFields(() => Resolve(new ResolveMemberRequest())));
     }
 
     [Fact]
     public void A_resolve_by_any_written_form_of_a_phone_looks_up_its_e164()
     {
-        var key = MemberRequests.Read(new ResolveMemberRequest { Phone = "＋８６ １３８ １２３４ ５６７８" });
+        var key = Resolve(new ResolveMemberRequest { Phone = "＋８６ １３８ １２３４ ５６７８" });
 
         Assert.Equal("+8613812345678", Assert.IsType<MemberLookup.ByPhone>(key).Phone.E164);
     }
@@ -271,13 +271,13 @@ public sealed class MemberRequestsTests
     [Fact]
     public void A_resolve_by_an_invalid_phone_names_the_phone()
     {
-        Assert.Equal(["phone"], ViolatedFields(() => MemberRequests.Read(new ResolveMemberRequest { Phone = "12345" })));
+        Assert.Equal(["phone"], ViolatedFields(() => Resolve(new ResolveMemberRequest { Phone = "12345" })));
     }
 
     [Fact]
     public void A_resolve_by_identity_ignores_the_union_id()
     {
-        var key = MemberRequests.Read(new ResolveMemberRequest
+        var key = Resolve(new ResolveMemberRequest
         {
             ChannelIdentity = new ChannelIdentity { Channel = Channel.WechatMiniProgram, ExternalId = "o-1", UnionId = "u-1" },
         });
@@ -304,4 +304,6 @@ public sealed class MemberRequestsTests
     {
         Assert.Equal(["reason"], ViolatedFields(() => MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", Reason = " " })));
     }
+
+    static MemberLookup Resolve(ResolveMemberRequest request) => MemberRequests.Read(request, DateTimeOffset.UtcNow).Lookup;
 }

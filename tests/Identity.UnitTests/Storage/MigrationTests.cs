@@ -1,3 +1,4 @@
+using Identity.Service.Loyalty;
 using System.Security.Cryptography;
 using Identity.Service.Hosting;
 using Identity.Service.Phones;
@@ -33,7 +34,9 @@ public sealed class MigrationTests : IDisposable
         readiness ??= new DatabaseReadiness();
         var options = Options.Create(new IdentityOptions { DataDirectory = root, Database = new DatabaseOptions { Path = DatabasePath } });
         var keys = new PhoneKeys(RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32));
-        var migrator = new DatabaseMigrator(new ContextFactory(FileOptions), keys, options, readiness, NullLogger<DatabaseMigrator>.Instance);
+        var contexts = new ContextFactory(FileOptions);
+        var programs = new ProgramCatalog(contexts, new IdentityStore(contexts), TimeProvider.System);
+        var migrator = new DatabaseMigrator(contexts, keys, programs, options, readiness, NullLogger<DatabaseMigrator>.Instance);
         await migrator.StartAsync(CancellationToken.None);
         return readiness;
     }

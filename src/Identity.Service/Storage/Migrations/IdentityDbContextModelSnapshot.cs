@@ -46,6 +46,116 @@ namespace Identity.Service.Storage.Migrations
                     b.ToTable("channel_identities", (string)null);
                 });
 
+            modelBuilder.Entity("Identity.Service.Storage.CheckInRecord", b =>
+                {
+                    b.Property<string>("MemberId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LocalDate")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Points")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("MemberId", "LocalDate");
+
+                    b.ToTable("check_ins", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.GrowthEventRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Amount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("OccurredAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Reference")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MemberId", "OccurredAt");
+
+                    b.ToTable("growth_events", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.IdempotencyRecord", b =>
+                {
+                    b.Property<string>("Scope")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Key")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("RequestHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<byte[]>("Response")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Scope", "Key");
+
+                    b.ToTable("idempotency_keys", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.LoyaltyAccountRecord", b =>
+                {
+                    b.Property<string>("MemberId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AssessmentAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Growth")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("GrowthTierCode")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PaidExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PaidTierCode")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("PointsBalance")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("MemberId");
+
+                    b.HasIndex("AssessmentAt");
+
+                    b.HasIndex("PaidExpiresAt");
+
+                    b.ToTable("loyalty_accounts", (string)null);
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.MemberRecord", b =>
                 {
                     b.Property<string>("Id")
@@ -157,6 +267,147 @@ namespace Identity.Service.Storage.Migrations
                     b.HasIndex("SurvivorId");
 
                     b.ToTable("merges", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.OrderRecord", b =>
+                {
+                    b.Property<int>("Channel")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("OrderId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AmountFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("GrowthEarned")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("GrowthReversed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("GuideId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("PaidAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Partner")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("PointsEarned")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("PointsReversed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("RefundedFen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("StoreId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Channel", "OrderId");
+
+                    b.HasIndex("MemberId");
+
+                    b.ToTable("orders", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.PointsEntryRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("BalanceAfter")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Points")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reference")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MemberId", "Id");
+
+                    b.ToTable("points_entries", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.PointsLotRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EarnedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Points")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Remaining")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt", "Remaining");
+
+                    b.HasIndex("MemberId", "ExpiresAt");
+
+                    b.ToTable("points_lots", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.ProgramRecord", b =>
+                {
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Json")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("PublishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Version");
+
+                    b.ToTable("programs", (string)null);
                 });
 
             modelBuilder.Entity("Identity.Service.Storage.ChannelIdentityRecord", b =>

@@ -1,0 +1,86 @@
+using Google.Protobuf.WellKnownTypes;
+using Identity.Service.Members;
+using Identity.Service.Storage;
+using Identity.V1;
+using Microsoft.EntityFrameworkCore;
+
+namespace Identity.Service.Loyalty;
+
+/// <summary>Loyalty accounts: created on first use, growth over the rolling window, and the member snapshot.</summary>
+public static class LoyaltyAccounts
+{
+    public static async Task<LoyaltyAccountRecord> EnsureAsync(IdentityDbContext db, LoyaltyProgram program, MemberRecord member,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var account = await db.LoyaltyAccounts.FirstOrDefaultAsync(a => a.MemberId == member.Id, ct);
+        if (account is not null)
+            return account;
+        var state = TierEvaluator.NewMember(program, member.CreatedAt);
+        account = new LoyaltyAccountRecord
+        {
+            MemberId = member.Id, GrowthTierCode = state.GrowthTierCode, AssessmentAt = state.AssessmentAt, UpdatedAt = now,
+        };
+        db.LoyaltyAccounts.Add(account);
+        return account;
+    }
+
+    /// <summary>Growth in the window ending at <paramref name="asOf"/>. Saved changes only: call after SaveChanges.</summary>
+    public static async Task<long> GrowthAsync(IdentityDbContext db, LoyaltyProgram program, string memberId, DateTimeOffset asOf, CancellationToken ct)
+    {
+        var from = asOf.AddMonths(-program.Growth.WindowMonths);
+        var sum = await db.GrowthEvents.Where(g => g.MemberId == memberId && g.OccurredAt > from && g.OccurredAt <= asOf)
+            .SumAsync(g => (long?)g.Amount, ct) ?? 0;
+        return Math.Max(0, sum);
+    }
+
+    public static TierState State(LoyaltyAccountRecord account) =>
+        new(account.GrowthTierCode, account.AssessmentAt, account.PaidTierCode, account.PaidExpiresAt);
+
+    public static void Apply(LoyaltyAccountRecord account, TierState state)
+    {
+        account.GrowthTierCode = state.GrowthTierCode;
+        account.AssessmentAt = state.AssessmentAt;
+        account.PaidTierCode = state.PaidTierCode;
+        account.PaidExpiresAt = state.PaidExpiresAt;
+    }
+
+    public static void Touch(LoyaltyAccountRecord account, DateTimeOffset now)
+    {
+        account.Version++;
+        account.UpdatedAt = now;
+    }
+
+    /// <summary>Everything the quote needs about a member. A member with no account yet gets the program's entry state.</summary>
+    public static MemberSnapshot Snapshot(Member member, MemberRecord record, LoyaltyAccountRecord? account, LoyaltyProgram program)
+    {
+        var snapshot = new MemberSnapshot { Member = member };
+        (snapshot.BirthdayMonth, snapshot.BirthdayDay) = BirthdayParts(record.Birthday);
+        if (account is null)
+        {
+            var state = TierEvaluator.NewMember(program, record.CreatedAt);
+            snapshot.GrowthTierCode = state.GrowthTierCode;
+            snapshot.TierAssessmentAt = Timestamp.FromDateTimeOffset(state.AssessmentAt);
+            return snapshot;
+        }
+        snapshot.GrowthTierCode = account.GrowthTierCode;
+        snapshot.Growth = account.Growth;
+        snapshot.PointsBalance = account.PointsBalance;
+        snapshot.TierAssessmentAt = Timestamp.FromDateTimeOffset(account.AssessmentAt);
+        snapshot.LoyaltyVersion = account.Version;
+        if (account is { PaidTierCode: { } paid, PaidExpiresAt: { } expires })
+        {
+            snapshot.PaidTierCode = paid;
+            snapshot.PaidTierExpiresAt = Timestamp.FromDateTimeOffset(expires);
+        }
+        return snapshot;
+    }
+
+    public static TierInfo Info(TierDefinition tier) => new() { Code = tier.Code, Name = tier.Name, Paid = tier.Paid is not null, Rank = tier.Rank };
+
+    static (int Month, int Day) BirthdayParts(string? birthday) => birthday switch
+    {
+        { Length: 10 } full => (int.Parse(full.AsSpan(5, 2)), int.Parse(full.AsSpan(8, 2))),
+        { Length: 7 } yearless => (int.Parse(yearless.AsSpan(2, 2)), int.Parse(yearless.AsSpan(5, 2))),
+        _ => (0, 0),
+    };
+}

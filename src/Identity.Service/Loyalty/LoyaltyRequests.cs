@@ -1,0 +1,223 @@
+using Identity.Service.Errors;
+using Identity.Service.Members;
+using Identity.Service.Storage;
+using Identity.V1;
+
+namespace Identity.Service.Loyalty;
+
+public sealed record OrderCommand(MemberLookup Member, Channel Channel, string OrderId, string? StoreId, string? GuideId, long AmountFen, DateTimeOffset PaidAt);
+
+public sealed record RefundCommand(Channel Channel, string OrderId, string RefundId, long AmountFen, DateTimeOffset RefundedAt);
+
+public sealed record RedeemCommand(MemberLookup Member, string RequestId, long Points, string? Reason, Channel Channel, string? StoreId);
+
+public sealed record AdjustCommand(MemberLookup Member, string RequestId, long Points, string Reason, string Operator);
+
+public sealed record CheckInCommand(MemberLookup Member, Channel Channel, DateTimeOffset At);
+
+public sealed record PurchaseCommand(MemberLookup Member, string RequestId, string TierCode, long PaidFen, Channel Channel, DateTimeOffset PaidAt);
+
+/// <summary>Reads loyalty requests into commands, reporting every bad field at once (INVALID_ARGUMENT).</summary>
+public static class LoyaltyRequests
+{
+    public const int KeyLength = 64;
+    public const long MaxAmountFen = 10_000_000_000; // 100 million yuan: far above any real order, far below overflow
+    public const long MaxPoints = 1_000_000_000;
+    public const int MaxProgramJsonLength = 48 * 1024;
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 500;
+
+    /// <summary>Instants a client may send ahead of the server's clock (clock skew between tills and server).</summary>
+    static readonly TimeSpan FutureSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>How far back a check-in may be dated: it is a daily action, not a back-fill.</summary>
+    static readonly TimeSpan CheckInLateness = TimeSpan.FromDays(1);
+
+    public static QuoteContext ReadContext(FieldViolations v, string field, BenefitContext? context, DateTimeOffset now)
+    {
+        if (context is null)
+        {
+            v.Add($"{field}.channel", "is required");
+            return default;
+        }
+        v.KnownEnum($"{field}.channel", context.Channel, required: true);
+        var store = v.Optional($"{field}.store_id", context.StoreId, MemberLimits.StoreIdLength);
+        var at = context.At is null ? now : ReadInstant(v, $"{field}.at", context.At);
+        return new QuoteContext(context.Channel, store, at);
+    }
+
+    public static (MemberLookup Member, QuoteContext Context) Read(GetBenefitsRequest request, DateTimeOffset now)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        var context = ReadContext(v, "context", request.Context, now);
+        v.ThrowIfAny();
+        return (member!, context);
+    }
+
+    public static OrderCommand Read(RecordOrderRequest request, DateTimeOffset now)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        v.KnownEnum("channel", request.Channel, required: true);
+        var orderId = v.Required("order_id", request.OrderId, KeyLength);
+        var store = v.Optional("store_id", request.StoreId, MemberLimits.StoreIdLength);
+        var guide = v.Optional("guide_id", request.GuideId, MemberLimits.GuideIdLength);
+        Positive(v, "amount_fen", request.AmountFen, MaxAmountFen);
+        var paidAt = request.PaidAt is null ? Missing(v, "paid_at") : NotFuture(v, "paid_at", ReadInstant(v, "paid_at", request.PaidAt), now);
+        v.ThrowIfAny();
+        return new OrderCommand(member!, request.Channel, orderId!, store, guide, request.AmountFen, paidAt);
+    }
+
+    public static RefundCommand Read(RecordRefundRequest request, DateTimeOffset now)
+    {
+        var v = new FieldViolations();
+        v.KnownEnum("channel", request.Channel, required: true);
+        var orderId = v.Required("order_id", request.OrderId, KeyLength);
+        var refundId = v.Required("refund_id", request.RefundId, KeyLength);
+        Positive(v, "amount_fen", request.AmountFen, MaxAmountFen);
+        var at = request.RefundedAt is null ? now : NotFuture(v, "refunded_at", ReadInstant(v, "refunded_at", request.RefundedAt), now);
+        v.ThrowIfAny();
+        return new RefundCommand(request.Channel, orderId!, refundId!, request.AmountFen, at);
+    }
+
+    public static RedeemCommand Read(RedeemPointsRequest request)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        var requestId = v.Required("request_id", request.RequestId, KeyLength);
+        Positive(v, "points", request.Points, MaxPoints);
+        var reason = v.Optional("reason", request.Reason, MemberLimits.ReasonLength);
+        v.KnownEnum("channel", request.Channel, required: false);
+        var store = v.Optional("store_id", request.StoreId, MemberLimits.StoreIdLength);
+        v.ThrowIfAny();
+        return new RedeemCommand(member!, requestId!, request.Points, reason, request.Channel, store);
+    }
+
+    public static AdjustCommand Read(AdjustPointsRequest request)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        var requestId = v.Required("request_id", request.RequestId, KeyLength);
+        if (request.Points == 0 || Math.Abs(request.Points) > MaxPoints)
+            v.Add("points", $"must be non-zero and at most {MaxPoints} either way");
+        var reason = v.Required("reason", request.Reason, MemberLimits.ReasonLength);
+        var actor = v.Required("operator", request.Operator, MemberLimits.OperatorLength);
+        v.ThrowIfAny();
+        return new AdjustCommand(member!, requestId!, request.Points, reason!, actor!);
+    }
+
+    public static CheckInCommand Read(CheckInRequest request, DateTimeOffset now)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        v.KnownEnum("channel", request.Channel, required: true);
+        var at = request.At is null ? now : NotFuture(v, "at", ReadInstant(v, "at", request.At), now);
+        if (at < now - CheckInLateness)
+            v.Add("at", "must be within the last day: check-in is not back-filled");
+        v.ThrowIfAny();
+        return new CheckInCommand(member!, request.Channel, at);
+    }
+
+    public static PurchaseCommand Read(PurchaseMembershipRequest request, DateTimeOffset now)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        var requestId = v.Required("request_id", request.RequestId, KeyLength);
+        var tier = v.Required("tier_code", request.TierCode, 32);
+        Positive(v, "paid_fen", request.PaidFen, MaxAmountFen);
+        v.KnownEnum("channel", request.Channel, required: false);
+        var paidAt = request.PaidAt is null ? now : NotFuture(v, "paid_at", ReadInstant(v, "paid_at", request.PaidAt), now);
+        v.ThrowIfAny();
+        return new PurchaseCommand(member!, requestId!, tier!, request.PaidFen, request.Channel, paidAt);
+    }
+
+    public static MemberLookup Read(GetPointsAccountRequest request)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        v.ThrowIfAny();
+        return member!;
+    }
+
+    public static (MemberLookup Member, int PageSize, long? Before) Read(ListPointsEntriesRequest request)
+    {
+        var v = new FieldViolations();
+        var member = MemberRequests.ReadMember(v, "member", request.Member);
+        if (request.PageSize < 0)
+            v.Add("page_size", "must not be negative");
+        var size = request.PageSize == 0 ? DefaultPageSize : Math.Min(request.PageSize, MaxPageSize);
+        long? before = null;
+        if (request.PageToken.Length > 0)
+        {
+            if (PageToken.TryDecode(request.PageToken, out var id))
+                before = id;
+            else
+                v.Add("page_token", "is not a token this service issued");
+        }
+        v.ThrowIfAny();
+        return (member!, size, before);
+    }
+
+    public static (string Json, bool ValidateOnly, int ExpectedVersion) Read(PublishProgramRequest request)
+    {
+        var v = new FieldViolations();
+        if (string.IsNullOrWhiteSpace(request.ProgramJson))
+            v.Add("program_json", "is required");
+        else if (request.ProgramJson.Length > MaxProgramJsonLength)
+            v.Add("program_json", $"must be at most {MaxProgramJsonLength} characters");
+        if (request.ExpectedVersion < 0)
+            v.Add("expected_version", "must not be negative");
+        v.ThrowIfAny();
+        return (request.ProgramJson, request.ValidateOnly, request.ExpectedVersion);
+    }
+
+    static DateTimeOffset ReadInstant(FieldViolations v, string field, Google.Protobuf.WellKnownTypes.Timestamp timestamp)
+    {
+        // Timestamp.ToDateTimeOffset throws outside 0001..9999 and for out-of-range nanos.
+        if (timestamp.Seconds is < -62135596800 or > 253402300799 || timestamp.Nanos is < 0 or > 999_999_999)
+        {
+            v.Add(field, "is not a valid timestamp");
+            return default;
+        }
+        return timestamp.ToDateTimeOffset();
+    }
+
+    static DateTimeOffset NotFuture(FieldViolations v, string field, DateTimeOffset at, DateTimeOffset now)
+    {
+        if (at > now + FutureSkew)
+            v.Add(field, "must not be in the future");
+        return at;
+    }
+
+    static DateTimeOffset Missing(FieldViolations v, string field)
+    {
+        v.Add(field, "is required");
+        return default;
+    }
+
+    static void Positive(FieldViolations v, string field, long value, long max)
+    {
+        if (value <= 0 || value > max)
+            v.Add(field, $"must be between 1 and {max}");
+    }
+}
+
+/// <summary>Opaque page tokens: the last entry id of the page, base64url.</summary>
+public static class PageToken
+{
+    public static string Encode(long id) => Convert.ToBase64String(BitConverter.GetBytes(id ^ 0x5A5A_5A5A_5A5A_5A5A)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static bool TryDecode(string token, out long id)
+    {
+        id = 0;
+        if (token.Length is 0 or > 16)
+            return false;
+        var base64 = token.Replace('-', '+').Replace('_', '/').PadRight(12, '=');
+        Span<byte> bytes = stackalloc byte[9];
+        if (!Convert.TryFromBase64String(base64, bytes, out var written) || written != 8)
+            return false;
+        id = BitConverter.ToInt64(bytes[..8]) ^ 0x5A5A_5A5A_5A5A_5A5A;
+        return id > 0;
+    }
+}

@@ -1,0 +1,63 @@
+using Identity.Service.Errors;
+using Identity.Service.Phones;
+using Identity.Service.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Identity.Service.Members;
+
+/// <summary>The member look-ups every feature shares, run on the caller's context (and so inside its transaction).</summary>
+public static class MemberQueries
+{
+    public static Task<MemberRecord?> LoadAsync(IdentityDbContext db, string id, CancellationToken ct) =>
+        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.Id == id, ct);
+
+    public static Task<MemberRecord?> LoadByPhoneIndexAsync(IdentityDbContext db, byte[] index, CancellationToken ct) =>
+        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.PhoneIndex == index, ct);
+
+    public static Task<string?> OwnerOfAsync(IdentityDbContext db, IdentityKey identity, CancellationToken ct) =>
+        db.ChannelIdentities.Where(i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId)
+            .Select(i => i.MemberId).FirstOrDefaultAsync(ct);
+
+    /// <summary>Loads an active member by id, following a merged id to its survivor.</summary>
+    public static async Task<(MemberRecord Member, string? RedirectedFrom)> LoadActiveAsync(IdentityDbContext db, string id, CancellationToken ct)
+    {
+        var member = await LoadAsync(db, id, ct);
+        string? redirectedFrom = null;
+        if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
+        {
+            redirectedFrom = member.Id;
+            member = await LoadAsync(db, survivorId, ct);
+        }
+        if (member is null)
+            IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {id} does not exist.");
+        if (member.State == MemberRowState.Erased)
+            IdentityException.ThrowNotFound(ErrorReasons.MemberErased, $"Member {member.Id} was erased.");
+        return (member, redirectedFrom);
+    }
+
+
+    /// <summary>Finds the active member a lookup names, following merged ids; NOT_FOUND otherwise.</summary>
+    public static async Task<(MemberRecord Member, string? RedirectedFrom)> ResolveAsync(
+        IdentityDbContext db, PhoneProtector protector, MemberLookup lookup, CancellationToken ct)
+    {
+        switch (lookup)
+        {
+            case MemberLookup.ByPhone byPhone:
+                var byIndex = await LoadByPhoneIndexAsync(db, protector.BlindIndex(byPhone.Phone), ct);
+                if (byIndex is null)
+                    IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
+                return (byIndex, null);
+            case MemberLookup.ByIdentity byIdentity:
+                var ownerId = await OwnerOfAsync(db, byIdentity.Identity, ct);
+                var owner = ownerId is null ? null : await LoadAsync(db, ownerId, ct);
+                if (owner is null)
+                    IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound,
+                        $"No member has this {(V1.Channel)byIdentity.Identity.Channel} identity.");
+                return (owner, null);
+            case MemberLookup.ById byId:
+                return await LoadActiveAsync(db, byId.MemberId, ct);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(lookup));
+        }
+    }
+}

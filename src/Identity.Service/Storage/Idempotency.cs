@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Google.Protobuf;
+using Identity.Service.Errors;
+using Microsoft.EntityFrameworkCore;
+
+namespace Identity.Service.Storage;
+
+/// <summary>
+/// Keyed writes: the first call's result is kept with a hash of its payload. A repeat with the same payload gets the
+/// original result back; the same key with another payload is ALREADY_EXISTS and changes nothing.
+/// </summary>
+public static class Idempotency
+{
+    public static async Task<T?> FindAsync<T>(IdentityDbContext db, string scope, string key, byte[] requestHash,
+        MessageParser<T> parser, CancellationToken ct) where T : class, IMessage<T>
+    {
+        var record = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Scope == scope && k.Key == key, ct);
+        if (record is null)
+            return null;
+        if (!record.RequestHash.AsSpan().SequenceEqual(requestHash))
+            IdentityException.ThrowAlreadyExists(ErrorReasons.IdempotencyKeyReused,
+                $"The {scope} key '{key}' was already used with a different payload; use a new key for a new request.");
+        return parser.ParseFrom(record.Response);
+    }
+
+    public static void Remember(IdentityDbContext db, string scope, string key, byte[] requestHash, IMessage response, DateTimeOffset now) =>
+        db.IdempotencyKeys.Add(new IdempotencyRecord
+        {
+            Scope = scope, Key = key, RequestHash = requestHash, Response = response.ToByteArray(), CreatedAt = now,
+        });
+
+    /// <summary>A stable hash of the fields that make a request what it is.</summary>
+    public static byte[] Hash(params object?[] parts)
+    {
+        var text = string.Join('\u001f', parts.Select(p => Convert.ToString(p, CultureInfo.InvariantCulture) ?? "\u0000"));
+        return SHA256.HashData(Encoding.UTF8.GetBytes(text));
+    }
+}

@@ -22,6 +22,7 @@ public sealed class IdentityServer : IAsyncDisposable
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
         Members = new MemberService.MemberServiceClient(Channel);
+        Loyalty = new LoyaltyService.LoyaltyServiceClient(Channel);
     }
 
     public WebApplication App { get; }
@@ -31,8 +32,12 @@ public sealed class IdentityServer : IAsyncDisposable
     public string Address { get; }
     public GrpcChannel Channel { get; }
     public MemberService.MemberServiceClient Members { get; }
+    public LoyaltyService.LoyaltyServiceClient Loyalty { get; }
 
-    public static async Task<IdentityServer> StartAsync(string? dataDirectory = null, params string[] extraArgs)
+    public static Task<IdentityServer> StartAsync(string? dataDirectory = null, params string[] extraArgs) =>
+        StartAsync(dataDirectory, clock: null, extraArgs);
+
+    public static async Task<IdentityServer> StartAsync(string? dataDirectory, TimeProvider? clock, params string[] extraArgs)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
         var logs = new LogCapture();
@@ -42,6 +47,8 @@ public sealed class IdentityServer : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Logging.AddProvider(logs);
+            if (clock is not null)
+                builder.Services.AddSingleton(clock);
         });
         await app.StartAsync();
         return new IdentityServer(app, dataDirectory, logs, app.Urls.Single());

@@ -96,7 +96,7 @@ public sealed class LoyaltyDesk(
             var pointsTarget = PointsMath.Proportion(order.PointsEarned, refunded, order.AmountFen) - order.PointsReversed;
             var growthTarget = PointsMath.Proportion(order.GrowthEarned, refunded, order.AmountFen) - order.GrowthReversed;
             var reference = $"refund:{key}";
-            var pointsTaken = await PointsLedger.ReverseAsync(db, account, pointsTarget, $"order:{command.Channel}:{command.OrderId}", reference, now, ct);
+            var pointsTaken = await PointsLedger.ReverseAsync(db, account, pointsTarget, reference, now, ct);
             order.RefundedFen = refunded;
             order.PointsReversed += pointsTaken;
             order.GrowthReversed += growthTarget;

@@ -48,21 +48,21 @@ public static class PointsLedger
         if (points > account.PointsBalance)
             IdentityException.ThrowFailedPrecondition(ErrorReasons.InsufficientPoints,
                 $"The member has {account.PointsBalance} points; {points} were asked for.");
-        await ConsumeAsync(db, account.MemberId, points, preferredSource: null, ct);
+        await ConsumeAsync(db, account.MemberId, points, ct);
         Append(db, account, kind, -points, reference, reason, now);
     }
 
     /// <summary>
-    /// Takes back up to <paramref name="points"/> (never more than the balance), from the lot <paramref name="source"/>
-    /// earned first, then soonest-expiring. Returns what was taken.
+    /// Takes back up to <paramref name="points"/> (never more than the balance), soonest-expiring lots first like any
+    /// spend, so the member keeps the points that last longest. Returns what was taken.
     /// </summary>
-    public static async Task<long> ReverseAsync(IdentityDbContext db, LoyaltyAccountRecord account, long points, string source,
+    public static async Task<long> ReverseAsync(IdentityDbContext db, LoyaltyAccountRecord account, long points,
         string reference, DateTimeOffset now, CancellationToken ct)
     {
         var taken = Math.Min(points, account.PointsBalance);
         if (taken <= 0)
             return 0;
-        await ConsumeAsync(db, account.MemberId, taken, source, ct);
+        await ConsumeAsync(db, account.MemberId, taken, ct);
         Append(db, account, PointsEntryKind.Reverse, -taken, reference, "refund", now);
         return taken;
     }
@@ -79,14 +79,12 @@ public static class PointsLedger
         Append(db, survivor, PointsEntryKind.Migrate, points, $"merge:{absorbed.MemberId}", "merged from absorbed member", now);
     }
 
-    static async Task ConsumeAsync(IdentityDbContext db, string memberId, long points, string? preferredSource, CancellationToken ct)
+    static async Task ConsumeAsync(IdentityDbContext db, string memberId, long points, CancellationToken ct)
     {
         var lots = await db.PointsLots
             .Where(l => l.MemberId == memberId && l.Remaining > 0)
             .OrderBy(l => l.ExpiresAt).ThenBy(l => l.Id)
             .ToListAsync(ct);
-        if (preferredSource is not null)
-            lots = lots.OrderBy(l => l.Source == preferredSource ? 0 : 1).ToList(); // stable: keeps expiry order otherwise
         var left = points;
         foreach (var lot in lots)
         {

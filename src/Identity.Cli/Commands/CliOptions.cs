@@ -41,10 +41,10 @@ internal static partial class CliOptions
         },
     };
 
-    /// <summary>An ISO-8601 instant with its offset (<c>2026-11-23T10:00:00+08:00</c>, <c>2026-11-23T02:00:00Z</c>).</summary>
+    /// <summary>An ISO-8601 instant with its offset (<c>2026-11-23T10:00:00+08:00</c>, <c>2026-11-23T02:00:00Z</c>); omitted means now.</summary>
     public static Option<DateTimeOffset> Instant(string name, string description) => new(name)
     {
-        Description = $"{description}, ISO-8601 with offset (e.g. 2026-11-23T10:00:00+08:00)",
+        Description = $"{description}, ISO-8601 with offset (e.g. 2026-11-23T10:00:00+08:00); default: now",
         HelpName = "time",
         CustomParser = result =>
         {

@@ -16,9 +16,12 @@ internal sealed class Connection : IDisposable
         channel = GrpcChannel.ForAddress(settings.Server);
         timeout = settings.Timeout;
         Client = new MemberService.MemberServiceClient(channel);
+        Loyalty = new LoyaltyService.LoyaltyServiceClient(channel);
     }
 
     public MemberService.MemberServiceClient Client { get; }
+
+    public LoyaltyService.LoyaltyServiceClient Loyalty { get; }
 
     public CallOptions CallOptions(CancellationToken cancellationToken) =>
         new(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);

@@ -6,7 +6,7 @@ using Identity.Cli.Commands;
 var globals = new GlobalOptions();
 var root = new RootCommand("Command-line client of the Identity member service.");
 globals.AddTo(root);
-foreach (var command in MemberCommands.Create(globals))
+foreach (var command in MemberCommands.Create(globals).Concat(LoyaltyCommands.Create(globals)))
 {
     root.Subcommands.Add(command);
 }

@@ -63,38 +63,44 @@ internal static class MemberCommands
 
     private static Command Resolve(RpcAction action)
     {
-        var phone = CliOptions.Text("--phone", "Phone number, in any written form", "phone");
-        var identity = new IdentityOptions(required: false, withUnionId: false);
-        var memberId = CliOptions.Text("--member-id", "Member id, current or merged", "id");
+        var member = MemberKeyOptions.WithOwnChannel();
+        var benefitsChannel = CliOptions.Channel("--benefits-channel", "Also quote the member's benefits in this channel, named as for --channel", listNames: false);
+        var store = CliOptions.Text("--store", "Store of the benefit quote (with --benefits-channel)", "id");
         var command = new Command("resolve", "Find a member by phone, channel identity or member id");
-        command.Options.Add(phone);
-        identity.AddTo(command);
-        command.Options.Add(memberId);
+        member.AddTo(command);
+        command.Options.Add(benefitsChannel);
+        command.Options.Add(store);
         command.Validators.Add(result =>
         {
-            var keys = (result.IsGiven(phone) ? 1 : 0) + (identity.IsGiven(result) ? 1 : 0) + (result.IsGiven(memberId) ? 1 : 0);
-            if (keys != 1)
+            if (result.IsGiven(store) && !result.IsGiven(benefitsChannel))
             {
-                result.AddError("give exactly one of --phone, --channel with --external-id, or --member-id");
-                return;
+                result.AddError("--store goes with --benefits-channel");
             }
-            identity.Validate(result);
         });
 
         action.Set(command, (parse, client, options) =>
         {
+            var key = member.Read(parse);
             var request = new ResolveMemberRequest();
-            if (parse.GetValue(phone) is { } byPhone)
+            switch (key.KeyCase)
             {
-                request.Phone = byPhone;
+                case MemberKey.KeyOneofCase.Phone:
+                    request.Phone = key.Phone;
+                    break;
+                case MemberKey.KeyOneofCase.MemberId:
+                    request.MemberId = key.MemberId;
+                    break;
+                default:
+                    request.ChannelIdentity = key.ChannelIdentity;
+                    break;
             }
-            else if (parse.GetValue(memberId) is { } byId)
+            if (parse.IsGiven(benefitsChannel))
             {
-                request.MemberId = byId;
-            }
-            else
-            {
-                request.ChannelIdentity = identity.Read(parse);
+                request.BenefitContext = new BenefitContext
+                {
+                    Channel = parse.GetValue(benefitsChannel),
+                    StoreId = parse.GetValue(store) ?? "",
+                };
             }
             return client.ResolveMemberAsync(request, options);
         }, (printer, response) => printer.Resolved(response));

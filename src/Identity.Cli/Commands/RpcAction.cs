@@ -6,13 +6,37 @@ using Identity.V1;
 
 namespace Identity.Cli.Commands;
 
-/// <summary>Runs one unary call for a command: connect, call with deadline and Ctrl+C, print, map errors to exit codes.</summary>
+/// <summary>Runs the call(s) of a command: connect, call with deadline and Ctrl+C, print, map errors to exit codes.</summary>
 internal sealed class RpcAction(GlobalOptions globals)
 {
+    /// <summary>One unary MemberService call.</summary>
     public void Set<TResponse>(
         Command command,
         Func<ParseResult, MemberService.MemberServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call,
         Action<Printer, TResponse> print)
+        where TResponse : IMessage =>
+        Run(command, async (parse, connection, cancellationToken) =>
+            await call(parse, connection.Client, connection.CallOptions(cancellationToken)), (_, printer, response) => print(printer, response));
+
+    /// <summary>One unary LoyaltyService call; <paramref name="exitCode"/> may turn a successful answer into a failure exit.</summary>
+    public void SetLoyalty<TResponse>(
+        Command command,
+        Func<ParseResult, LoyaltyService.LoyaltyServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call,
+        Action<Printer, TResponse> print,
+        Func<TResponse, int>? exitCode = null)
+        where TResponse : IMessage =>
+        Run(command, async (parse, connection, cancellationToken) =>
+            await call(parse, connection.Loyalty, connection.CallOptions(cancellationToken)), (_, printer, response) => print(printer, response), exitCode);
+
+    /// <summary>
+    /// Any number of calls (e.g. following page tokens), each with its own deadline from <see cref="Connection.CallOptions"/>;
+    /// the printer also sees the command line.
+    /// </summary>
+    public void Run<TResponse>(
+        Command command,
+        Func<ParseResult, Connection, CancellationToken, Task<TResponse>> call,
+        Action<ParseResult, Printer, TResponse> print,
+        Func<TResponse, int>? exitCode = null)
         where TResponse : IMessage
     {
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -23,16 +47,21 @@ internal sealed class RpcAction(GlobalOptions globals)
             using var connection = new Connection(settings);
             try
             {
-                var response = await call(parseResult, connection.Client, connection.CallOptions(cancellationToken));
+                var response = await call(parseResult, connection, cancellationToken);
                 if (settings.Json)
                 {
                     JsonOutput.Write(output, response);
                 }
                 else
                 {
-                    print(new Printer(output), response);
+                    print(parseResult, new Printer(output), response);
                 }
-                return ExitCodes.Ok;
+                return exitCode?.Invoke(response) ?? ExitCodes.Ok;
+            }
+            catch (UsageException ex)
+            {
+                error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.Usage;
             }
             catch (RpcException) when (cancellationToken.IsCancellationRequested)
             {
@@ -47,3 +76,6 @@ internal sealed class RpcAction(GlobalOptions globals)
         });
     }
 }
+
+/// <summary>A command-line mistake found only when the command runs (e.g. an unreadable input file): exit code 2, no call.</summary>
+internal sealed class UsageException(string message) : Exception(message);

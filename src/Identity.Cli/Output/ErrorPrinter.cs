@@ -15,7 +15,7 @@ internal static class ErrorPrinter
             _ when exception.StatusCode == StatusCode.DeadlineExceeded => $"no answer within {settings.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s (--timeout)",
             _ => "(no message)",
         };
-        error.WriteLine($"error: {exception.StatusCode}: {message}");
+        error.WriteLine($"error: {exception.StatusCode}: {Printer.OneLine(message)}");
         var status = exception.GetRpcStatus();
         if (status is not null)
         {
@@ -24,9 +24,10 @@ internal static class ErrorPrinter
                 switch (detail)
                 {
                     case BadRequest badRequest:
+                        // One line per violation, so that each problem of a rejected program stands on its own line.
                         foreach (var violation in badRequest.FieldViolations)
                         {
-                            error.WriteLine($"  field {violation.Field}: {violation.Description}");
+                            error.WriteLine($"  field {violation.Field}: {Printer.OneLine(violation.Description)}");
                         }
                         break;
                     case ErrorInfo info:

@@ -5,7 +5,7 @@ using Identity.V1;
 namespace Identity.Cli.Output;
 
 /// <summary>Human-readable output: compact blocks of label/value lines.</summary>
-internal sealed class Printer(TextWriter output)
+internal sealed partial class Printer(TextWriter output)
 {
     private const int LabelWidth = 9;
     private const string None = "-";
@@ -20,8 +20,15 @@ internal sealed class Printer(TextWriter output)
         }
     }
 
-    public void Resolved(ResolveMemberResponse response) =>
+    public void Resolved(ResolveMemberResponse response)
+    {
         Member(response.Member, response.RedirectedFromMemberId is { Length: > 0 } from ? $"redirected from {from}" : null);
+        if (response.Benefits is not null)
+        {
+            output.WriteLine();
+            Quote(response.Benefits);
+        }
+    }
 
     public void Bound(BindChannelIdentityResponse response) =>
         Member(response.Member, response.AlreadyBound ? "(already bound)" : "(bound)");

@@ -70,11 +70,9 @@ public static partial class ProgramParser
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
                         frames.RemoveAt(frames.Count - 1);
-                        EndValue(frames);
                         break;
                     default:
                         BeginValue(frames);
-                        EndValue(frames);
                         break;
                 }
             }
@@ -106,20 +104,12 @@ public static partial class ProgramParser
             return new(path.ToString(), $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {message}");
         }
 
-        // An array element being read is reported as that element ($.tiers[2]); a property as the property.
+        // The path is that of the last property or element read: the break is in it or right after it.
         static void BeginValue(List<Frame> frames)
         {
             if (frames.Count > 0 && frames[^1].IsArray)
             {
                 frames[^1] = frames[^1] with { Index = frames[^1].Index + 1 };
-            }
-        }
-
-        static void EndValue(List<Frame> frames)
-        {
-            if (frames.Count > 0 && !frames[^1].IsArray)
-            {
-                frames[^1] = frames[^1] with { Property = null };
             }
         }
     }

@@ -172,6 +172,32 @@ public sealed class BenefitScenarioTests
     }
 
     [Fact]
+    public void The_example_in_docs_program_md()
+    {
+        var member = new MemberSnapshot { GrowthTierCode = "gold", Growth = 6200, BirthdayMonth = 5 };
+        var quote = BenefitCalculator.Quote(DefaultProgram.Load(), member, new QuoteContext(Channel.WechatMiniProgram, null, Wednesday));
+
+        Assert.Equal(
+            [
+                ("gold-discount", "金卡 tier discount: 10% off"),
+                ("gold-points", "金卡 tier points: 1.5x points"),
+                ("birthday-gift", "Birthday month (May): gift"),
+                ("birthday-points", "Birthday month (May): 2x points"),
+                ("member-day-points", "金卡 member day: Wednesday, 2x points"),
+                ("online-free-shipping", "金卡 tier benefit: free shipping (wechatMiniProgram)"),
+            ],
+            quote.Benefits.Select(b => (b.Code, b.Reason)));
+        Assert.Equal((1000, 3500), (quote.EffectiveDiscountBp, quote.EffectivePointsMultiplierMilli));
+        Assert.Null(quote.NextTier);
+        Assert.Equal(1046, PointsMath.OrderPoints(29900, DefaultProgram.Load().Points.PerYuanMilli, quote.EffectivePointsMultiplierMilli));
+        Assert.Equal(299, PointsMath.Growth(29900, DefaultProgram.Load().Growth.PerYuanMilli));
+
+        var atPos = BenefitCalculator.Quote(DefaultProgram.Load(), member, new QuoteContext(Channel.Pos, "S001", Thursday));
+        Assert.Equal(["gold-discount", "gold-points", "birthday-gift", "birthday-points", "beauty-consultation"], atPos.Benefits.Select(b => b.Code));
+        Assert.Equal(2500, atPos.EffectivePointsMultiplierMilli);
+    }
+
+    [Fact]
     public void Applied_benefits_carry_their_values()
     {
         var black = new MemberSnapshot

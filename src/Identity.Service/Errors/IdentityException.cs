@@ -35,9 +35,11 @@ public sealed class IdentityException : Exception
     [DoesNotReturn]
     public static void ThrowNotFound(string reason, string message) => throw new IdentityException(StatusCode.NotFound, reason, message, []);
 
+    public static IdentityException FailedPrecondition(string reason, string message) =>
+        new(StatusCode.FailedPrecondition, reason, message, []);
+
     [DoesNotReturn]
-    public static void ThrowFailedPrecondition(string reason, string message) =>
-        throw new IdentityException(StatusCode.FailedPrecondition, reason, message, []);
+    public static void ThrowFailedPrecondition(string reason, string message) => throw FailedPrecondition(reason, message);
 
     [DoesNotReturn]
     public static void ThrowAlreadyExists(string reason, string message) =>

@@ -115,34 +115,40 @@ public sealed class LoyaltyDesk(
             return response;
         }, cancellationToken);
 
-    public Task<RedeemPointsResponse> RedeemAsync(RedeemCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+    public async Task<RedeemPointsResponse> RedeemAsync(RedeemCommand command, CancellationToken cancellationToken)
+    {
+        var (response, refusal) = await store.WriteAsync<(RedeemPointsResponse?, IdentityException?)>(async (db, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
             var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
             var hash = Idempotency.Hash(member.Id, command.Points);
             if (await Idempotency.FindAsync(db, "redeem", command.RequestId, hash, RedeemPointsResponse.Parser, ct) is { } original)
-                return original.Clone().Also(r => r.Replayed = true);
+                return (original.Clone().Also(r => r.Replayed = true), null);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
+            if (Short(db, account, command.Points, "redeem", command.RequestId, hash, now) is { } refused)
+                return (null, refused);
             await PointsLedger.SpendAsync(db, account, PointsEntryKind.Redeem, command.Points, $"redeem:{command.RequestId}", command.Reason, now, ct);
             LoyaltyAccounts.Touch(account, now);
-            var response = new RedeemPointsResponse { MemberId = member.Id, PointsRedeemed = command.Points, PointsBalance = account.PointsBalance };
-            Idempotency.Remember(db, "redeem", command.RequestId, hash, response, now);
-            return response;
+            var result = new RedeemPointsResponse { MemberId = member.Id, PointsRedeemed = command.Points, PointsBalance = account.PointsBalance };
+            Idempotency.Remember(db, "redeem", command.RequestId, hash, result, now);
+            return (result, null);
         }, cancellationToken);
+        return refusal is null ? response! : throw refusal;
+    }
 
-    public Task<AdjustPointsResponse> AdjustAsync(AdjustCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+    public async Task<AdjustPointsResponse> AdjustAsync(AdjustCommand command, CancellationToken cancellationToken)
+    {
+        var (response, refusal) = await store.WriteAsync<(AdjustPointsResponse?, IdentityException?)>(async (db, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
             var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
             var hash = Idempotency.Hash(member.Id, command.Points, command.Reason, command.Operator);
             if (await Idempotency.FindAsync(db, "adjust", command.RequestId, hash, AdjustPointsResponse.Parser, ct) is { } original)
-                return original.Clone().Also(r => r.Replayed = true);
+                return (original.Clone().Also(r => r.Replayed = true), null);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
@@ -150,13 +156,24 @@ public sealed class LoyaltyDesk(
             var reason = $"{command.Reason} (by {command.Operator})";
             if (command.Points > 0)
                 PointsLedger.Earn(db, account, PointsEntryKind.Adjust, command.Points, PointsMath.ExpiresAt(program, now), reference, reason, now);
+            else if (Short(db, account, -command.Points, "adjust", command.RequestId, hash, now) is { } refused)
+                return (null, refused);
             else
                 await PointsLedger.SpendAsync(db, account, PointsEntryKind.Adjust, -command.Points, reference, reason, now, ct);
             LoyaltyAccounts.Touch(account, now);
-            var response = new AdjustPointsResponse { MemberId = member.Id, Points = command.Points, PointsBalance = account.PointsBalance };
-            Idempotency.Remember(db, "adjust", command.RequestId, hash, response, now);
-            return response;
+            var result = new AdjustPointsResponse { MemberId = member.Id, Points = command.Points, PointsBalance = account.PointsBalance };
+            Idempotency.Remember(db, "adjust", command.RequestId, hash, result, now);
+            return (result, null);
         }, cancellationToken);
+        return refusal is null ? response! : throw refusal;
+    }
+
+    /// <summary>When the balance cannot cover a debit: the refusal, remembered under the request's key.</summary>
+    static IdentityException? Short(IdentityDbContext db, LoyaltyAccountRecord account, long points, string scope, string key, byte[] hash, DateTimeOffset now) =>
+        points <= account.PointsBalance
+            ? null
+            : Idempotency.RememberFailure(db, scope, key, hash, ErrorReasons.InsufficientPoints,
+                $"The member had {account.PointsBalance} points; {points} were asked for.", now);
 
     public Task<CheckInResponse> CheckInAsync(CheckInCommand command, CancellationToken cancellationToken) =>
         store.WriteAsync(async (db, ct) =>

@@ -22,7 +22,23 @@ public static class Idempotency
         if (!record.RequestHash.AsSpan().SequenceEqual(requestHash))
             IdentityException.ThrowAlreadyExists(ErrorReasons.IdempotencyKeyReused,
                 $"The {scope} key '{key}' was already used with a different payload; use a new key for a new request.");
+        if (record.FailureReason is { } reason)
+            IdentityException.ThrowFailedPrecondition(reason, System.Text.Encoding.UTF8.GetString(record.Response));
         return parser.ParseFrom(record.Response);
+    }
+
+    /// <summary>
+    /// Keeps a refusal that depends on the member's state, so that a retry with the same key gets the same answer
+    /// instead of a different one later (a retried redemption must not succeed after the member earns more).
+    /// </summary>
+    public static IdentityException RememberFailure(IdentityDbContext db, string scope, string key, byte[] requestHash,
+        string reason, string message, DateTimeOffset now)
+    {
+        db.IdempotencyKeys.Add(new IdempotencyRecord
+        {
+            Scope = scope, Key = key, RequestHash = requestHash, Response = Encoding.UTF8.GetBytes(message), FailureReason = reason, CreatedAt = now,
+        });
+        return IdentityException.FailedPrecondition(reason, message);
     }
 
     public static void Remember(IdentityDbContext db, string scope, string key, byte[] requestHash, IMessage response, DateTimeOffset now) =>

@@ -79,7 +79,12 @@ public sealed class IdempotencyRecord
     public required string Scope { get; init; }
     public required string Key { get; init; }
     public required byte[] RequestHash { get; init; }
+    /// <summary>The response message, or for a refused request the UTF-8 message of its error.</summary>
     public required byte[] Response { get; init; }
+
+    /// <summary>Set when the original request was refused for the member's state (e.g. INSUFFICIENT_POINTS): a repeat is refused the same way.</summary>
+    public string? FailureReason { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 }
 

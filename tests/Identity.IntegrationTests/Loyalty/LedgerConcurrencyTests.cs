@@ -11,10 +11,13 @@ public sealed class LedgerConcurrencyTests(ServerFixture fixture) : IClassFixtur
     async Task<string> NewMemberAsync() =>
         (await fixture.Server.Members.EnrollMemberAsync(TestData.EnrollAtPos(TestData.Phone()))).Member.MemberId;
 
+    // One paid-at for every order of the run: a retry of an order must carry the same payload.
+    static readonly Timestamp PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1));
+
     static RecordOrderRequest Order(string memberId, string orderId, long amountFen) => new()
     {
         Member = new MemberKey { MemberId = memberId }, Channel = Channel.Pos, OrderId = orderId, StoreId = "S001", GuideId = "G007",
-        AmountFen = amountFen, PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+        AmountFen = amountFen, PaidAt = PaidAt,
     };
 
     [Fact]

@@ -103,6 +103,9 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("FailureReason")
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("RequestHash")
                         .IsRequired()
                         .HasColumnType("BLOB");

@@ -48,6 +48,7 @@ namespace Identity.Service.Storage.Migrations
                     Key = table.Column<string>(type: "TEXT", nullable: false),
                     RequestHash = table.Column<byte[]>(type: "BLOB", nullable: false),
                     Response = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    FailureReason = table.Column<string>(type: "TEXT", nullable: true),
                     CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>

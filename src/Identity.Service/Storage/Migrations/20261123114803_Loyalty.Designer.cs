@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Identity.Service.Storage.Migrations
 {
     [DbContext(typeof(IdentityDbContext))]
-    [Migration("20261123113406_Loyalty")]
+    [Migration("20261123114803_Loyalty")]
     partial class Loyalty
     {
         /// <inheritdoc />
@@ -105,6 +105,9 @@ namespace Identity.Service.Storage.Migrations
 
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("FailureReason")
+                        .HasColumnType("TEXT");
 
                     b.Property<byte[]>("RequestHash")
                         .IsRequired()

@@ -1,3 +1,4 @@
+using Identity.Service.Caching;
 using Identity.Service.Errors;
 using Identity.Service.Loyalty;
 using Identity.Service.Members;
@@ -35,6 +36,8 @@ public static class IdentityApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Start connecting to Redis (when configured) now, not on the first call.
+        app.Services.GetRequiredService<RedisCache>();
         app.MapGrpcService<MemberGrpcService>();
         app.MapGrpcService<LoyaltyGrpcService>();
         app.MapGrpcHealthChecksService();
@@ -55,7 +58,7 @@ public static class IdentityApp
         });
         services.AddGrpcReflection();
         services.AddSingleton<DatabaseReadiness>();
-        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<RedisHealthCheck>("redis");
 
         services.AddDbContextFactory<IdentityDbContext>((provider, db) =>
         {
@@ -79,12 +82,21 @@ public static class IdentityApp
         services.AddSingleton<MemberMapper>();
 
         services.AddSingleton<ProgramCatalog>();
-        services.AddSingleton<BenefitQuotes>();
         services.AddSingleton<LoyaltyDesk>();
         services.AddSingleton<LoyaltyMerger>();
         services.AddSingleton<LoyaltyMaintenance>();
         services.AddSingleton<LedgerVerifier>();
         services.AddHostedService<LoyaltyBackgroundJobs>();
+
+        services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
+        services.AddSingleton<CacheCounters>();
+        services.AddSingleton<L1Cache>();
+        services.AddSingleton<RedisCache>();
+        services.AddSingleton<SnapshotLoader>();
+        services.AddSingleton<MemberCache>();
+        services.AddSingleton<MemberSnapshots>();
+        services.AddSingleton<CachedWrites>();
         return services;
     }
 }

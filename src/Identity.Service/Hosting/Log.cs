@@ -19,6 +19,12 @@ public static partial class Log
     [LoggerMessage(5, LogLevel.Error, "Scheduled maintenance failed; it will run again at the next interval.")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(6, LogLevel.Warning, "Redis is unreachable ({FailureType}): serving from the in-process cache and the store.")]
+    public static partial void RedisDown(ILogger logger, string failureType);
+
+    [LoggerMessage(7, LogLevel.Information, "Redis is back: the in-process cache was cleared and caching resumes.")]
+    public static partial void RedisBack(ILogger logger);
+
     [LoggerMessage(10, LogLevel.Information, "Enrolled member {MemberId} with phone {MaskedPhone} via {Channel} (created: {Created}).")]
     public static partial void Enrolled(ILogger logger, string memberId, string maskedPhone, string channel, bool created);
 

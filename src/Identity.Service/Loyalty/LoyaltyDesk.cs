@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Identity.Service.Caching;
 using Identity.Service.Errors;
 using Identity.Service.Members;
 using Identity.Service.Phones;
@@ -13,17 +14,11 @@ namespace Identity.Service.Loyalty;
 /// one store transaction, idempotent by its key, and first expires the member's due points so the balance is exact.
 /// </summary>
 public sealed class LoyaltyDesk(
-    IdentityStore store, ProgramCatalog catalog, BenefitQuotes quotes, PhoneProtector protector, MemberMapper mapper, TimeProvider clock)
+    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, PhoneProtector protector, MemberMapper mapper, TimeProvider clock)
 {
-    public Task<(string MemberId, BenefitQuote Quote)> GetBenefitsAsync(MemberLookup lookup, QuoteContext context, CancellationToken cancellationToken) =>
-        store.ReadAsync(async (db, ct) =>
-        {
-            var (member, _) = await MemberQueries.ResolveAsync(db, protector, lookup, ct);
-            return (member.Id, await quotes.QuoteAsync(db, member, context, ct));
-        }, cancellationToken);
 
     public Task<RecordOrderResponse> RecordOrderAsync(OrderCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
@@ -34,6 +29,7 @@ public sealed class LoyaltyDesk(
                 return original.Clone().Also(r => r.Replayed = true);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
             var snapshot = LoyaltyAccounts.Snapshot(mapper.ToMessage(member), member, account, program);
@@ -70,7 +66,7 @@ public sealed class LoyaltyDesk(
         }, cancellationToken);
 
     public Task<RecordRefundResponse> RecordRefundAsync(RefundCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
@@ -88,6 +84,7 @@ public sealed class LoyaltyDesk(
 
             var member = await db.Members.FirstAsync(m => m.Id == order.MemberId, ct);
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             await db.SaveChangesAsync(ct);
 
@@ -117,7 +114,7 @@ public sealed class LoyaltyDesk(
 
     public async Task<RedeemPointsResponse> RedeemAsync(RedeemCommand command, CancellationToken cancellationToken)
     {
-        var (response, refusal) = await store.WriteAsync<(RedeemPointsResponse?, IdentityException?)>(async (db, ct) =>
+        var (response, refusal) = await writes.WriteAsync<(RedeemPointsResponse?, IdentityException?)>(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
@@ -127,6 +124,7 @@ public sealed class LoyaltyDesk(
                 return (original.Clone().Also(r => r.Replayed = true), null);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             if (Short(db, account, command.Points, "redeem", command.RequestId, hash, now) is { } refused)
                 return (null, refused);
@@ -141,7 +139,7 @@ public sealed class LoyaltyDesk(
 
     public async Task<AdjustPointsResponse> AdjustAsync(AdjustCommand command, CancellationToken cancellationToken)
     {
-        var (response, refusal) = await store.WriteAsync<(AdjustPointsResponse?, IdentityException?)>(async (db, ct) =>
+        var (response, refusal) = await writes.WriteAsync<(AdjustPointsResponse?, IdentityException?)>(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
@@ -151,6 +149,7 @@ public sealed class LoyaltyDesk(
                 return (original.Clone().Also(r => r.Replayed = true), null);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             var reference = $"adjust:{command.RequestId}";
             var reason = $"{command.Reason} (by {command.Operator})";
@@ -176,13 +175,14 @@ public sealed class LoyaltyDesk(
                 $"The member had {account.PointsBalance} points; {points} were asked for.", now);
 
     public Task<CheckInResponse> CheckInAsync(CheckInCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
             var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
             var localDate = PointsMath.LocalDate(program, command.At).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
             // The brand-local day is the key: the second check-in that day grants nothing.
@@ -197,7 +197,7 @@ public sealed class LoyaltyDesk(
         }, cancellationToken);
 
     public Task<PurchaseMembershipResponse> PurchaseAsync(PurchaseCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var program = await catalog.ForWriteAsync(db, ct);
@@ -213,6 +213,7 @@ public sealed class LoyaltyDesk(
                 throw IdentityException.Invalid("paid_fen", $"must be the tier's price, {terms.PriceFen} fen");
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
             var current = account.PaidTierCode == tier.Code ? account.PaidExpiresAt : null;
             var (expiresAt, renewed) = TierEvaluator.PaidExpiry(program, tier, current, command.PaidAt);
             account.PaidTierCode = tier.Code;
@@ -237,9 +238,10 @@ public sealed class LoyaltyDesk(
         if (due)
         {
             // Points past their expiry are expired before they are shown, so the balance shown is spendable.
-            await store.WriteAsync(async (db, ct) =>
+            await writes.WriteAsync(async (db, change, ct) =>
             {
                 var account = await db.LoyaltyAccounts.FirstAsync(a => a.MemberId == memberId, ct);
+                change.Snapshot(memberId);
                 await PointsLedger.ExpireDueAsync(db, account, now, ct);
                 LoyaltyAccounts.Touch(account, now);
                 return 0;

@@ -6,7 +6,8 @@ namespace Identity.Service.Loyalty;
 
 /// <summary><c>identity.v1.LoyaltyService</c>: read the request, call the desk, catalog or maintenance, return the reply.</summary>
 public sealed class LoyaltyGrpcService(
-    LoyaltyDesk desk, ProgramCatalog catalog, LoyaltyMaintenance maintenance, LedgerVerifier verifier, TimeProvider clock)
+    LoyaltyDesk desk, Caching.MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance, LedgerVerifier verifier,
+    TimeProvider clock)
     : LoyaltyService.LoyaltyServiceBase
 {
     public override Task<GetProgramResponse> GetProgram(GetProgramRequest request, ServerCallContext context)
@@ -28,8 +29,8 @@ public sealed class LoyaltyGrpcService(
     public override async Task<GetBenefitsResponse> GetBenefits(GetBenefitsRequest request, ServerCallContext context)
     {
         var (member, quoteContext) = LoyaltyRequests.Read(request, clock.GetUtcNow());
-        var (memberId, quote) = await desk.GetBenefitsAsync(member, quoteContext, context.CancellationToken);
-        return new GetBenefitsResponse { MemberId = memberId, Quote = quote };
+        var (snapshot, _) = await snapshots.ResolveAsync(member, context.CancellationToken);
+        return new GetBenefitsResponse { MemberId = snapshot.Member.MemberId, Quote = BenefitCalculator.Quote(catalog.Program, snapshot, quoteContext) };
     }
 
     public override Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context) =>

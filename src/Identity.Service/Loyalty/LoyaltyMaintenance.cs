@@ -8,7 +8,7 @@ namespace Identity.Service.Loyalty;
 /// Points expiry and tier assessment as of an instant. Each member is handled in its own short transaction that
 /// re-checks what is due, so a repeat run, or several instances running at once, changes nothing twice.
 /// </summary>
-public sealed class LoyaltyMaintenance(IdentityStore store, ProgramCatalog catalog, TimeProvider clock)
+public sealed class LoyaltyMaintenance(IdentityStore store, Caching.CachedWrites writes, ProgramCatalog catalog, TimeProvider clock)
 {
     const int Batch = 500;
 
@@ -21,7 +21,7 @@ public sealed class LoyaltyMaintenance(IdentityStore store, ProgramCatalog catal
             .Where(l => l.Remaining > 0 && l.ExpiresAt <= at).Select(l => l.MemberId).Distinct().ToListAsync(token), ct);
         foreach (var chunk in withDueLots.Chunk(Batch))
         {
-            var (lots, points) = await store.WriteAsync(async (db, token) =>
+            var (lots, points) = await writes.WriteAsync(async (db, change, token) =>
             {
                 var (lotCount, pointCount) = (0, 0L);
                 foreach (var memberId in chunk)
@@ -31,7 +31,10 @@ public sealed class LoyaltyMaintenance(IdentityStore store, ProgramCatalog catal
                         continue;
                     var (l, p) = await PointsLedger.ExpireDueAsync(db, account, at, token);
                     if (l > 0)
+                    {
                         LoyaltyAccounts.Touch(account, clock.GetUtcNow());
+                        change.Snapshot(memberId);
+                    }
                     (lotCount, pointCount) = (lotCount + l, pointCount + p);
                 }
                 return (lotCount, pointCount);
@@ -44,7 +47,7 @@ public sealed class LoyaltyMaintenance(IdentityStore store, ProgramCatalog catal
             .Where(a => a.AssessmentAt <= at || a.PaidExpiresAt <= at).Select(a => a.MemberId).ToListAsync(token), ct);
         foreach (var chunk in toAssess.Chunk(Batch))
         {
-            var (assessed, downgraded, paidEnded) = await store.WriteAsync(async (db, token) =>
+            var (assessed, downgraded, paidEnded) = await writes.WriteAsync(async (db, change, token) =>
             {
                 var program = await catalog.ForWriteAsync(db, token);
                 var counts = (0, 0, 0);
@@ -57,6 +60,7 @@ public sealed class LoyaltyMaintenance(IdentityStore store, ProgramCatalog catal
                     var (state, down, ended) = TierEvaluator.Assess(program, LoyaltyAccounts.State(account), account.Growth, at);
                     LoyaltyAccounts.Apply(account, state);
                     LoyaltyAccounts.Touch(account, clock.GetUtcNow());
+                    change.Snapshot(memberId);
                     counts = (counts.Item1 + 1, counts.Item2 + (down ? 1 : 0), counts.Item3 + (ended ? 1 : 0));
                 }
                 return counts;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Identity.Service.Caching;
 using Identity.Service.Errors;
 using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
@@ -10,7 +11,7 @@ namespace Identity.Service.Members;
 
 public sealed record EnrollResult(MemberRecord Member, bool Created, IReadOnlyList<MergeRecordRow> Merges);
 
-public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom, V1.BenefitQuote? Quote);
+public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom);
 
 public sealed record BindResult(MemberRecord Member, bool AlreadyBound);
 
@@ -24,10 +25,11 @@ public sealed record ProfileUpdate(bool SetName, string? Name, bool SetGender, i
 /// Every operation addressed by member id follows a merged id to its survivor (except merging, which names ids exactly).
 /// </summary>
 public sealed class MemberDirectory(
-    IdentityStore store, PhoneProtector protector, LoyaltyMerger loyalty, BenefitQuotes quotes, TimeProvider clock, ILogger<MemberDirectory> logger)
+    IdentityStore store, CachedWrites writes, PhoneProtector protector, LoyaltyMerger loyalty, TimeProvider clock,
+    ILogger<MemberDirectory> logger)
 {
     public Task<EnrollResult> EnrollAsync(EnrollCommand command, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var now = clock.GetUtcNow();
             var phoneIndex = command.Phone is { } given ? protector.BlindIndex(given) : null;
@@ -73,7 +75,7 @@ public sealed class MemberDirectory(
 
                 // Phone-less members whose identity just proved this phone are the same person: merge them in.
                 foreach (var absorbed in identityOwners)
-                    merges.Add(await MergeIntoAsync(db, member, absorbed, MergeKind.PhoneProof,
+                    merges.Add(await MergeIntoAsync(db, change, member, absorbed, MergeKind.PhoneProof,
                         "A channel identity of a member without a phone proved a phone that belongs to the survivor.",
                         command.Source.ToString(), now, ct));
             }
@@ -95,6 +97,10 @@ public sealed class MemberDirectory(
             }
 
             var changed = BindMissing(member, command.Identities, command.Source, now);
+            change.Member(member);
+            change.Phone(phoneIndex);
+            foreach (var identity in command.Identities)
+                change.Identity(identity);
             if (!created)
                 changed |= FillProfileGaps(member, command.Profile);
             if (changed && !created)
@@ -104,17 +110,16 @@ public sealed class MemberDirectory(
             return new EnrollResult(member, created, merges);
         }, cancellationToken);
 
-    /// <summary>Finds a member; with a context, also quotes its benefits there (one call at the POS).</summary>
-    public Task<ResolveResult> ResolveAsync(MemberLookup key, QuoteContext? context, CancellationToken cancellationToken) =>
+    /// <summary>Finds a member in the store (the cache's fallback, and the source of NOT_FOUND reasons).</summary>
+    public Task<ResolveResult> ResolveAsync(MemberLookup key, CancellationToken cancellationToken) =>
         store.ReadAsync(async (db, ct) =>
         {
             var (member, redirectedFrom) = await MemberQueries.ResolveAsync(db, protector, key, ct);
-            var quote = context is { } at ? await quotes.QuoteAsync(db, member, at, ct) : null;
-            return new ResolveResult(member, redirectedFrom, quote);
+            return new ResolveResult(member, redirectedFrom);
         }, cancellationToken);
 
     public Task<BindResult> BindAsync(string memberId, IReadOnlyList<IdentityKey> identities, Source source, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
             foreach (var identity in identities)
@@ -128,11 +133,12 @@ public sealed class MemberDirectory(
             var changed = BindMissing(member, identities, source, clock.GetUtcNow());
             if (changed)
                 member.Touch(clock.GetUtcNow());
+            change.Member(member);
             return new BindResult(member, !changed);
         }, cancellationToken);
 
     public Task<MemberRecord> UpdateProfileAsync(string memberId, ProfileUpdate update, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
             var changed = false;
@@ -144,11 +150,12 @@ public sealed class MemberDirectory(
                 (member.Birthday, changed) = (update.Birthday, true);
             if (changed)
                 member.Touch(clock.GetUtcNow());
+            change.Snapshot(member.Id);
             return member;
         }, cancellationToken);
 
     public Task<MemberRecord> ChangePhoneAsync(string memberId, Phone phone, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
             var index = protector.BlindIndex(phone);
@@ -158,16 +165,18 @@ public sealed class MemberDirectory(
             if (owner is not null)
                 IdentityException.ThrowFailedPrecondition(ErrorReasons.PhoneBelongsToAnotherMember,
                     $"The new phone belongs to member {owner}; merge the members instead.");
+            change.Member(member);
             member.PhoneCiphertext = protector.Encrypt(phone);
             member.PhoneIndex = index;
             member.Touch(clock.GetUtcNow());
+            change.Member(member);
             Log.PhoneChanged(logger, member.Id, phone.Masked);
             return member;
         }, cancellationToken);
 
     public Task<(MemberRecord Survivor, MergeRecordRow Merge)> MergeAsync(
         string survivorId, string absorbedId, string reason, string actor, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var survivor = await MemberQueries.LoadAsync(db, survivorId, ct);
             if (survivor is null)
@@ -183,7 +192,7 @@ public sealed class MemberDirectory(
                 return (survivor, existing);
             }
 
-            var merge = await MergeIntoAsync(db, survivor, absorbed, MergeKind.Operator, reason, actor, clock.GetUtcNow(), ct);
+            var merge = await MergeIntoAsync(db, change, survivor, absorbed, MergeKind.Operator, reason, actor, clock.GetUtcNow(), ct);
             return (survivor, merge);
         }, cancellationToken);
 
@@ -204,7 +213,7 @@ public sealed class MemberDirectory(
         }, cancellationToken);
 
     public Task<EraseResult> EraseAsync(string memberId, string reason, CancellationToken cancellationToken) =>
-        store.WriteAsync(async (db, ct) =>
+        writes.WriteAsync(async (db, change, ct) =>
         {
             var member = await MemberQueries.LoadAsync(db, memberId, ct);
             if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
@@ -215,6 +224,7 @@ public sealed class MemberDirectory(
                 return new EraseResult(member.Id, erasedAt, AlreadyErased: true);
 
             var now = clock.GetUtcNow();
+            change.Member(member);
             db.ChannelIdentities.RemoveRange(member.Identities);
             member.PhoneCiphertext = null;
             member.PhoneIndex = null;
@@ -229,10 +239,12 @@ public sealed class MemberDirectory(
             return new EraseResult(member.Id, now, AlreadyErased: false);
         }, cancellationToken);
 
-    async Task<MergeRecordRow> MergeIntoAsync(IdentityDbContext db, MemberRecord survivor, MemberRecord absorbed, MergeKind kind,
-        string reason, string actor, DateTimeOffset now, CancellationToken ct)
+    async Task<MergeRecordRow> MergeIntoAsync(IdentityDbContext db, CacheChange change, MemberRecord survivor, MemberRecord absorbed,
+        MergeKind kind, string reason, string actor, DateTimeOffset now, CancellationToken ct)
     {
         var plan = MergePlanner.Plan(survivor, absorbed, kind);
+        change.Member(survivor);
+        change.Member(absorbed);
 
         foreach (var identity in absorbed.Identities.ToList())
         {
@@ -264,6 +276,7 @@ public sealed class MemberDirectory(
             survivor.PhoneIndex = index;
         }
         survivor.Touch(now);
+        change.Member(survivor);
         await loyalty.MergeAsync(db, survivor, absorbed, now, ct);
 
         // Keep redirects one hop deep: whoever pointed at the absorbed member now points at the survivor.

@@ -1,11 +1,15 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Identity.Service.Caching;
+using Identity.Service.Loyalty;
 using Identity.V1;
 
 namespace Identity.Service.Members;
 
 /// <summary><c>identity.v1.MemberService</c>: read the request, call the directory, map the reply.</summary>
-public sealed class MemberGrpcService(MemberDirectory directory, MemberMapper mapper, TimeProvider clock) : MemberService.MemberServiceBase
+public sealed class MemberGrpcService(
+    MemberDirectory directory, MemberSnapshots snapshots, ProgramCatalog programs, MemberMapper mapper, TimeProvider clock)
+    : MemberService.MemberServiceBase
 {
     public override async Task<EnrollMemberResponse> EnrollMember(EnrollMemberRequest request, ServerCallContext context)
     {
@@ -17,12 +21,13 @@ public sealed class MemberGrpcService(MemberDirectory directory, MemberMapper ma
 
     public override async Task<ResolveMemberResponse> ResolveMember(ResolveMemberRequest request, ServerCallContext context)
     {
+        // The hot path: cached snapshot, then the quote computed in process.
         var (lookup, quoteContext) = MemberRequests.Read(request, clock.GetUtcNow());
-        var result = await directory.ResolveAsync(lookup, quoteContext, context.CancellationToken);
-        return new ResolveMemberResponse
-        {
-            Member = mapper.ToMessage(result.Member), RedirectedFromMemberId = result.RedirectedFrom ?? "", Benefits = result.Quote,
-        };
+        var (snapshot, redirectedFrom) = await snapshots.ResolveAsync(lookup, context.CancellationToken);
+        var response = new ResolveMemberResponse { Member = snapshot.Member, RedirectedFromMemberId = redirectedFrom ?? "" };
+        if (quoteContext is { } at)
+            response.Benefits = BenefitCalculator.Quote(programs.Program, snapshot, at);
+        return response;
     }
 
     public override async Task<BindChannelIdentityResponse> BindChannelIdentity(BindChannelIdentityRequest request, ServerCallContext context)

@@ -1,0 +1,229 @@
+using System.Text;
+using Identity.Service.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Identity.Service.Caching;
+
+/// <summary>
+/// The shared level and the invalidation bus. Redis is only a cache: every call has a short timeout, failures count
+/// towards a breaker that skips Redis for a while, and any failure reads as a miss. Nothing here throws to a caller.
+/// </summary>
+public sealed class RedisCache : IAsyncDisposable
+{
+    // Sets a snapshot only if no newer version was announced: a load that raced a write cannot put the old value back.
+    const string SetIfNewer = """
+        local current = redis.call('GET', KEYS[2])
+        if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+        redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+        return 1
+        """;
+
+    // Announces a member's new version and drops its snapshot.
+    const string Bump = """
+        local current = redis.call('GET', KEYS[2])
+        if not current or tonumber(current) < tonumber(ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) end
+        redis.call('DEL', KEYS[1])
+        return 1
+        """;
+
+    readonly RedisOptions options;
+    readonly CacheOptions cacheOptions;
+    readonly L1Cache l1;
+    readonly CacheCounters counters;
+    readonly TimeProvider clock;
+    readonly ILogger<RedisCache> logger;
+    readonly RedisChannel channel;
+    readonly Task<ConnectionMultiplexer?> connecting;
+    int consecutiveFailures;
+    long openUntilTicks;
+
+    public RedisCache(IOptions<RedisOptions> options, IOptions<CacheOptions> cacheOptions, L1Cache l1, CacheCounters counters,
+        TimeProvider clock, ILogger<RedisCache> logger)
+    {
+        this.options = options.Value;
+        this.cacheOptions = cacheOptions.Value;
+        this.l1 = l1;
+        this.counters = counters;
+        this.clock = clock;
+        this.logger = logger;
+        channel = RedisChannel.Literal(this.options.KeyPrefix + "invalidate");
+        connecting = IsConfigured ? ConnectAsync() : Task.FromResult<ConnectionMultiplexer?>(null);
+    }
+
+    public bool IsConfigured => cacheOptions.Enabled && !string.IsNullOrWhiteSpace(options.Configuration);
+
+    public string KeyPrefix => options.KeyPrefix;
+
+    public bool IsConnected => connecting.IsCompletedSuccessfully && connecting.Result is { IsConnected: true };
+
+    async Task<ConnectionMultiplexer?> ConnectAsync()
+    {
+        var configuration = ConfigurationOptions.Parse(options.Configuration!);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = options.ConnectTimeoutMilliseconds;
+        configuration.SyncTimeout = options.OperationTimeoutMilliseconds;
+        configuration.AsyncTimeout = options.OperationTimeoutMilliseconds;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ConnectRetry = 1;
+        configuration.ReconnectRetryPolicy = new LinearRetry(500);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        multiplexer.ConnectionFailed += (_, e) =>
+        {
+            l1.Degraded = true;
+            Log.RedisDown(logger, e.FailureType.ToString());
+        };
+        multiplexer.ConnectionRestored += (_, _) =>
+        {
+            // Invalidations sent while we were away are lost: start L1 afresh.
+            l1.Clear();
+            l1.Degraded = false;
+            Interlocked.Exchange(ref consecutiveFailures, 0);
+            Log.RedisBack(logger);
+        };
+        if (!multiplexer.IsConnected)
+            l1.Degraded = true;
+        await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) => OnInvalidation(message));
+        return multiplexer;
+    }
+
+    void OnInvalidation(RedisValue message)
+    {
+        counters.InvalidationsReceived();
+        foreach (var key in ((string?)message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            l1.Invalidate(key);
+    }
+
+    IDatabase? Database()
+    {
+        if (!IsConfigured || !connecting.IsCompletedSuccessfully || connecting.Result is not { } multiplexer)
+            return null;
+        if (clock.GetUtcNow().UtcTicks < Interlocked.Read(ref openUntilTicks))
+            return null; // breaker open
+        return multiplexer.GetDatabase();
+    }
+
+    public async Task<byte[]?> GetAsync(string key)
+    {
+        if (Database() is not { } db)
+            return null;
+        try
+        {
+            var value = await db.StringGetAsync(key);
+            Succeeded();
+            return value.HasValue ? (byte[]?)value : null;
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Failed();
+            return null;
+        }
+    }
+
+    public async Task SetAsync(string key, byte[] value, TimeSpan ttl)
+    {
+        if (Database() is not { } db)
+            return;
+        try
+        {
+            await db.StringSetAsync(key, value, ttl, flags: CommandFlags.FireAndForget);
+            Succeeded();
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Failed();
+        }
+    }
+
+    public async Task SetSnapshotAsync(string key, string versionKey, byte[] value, long version)
+    {
+        if (Database() is not { } db)
+            return;
+        try
+        {
+            await db.ScriptEvaluateAsync(SetIfNewer, [key, versionKey], [value, version, cacheOptions.L2TtlSeconds]);
+            Succeeded();
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Failed();
+        }
+    }
+
+    /// <summary>After a write: bump versions, drop keys, and tell every instance to drop its L1 copies.</summary>
+    public async Task InvalidateAsync(IReadOnlyList<(string Key, string VersionKey, long Version)> snapshots, IReadOnlyList<string> keys)
+    {
+        if (Database() is not { } db)
+            return;
+        try
+        {
+            var batch = new List<Task>(snapshots.Count + 2);
+            foreach (var (key, versionKey, version) in snapshots)
+                batch.Add(db.ScriptEvaluateAsync(Bump, [key, versionKey], [version, cacheOptions.L2TtlSeconds]));
+            if (keys.Count > 0)
+                batch.Add(db.KeyDeleteAsync(keys.Select(k => (RedisKey)k).ToArray()));
+            var all = snapshots.Select(s => s.Key).Concat(keys);
+            batch.Add(db.PublishAsync(channel, string.Join('\n', all)));
+            await Task.WhenAll(batch);
+            Succeeded();
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Failed();
+        }
+    }
+
+    void Succeeded()
+    {
+        if (Volatile.Read(ref consecutiveFailures) != 0)
+            Interlocked.Exchange(ref consecutiveFailures, 0);
+    }
+
+    void Failed()
+    {
+        counters.RedisFailed();
+        l1.Degraded = true;
+        if (Interlocked.Increment(ref consecutiveFailures) >= options.BreakerFailures)
+        {
+            Interlocked.Exchange(ref openUntilTicks, clock.GetUtcNow().AddSeconds(options.BreakerOpenSeconds).UtcTicks);
+            Interlocked.Exchange(ref consecutiveFailures, 0);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (connecting.IsCompletedSuccessfully && connecting.Result is { } multiplexer)
+            await multiplexer.DisposeAsync();
+    }
+}
+
+/// <summary>Health: Redis down is "degraded" (the service works without it), never "unhealthy".</summary>
+public sealed class RedisHealthCheck(RedisCache redis) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(!redis.IsConfigured
+            ? HealthCheckResult.Healthy("Redis not configured: in-process cache only")
+            : redis.IsConnected
+                ? HealthCheckResult.Healthy("Redis connected")
+                : HealthCheckResult.Degraded("Redis unreachable: serving from the in-process cache and the store"));
+}
+
+/// <summary>Counts what the cache does, for tests and diagnostics.</summary>
+public sealed class CacheCounters
+{
+    long storeLoads, l1Hits, l2Hits, redisFailures, invalidationsReceived;
+
+    public long StoreLoads => Interlocked.Read(ref storeLoads);
+    public long L1Hits => Interlocked.Read(ref l1Hits);
+    public long L2Hits => Interlocked.Read(ref l2Hits);
+    public long RedisFailures => Interlocked.Read(ref redisFailures);
+    public long InvalidationsReceivedCount => Interlocked.Read(ref invalidationsReceived);
+
+    public void StoreLoaded() => Interlocked.Increment(ref storeLoads);
+    public void L1Hit() => Interlocked.Increment(ref l1Hits);
+    public void L2Hit() => Interlocked.Increment(ref l2Hits);
+    public void RedisFailed() => Interlocked.Increment(ref redisFailures);
+    public void InvalidationsReceived() => Interlocked.Increment(ref invalidationsReceived);
+}

@@ -150,7 +150,7 @@ public sealed class LedgerPropertyTests : IAsyncLifetime
     async Task<(long Balance, int Entries)> Totals(string memberId)
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<IdentityDbContext>>().CreateDbContextAsync();
-        var balance = await db.LoyaltyAccounts.Where(a => a.MemberId == memberId).Select(a => a.PointsBalance).SingleAsync();
+        var balance = await db.LoyaltyAccounts.Where(a => a.MemberId == memberId).Select(a => (long?)a.PointsBalance).SingleOrDefaultAsync() ?? 0;
         return (balance, await db.PointsEntries.CountAsync(e => e.MemberId == memberId));
     }
 

@@ -1,4 +1,12 @@
-var h = new HdrHistogram.LongHistogram(1, 60_000_000, 3);
-h.RecordValue(5);
-Spectre.Console.AnsiConsole.WriteLine(h.GetValueAtPercentile(50).ToString(System.Globalization.CultureInfo.InvariantCulture));
-return 0;
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Identity.LoadTest;
+
+var root = new RootCommand("Load generator for the Identity service: seeds members and drives closed-loop gRPC load.");
+root.Subcommands.Add(Commands.Seed());
+root.Subcommands.Add(Commands.Run());
+root.Subcommands.Add(Commands.Wait());
+
+var parseResult = root.Parse(args);
+var exitCode = await parseResult.InvokeAsync();
+return parseResult.Action is ParseErrorAction ? ExitCodes.Usage : exitCode;

@@ -126,7 +126,6 @@ internal static class Commands
             var jsonPath = parse.GetValue(json);
             var keys = new ZipfKeys(memberCount, exponent);
             using var pool = new ChannelPool(parse.GetValue(server)!, parse.GetValue(connections));
-            var context = new LoadContext(pool, keys, Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..10]);
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"run: {settings.InFlight} in flight over {pool.Count} connections, {memberCount} members, zipf {exponent} (top 1% of keys = {keys.ShareOfTop(Math.Max(1, memberCount / 100)):P0} of calls), warm-up {Durations.Format(settings.Warmup)}, measure {Durations.Format(settings.Duration)}"));
             try
@@ -136,6 +135,8 @@ internal static class Commands
                 foreach (var name in parse.GetValue(scenarios)!)
                 {
                     var scenario = Scenario.Find(name)!;
+                    // A fresh tag per scenario run: workers number their order ids from 1 again.
+                    var context = new LoadContext(pool, keys, Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..12]);
                     var result = await RunOneAsync(scenario, context, settings, cancellationToken);
                     output.WriteLine(result.ToLine());
                     var line = result.ToJson(pool.Count, memberCount, exponent, settings.Seed);

@@ -13,7 +13,7 @@ internal sealed class LoadContext(ChannelPool pool, ZipfKeys keys, string runTag
 
     public ZipfKeys Keys { get; } = keys;
 
-    /// <summary>Unique per process, so order ids never repeat across runs against the same data.</summary>
+    /// <summary>Random per scenario run, so order ids never repeat across runs against the same data.</summary>
     public string RunTag { get; } = runTag;
 }
 

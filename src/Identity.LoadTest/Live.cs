@@ -9,7 +9,7 @@ namespace Identity.LoadTest;
 /// </summary>
 internal static class Live
 {
-    private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(10);
 
     public static bool Interactive => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 

@@ -204,14 +204,24 @@ start_server() {
     args+=("${CACHE_ARGS[@]}")
     dotnet "$SERVER_DLL" "${args[@]}" >"$TMP/server.log" 2>&1 &
     SERVER_PID=$!
-    if dotnet "$LOAD_DLL" wait --server "$SERVER_URL" --timeout 60s >/dev/null 2>"$TMP/wait.log"; then
-      say "server on $SERVER_URL (pid $SERVER_PID), data in $TMP/data"
-      return 0
+    # Ask for SERVING in short rounds, so a server that dies at start-up is noticed at once.
+    local until=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$until" ] && kill -0 "$SERVER_PID" 2>/dev/null; do
+      if dotnet "$LOAD_DLL" wait --server "$SERVER_URL" --timeout 2s >/dev/null 2>"$TMP/wait.log"; then
+        say "server on $SERVER_URL (pid $SERVER_PID), data in $TMP/data"
+        return 0
+      fi
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      say "the server did not become SERVING on port $PORT within 60 s: $(cat "$TMP/wait.log")"
+    else
+      say "the server exited at start-up; its log ends:"
     fi
-    say "the server did not become SERVING on port $PORT (attempt $attempt): $(cat "$TMP/wait.log")"
     tail -15 "$TMP/server.log" >&2
     stop_process "$SERVER_PID" server
     SERVER_PID=""
+    # Only a lost race for the port is worth another try.
+    grep -qi "address already in use" "$TMP/server.log" || return 1
   done
   return 1
 }
@@ -273,12 +283,17 @@ run_level "$LOW_IN_FLIGHT" $LOW_SCENARIOS
 
 SERVER_RSS="$(rss_of "$SERVER_PID")"
 REDIS_RSS="$(rss_of "$REDIS_PID")"
-if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-  wait "$SERVER_PID" 2>/dev/null
+report_exit() { # pid name log: say so when a process we started is gone before the end
+  local code
+  [ -n "$1" ] || return 0
+  kill -0 "$1" 2>/dev/null && return 0
+  wait "$1" 2>/dev/null
   code=$?
-  say "the server exited during the run (exit status $code$([ "$code" -gt 128 ] && echo ", signal $((code - 128))")); its log ends:"
-  tail -15 "$TMP/server.log" >&2
-fi
+  say "$2 exited before the end of the run (exit status $code$([ "$code" -gt 128 ] && echo ", signal $((code - 128))")); its log ends:"
+  tail -15 "$3" >&2
+}
+report_exit "$SERVER_PID" server "$TMP/server.log"
+report_exit "$REDIS_PID" redis-server "$TMP/redis.log"
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The table, from the JSON Lines the load tool wrote (flat objects; parsed with awk so no jq or python is needed).

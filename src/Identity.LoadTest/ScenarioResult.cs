@@ -24,8 +24,9 @@ internal sealed record ScenarioResult(
 {
     public static ScenarioResult From(string scenario, RunSettings settings, LongHistogram histogram, IReadOnlyDictionary<string, long> errors)
     {
+        // HdrHistogram throws for percentiles of an empty histogram (every call failed): report zeros then.
         var empty = histogram.TotalCount == 0;
-        double Ms(double micros) => empty ? 0 : micros / 1000.0;
+        double Ms(Func<double> micros) => empty ? 0 : micros() / 1000.0;
         return new ScenarioResult(
             scenario,
             settings.InFlight,
@@ -33,12 +34,12 @@ internal sealed record ScenarioResult(
             settings.Duration.TotalSeconds,
             histogram.TotalCount,
             histogram.TotalCount / settings.Duration.TotalSeconds,
-            Ms(histogram.GetValueAtPercentile(50)),
-            Ms(histogram.GetValueAtPercentile(90)),
-            Ms(histogram.GetValueAtPercentile(99)),
-            Ms(histogram.GetValueAtPercentile(99.9)),
-            Ms(histogram.GetMaxValue()),
-            Ms(histogram.GetMean()),
+            Ms(() => histogram.GetValueAtPercentile(50)),
+            Ms(() => histogram.GetValueAtPercentile(90)),
+            Ms(() => histogram.GetValueAtPercentile(99)),
+            Ms(() => histogram.GetValueAtPercentile(99.9)),
+            Ms(() => histogram.GetMaxValue()),
+            Ms(() => histogram.GetMean()),
             errors.Values.Sum(),
             errors);
     }

@@ -1,0 +1,110 @@
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Identity.V1;
+
+namespace Identity.LoadTest;
+
+/// <summary>What every call of a run shares: the connections, the key distribution and a tag that makes ids unique.</summary>
+internal sealed class LoadContext(ChannelPool pool, ZipfKeys keys, string runTag)
+{
+    public ChannelPool Pool { get; } = pool;
+
+    public ZipfKeys Keys { get; } = keys;
+
+    /// <summary>Random per scenario run, so order ids never repeat across runs against the same data.</summary>
+    public string RunTag { get; } = runTag;
+}
+
+/// <summary>One closed-loop worker's own state: its random stream (seeded, so key sequences repeat) and its counters.</summary>
+internal sealed class WorkerState(int id, int seed)
+{
+    public int Id { get; } = id;
+
+    public Random Random { get; } = new(HashCode.Combine(seed, id));
+
+    /// <summary>Numbers the worker's order ids.</summary>
+    public long Sequence;
+
+    /// <summary>Calls finished so far (read by the progress display).</summary>
+    public long Completed;
+}
+
+/// <summary>Thrown when the health check answers, but not SERVING.</summary>
+internal sealed class NotServingException(HealthCheckResponse.Types.ServingStatus status)
+    : Exception($"health status {status}");
+
+/// <summary>A named kind of call the load generator can drive.</summary>
+internal sealed class Scenario(string name, string description, Func<LoadContext, WorkerState, CallOptions, Task> call)
+{
+    public string Name { get; } = name;
+
+    public string Description { get; } = description;
+
+    public Task CallAsync(LoadContext context, WorkerState worker, CallOptions options) => call(context, worker, options);
+
+    public static IReadOnlyList<Scenario> All { get; } =
+    [
+        new("health", "grpc.health.v1 Check: the baseline (no storage, no domain)", HealthAsync),
+        new("resolve-phone", "ResolveMember by phone with benefit_context {POS, store S001}", ResolvePhoneAsync),
+        new("resolve-openid", "ResolveMember by mini-program openid", ResolveOpenIdAsync),
+        new("order", "RecordOrder: unique order id, 100-50000 fen, paid now, at POS store S001", RecordOrderAsync),
+        new("mix", "90% resolve-phone, 10% order", MixAsync),
+    ];
+
+    public static Scenario? Find(string name) =>
+        All.FirstOrDefault(scenario => string.Equals(scenario.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    private static async Task HealthAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var response = await context.Pool.Health.CheckAsync(new HealthCheckRequest(), options);
+        if (response.Status != HealthCheckResponse.Types.ServingStatus.Serving)
+        {
+            throw new NotServingException(response.Status);
+        }
+    }
+
+    private static async Task ResolvePhoneAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var request = new ResolveMemberRequest
+        {
+            Phone = SeededMembers.Phone(context.Keys.Next(worker.Random)),
+            BenefitContext = new BenefitContext { Channel = Channel.Pos, StoreId = SeededMembers.StoreId },
+        };
+        await context.Pool.Members.ResolveMemberAsync(request, options);
+    }
+
+    private static async Task ResolveOpenIdAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var request = new ResolveMemberRequest
+        {
+            ChannelIdentity = new ChannelIdentity
+            {
+                Channel = Channel.WechatMiniProgram,
+                ExternalId = SeededMembers.OpenId(context.Keys.Next(worker.Random)),
+            },
+        };
+        await context.Pool.Members.ResolveMemberAsync(request, options);
+    }
+
+    private static async Task RecordOrderAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var sequence = ++worker.Sequence;
+        var request = new RecordOrderRequest
+        {
+            Member = new MemberKey { Phone = SeededMembers.Phone(context.Keys.Next(worker.Random)) },
+            Channel = Channel.Pos,
+            OrderId = string.Create(CultureInfo.InvariantCulture, $"lt-{context.RunTag}-{worker.Id}-{sequence}"),
+            StoreId = SeededMembers.StoreId,
+            AmountFen = worker.Random.Next(100, 50_001),
+            PaidAt = Timestamp.FromDateTime(DateTime.UtcNow),
+        };
+        await context.Pool.Loyalty.RecordOrderAsync(request, options);
+    }
+
+    private static Task MixAsync(LoadContext context, WorkerState worker, CallOptions options) =>
+        worker.Random.NextDouble() < 0.9
+            ? ResolvePhoneAsync(context, worker, options)
+            : RecordOrderAsync(context, worker, options);
+}

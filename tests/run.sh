@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test project and prints one closing line "N passed, N failed" (totals from the TRX results).
-# Exits non-zero when any test fails or nothing ran. Installs nothing today: the tests need only the .NET SDK
-# (they start their own servers on free loopback ports, with SQLite files in temporary folders).
+# Exits non-zero when any test fails or nothing ran. The tests need the .NET SDK and redis-server (installed here when
+# missing); they start their own servers and redis-server processes on free loopback ports, with SQLite files in
+# temporary folders.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "Installing redis-server (the cache tests run real Redis processes)..."
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+  # The package starts a system service on 6379; the tests bring their own servers.
+  $sudo service redis-server stop >/dev/null 2>&1 || true
+fi
 
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT

@@ -44,8 +44,9 @@ public sealed class L1Cache : IDisposable
     {
         if (!Enabled)
             return;
-        if (loadedAt <= Interlocked.Read(ref clearedAt)
-            || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! >= loadedAt))
+        // A load that began before the last clear or the last invalidation of its key may hold the old value.
+        if (loadedAt < Interlocked.Read(ref clearedAt)
+            || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! > loadedAt))
             return;
         var lifetime = Degraded ? TimeSpan.FromSeconds(options.L1OutageTtlSeconds) : ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds);
         entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = lifetime });

@@ -1,0 +1,232 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Identity.Service.Caching;
+using StackExchange.Redis;
+
+namespace Identity.IntegrationTests.Caching;
+
+/// <summary>The two-level cache against a real redis-server: coherent across instances, one load per cold key, and Redis
+/// only ever makes things faster.</summary>
+public sealed class CacheTests : IAsyncLifetime
+{
+    RedisProcess redis = null!;
+    readonly List<IdentityServer> servers = [];
+
+    public async Task InitializeAsync() => redis = await RedisProcess.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var server in servers)
+            await server.DisposeAsync();
+        await redis.DisposeAsync();
+    }
+
+    async Task<IdentityServer> StartAsync(string? dataDirectory = null, params string[] args)
+    {
+        var server = await IdentityServer.StartAsync(dataDirectory, [$"--Redis:Configuration={redis.Configuration}", .. args]);
+        servers.Add(server);
+        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(10));
+        return server;
+    }
+
+    static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task A_write_through_one_instance_is_visible_through_another_within_100_ms()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync(a.DataDirectory);
+        var phone = TestData.Phone();
+        var member = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+
+        // B caches the member (L1 and Redis), then serves it from L1.
+        var before = await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        var l1Hits = b.Service<CacheCounters>().L1Hits;
+        await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        Assert.True(b.Service<CacheCounters>().L1Hits > l1Hits);
+
+        var updated = await a.Members.UpdateProfileAsync(new UpdateProfileRequest { MemberId = member.MemberId, Profile = new Profile { Name = "韩梅梅" } });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        ResolveMemberResponse seen;
+        do
+        {
+            seen = await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        }
+        while (seen.Member.Version != updated.Member.Version && watch.ElapsedMilliseconds < 1000);
+
+        Assert.True(watch.ElapsedMilliseconds <= 100, $"B saw the write after {watch.ElapsedMilliseconds} ms");
+        Assert.Equal("韩梅梅", seen.Member.Profile.Name);
+        Assert.True(seen.Member.Version > before.Member.Version);
+        Assert.True(b.Service<CacheCounters>().InvalidationsReceivedCount > 0);
+
+        // A points write through A changes B's quote too.
+        await a.Loyalty.RecordOrderAsync(new RecordOrderRequest
+        {
+            Member = new MemberKey { MemberId = member.MemberId }, Channel = Channel.Pos, OrderId = "O-" + Guid.NewGuid().ToString("N"),
+            AmountFen = 600_000, PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        });
+        await WaitUntilAsync(() => b.Members.ResolveMemberAsync(new ResolveMemberRequest
+        {
+            Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos },
+        }).ResponseAsync.Result.Benefits.Tier.Code == "gold", TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task Two_hundred_concurrent_resolves_of_a_cold_key_load_it_from_the_store_once()
+    {
+        var server = await StartAsync();
+        var phone = TestData.Phone();
+        var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+        var counters = server.Service<CacheCounters>();
+        var loadsBefore = counters.StoreLoads;
+
+        using var start = new ManualResetEventSlim();
+        var calls = Enumerable.Range(0, 200).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        })).ToList();
+        start.Set();
+        var responses = await Task.WhenAll(calls);
+
+        Assert.All(responses, r => Assert.Equal(member.MemberId, r.Member.MemberId));
+        Assert.Equal(1, counters.StoreLoads - loadsBefore);
+    }
+
+    [Fact]
+    public async Task An_unknown_phone_is_found_at_once_after_it_enrols()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync(a.DataDirectory);
+        var phone = TestData.Phone();
+
+        // Both instances remember "no such phone" (L1, and Redis).
+        await Rpc.FailsWith(StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
+        await Rpc.FailsWith(StatusCode.NotFound, b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
+        var loads = a.Service<CacheCounters>().StoreLoads;
+        await Rpc.FailsWith(StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
+        Assert.Equal(loads, a.Service<CacheCounters>().StoreLoads); // the negative entry answered
+
+        var enrolled = await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        Assert.Equal(enrolled.Member.MemberId, (await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId);
+        await WaitUntilAsync(() => b.Service<CacheCounters>().InvalidationsReceivedCount > 0, TimeSpan.FromMilliseconds(500));
+        Assert.Equal(enrolled.Member.MemberId, (await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId);
+    }
+
+    [Fact]
+    public async Task Erasure_and_merge_drop_every_cached_copy_of_the_members_involved()
+    {
+        var server = await StartAsync();
+        var other = await StartAsync(server.DataDirectory);
+        await using var inspector = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var keys = inspector.GetDatabase();
+        var prefix = server.Service<RedisCache>().KeyPrefix;
+
+        var phone = TestData.Phone();
+        var openId = TestData.OpenId();
+        var member = (await server.Members.EnrollMemberAsync(new EnrollMemberRequest
+        {
+            Phone = phone, ChannelIdentity = TestData.MiniProgram(openId), Source = TestData.Pos(),
+        })).Member;
+        await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        await other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) });
+        Assert.True(await keys.KeyExistsAsync($"{prefix}m:{member.MemberId}"));
+
+        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "PIPL" });
+
+        Assert.False(await keys.KeyExistsAsync($"{prefix}m:{member.MemberId}"));
+        await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
+        await WaitUntilAsync(() => other.Service<CacheCounters>().InvalidationsReceivedCount > 0, TimeSpan.FromMilliseconds(500));
+        await Rpc.FailsWith(StatusCode.NotFound, other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) }));
+
+        // Merge: the absorbed member's cached snapshot goes, the survivor's is refreshed with the moved identity.
+        var survivor = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(TestData.Phone()))).Member;
+        var fanOpenId = TestData.OpenId();
+        var fan = (await server.Members.EnrollMemberAsync(TestData.EnrollFan(fanOpenId))).Member;
+        await other.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = survivor.MemberId });
+        await other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(fanOpenId) });
+        Assert.True(await keys.KeyExistsAsync($"{prefix}m:{fan.MemberId}"));
+
+        await server.Members.MergeMembersAsync(new MergeMembersRequest { SurvivorMemberId = survivor.MemberId, AbsorbedMemberId = fan.MemberId, Reason = "dup", Operator = "ops" });
+
+        Assert.False(await keys.KeyExistsAsync($"{prefix}m:{fan.MemberId}"));
+        Assert.False(await keys.KeyExistsAsync($"{prefix}m:{survivor.MemberId}"));
+        await WaitUntilAsync(() => other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(fanOpenId) })
+            .ResponseAsync.Result.Member.MemberId == survivor.MemberId, TimeSpan.FromMilliseconds(500));
+        var survivorNow = await other.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = survivor.MemberId });
+        Assert.Contains(survivorNow.Member.ChannelIdentities, i => i.ExternalId == fanOpenId);
+    }
+
+    [Fact]
+    public async Task Killing_redis_under_load_fails_no_call_and_caching_resumes_when_it_returns()
+    {
+        // L1 off: every read goes to Redis while it is up, so its outage and return are plain to see.
+        var server = await StartAsync(null, "--Identity:Cache:L1Enabled=false");
+        var phones = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            phones.Add(TestData.Phone());
+            await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phones[^1]));
+        }
+
+        var failures = 0;
+        var calls = 0;
+        var stop = DateTime.UtcNow.AddSeconds(4);
+        var workers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            var i = w;
+            while (DateTime.UtcNow < stop)
+            {
+                try
+                {
+                    var phone = phones[i++ % phones.Count];
+                    if (i % 10 == 0)
+                        await server.Loyalty.RecordOrderAsync(new RecordOrderRequest
+                        {
+                            Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = Guid.NewGuid().ToString("N"), AmountFen = 1_000,
+                            PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                        }, deadline: DateTime.UtcNow.AddSeconds(5));
+                    else
+                        await server.Members.ResolveMemberAsync(new ResolveMemberRequest
+                        {
+                            Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos },
+                        }, deadline: DateTime.UtcNow.AddSeconds(5));
+                    Interlocked.Increment(ref calls);
+                }
+                catch (RpcException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        })).ToList();
+
+        await Task.Delay(1000);
+        redis.Kill();
+        await Task.WhenAll(workers);
+
+        Assert.Equal(0, failures);
+        Assert.True(calls > 100, $"only {calls} calls completed");
+        Assert.False(server.Service<RedisCache>().IsConnected);
+
+        // Redis returns: the server reconnects by itself and reads hit Redis again.
+        await redis.RestartAsync();
+        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(15));
+        var counters = server.Service<CacheCounters>();
+        await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phones[0] });
+        var hits = counters.L2Hits;
+        await WaitUntilAsync(() =>
+        {
+            server.Members.ResolveMember(new ResolveMemberRequest { Phone = phones[0] });
+            return counters.L2Hits > hits;
+        }, TimeSpan.FromSeconds(10));
+    }
+}

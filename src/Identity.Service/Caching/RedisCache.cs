@@ -72,7 +72,9 @@ public sealed class RedisCache : IAsyncDisposable
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
         multiplexer.ConnectionFailed += (_, e) =>
         {
+            // From now on no invalidation can reach us: keep nothing that could outlive a write made elsewhere.
             l1.Degraded = true;
+            l1.Clear();
             Log.RedisDown(logger, e.FailureType.ToString());
         };
         multiplexer.ConnectionRestored += (_, _) =>
@@ -89,10 +91,37 @@ public sealed class RedisCache : IAsyncDisposable
         return multiplexer;
     }
 
+    /// <summary>Raised for announcements from other instances (e.g. a program version was published).</summary>
+    public event Action<string>? Announced;
+
+    /// <summary>Tells every instance something that is not a cache key, e.g. <c>program</c>. Best effort.</summary>
+    public async Task AnnounceAsync(string what)
+    {
+        if (Database() is not { } db)
+            return;
+        try
+        {
+            await db.PublishAsync(channel, AnnouncementPrefix + what);
+            Succeeded();
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Failed();
+        }
+    }
+
+    const string AnnouncementPrefix = "!";
+
     void OnInvalidation(RedisValue message)
     {
+        var text = (string?)message ?? "";
+        if (text.StartsWith(AnnouncementPrefix, StringComparison.Ordinal))
+        {
+            Announced?.Invoke(text[AnnouncementPrefix.Length..]);
+            return;
+        }
         counters.InvalidationsReceived();
-        foreach (var key in ((string?)message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var key in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             l1.Invalidate(key);
     }
 

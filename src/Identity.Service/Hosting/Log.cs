@@ -25,6 +25,9 @@ public static partial class Log
     [LoggerMessage(7, LogLevel.Information, "Redis is back: the in-process cache was cleared and caching resumes.")]
     public static partial void RedisBack(ILogger logger);
 
+    [LoggerMessage(8, LogLevel.Warning, "Loading the newly published program failed; the periodic refresh will retry.")]
+    public static partial void ProgramRefreshFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(10, LogLevel.Information, "Enrolled member {MemberId} with phone {MaskedPhone} via {Channel} (created: {Created}).")]
     public static partial void Enrolled(ILogger logger, string memberId, string maskedPhone, string channel, bool created);
 

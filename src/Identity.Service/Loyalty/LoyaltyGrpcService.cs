@@ -7,9 +7,11 @@ namespace Identity.Service.Loyalty;
 /// <summary><c>identity.v1.LoyaltyService</c>: read the request, call the desk, catalog or maintenance, return the reply.</summary>
 public sealed class LoyaltyGrpcService(
     LoyaltyDesk desk, Caching.MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance, LedgerVerifier verifier,
-    TimeProvider clock)
+    Caching.RedisCache redis, TimeProvider clock)
     : LoyaltyService.LoyaltyServiceBase
 {
+    public const string ProgramAnnouncement = "program";
+
     public override Task<GetProgramResponse> GetProgram(GetProgramRequest request, ServerCallContext context)
     {
         var current = catalog.Current;
@@ -23,6 +25,8 @@ public sealed class LoyaltyGrpcService(
     {
         var (json, validateOnly, expected) = LoyaltyRequests.Read(request);
         var (version, unchanged) = await catalog.PublishAsync(json, validateOnly, expected, context.CancellationToken);
+        if (!validateOnly && !unchanged)
+            await redis.AnnounceAsync(ProgramAnnouncement); // other instances load it now rather than at their next refresh
         return new PublishProgramResponse { Version = version, Unchanged = unchanged };
     }
 

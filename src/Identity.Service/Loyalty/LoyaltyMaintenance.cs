@@ -74,11 +74,26 @@ public sealed class LoyaltyMaintenance(IdentityStore store, Caching.CachedWrites
 }
 
 /// <summary>Runs maintenance on a schedule and keeps the in-memory program in step with the store.</summary>
-public sealed class LoyaltyBackgroundJobs(LoyaltyMaintenance maintenance, ProgramCatalog catalog, TimeProvider clock,
+public sealed class LoyaltyBackgroundJobs(LoyaltyMaintenance maintenance, ProgramCatalog catalog, Caching.RedisCache redis, TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options, ILogger<LoyaltyBackgroundJobs> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        redis.Announced += what =>
+        {
+            if (what == LoyaltyGrpcService.ProgramAnnouncement)
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await catalog.RefreshAsync(stoppingToken);
+                    }
+                    catch (Exception exception) when (exception is not OperationCanceledException)
+                    {
+                        Hosting.Log.ProgramRefreshFailed(logger, exception);
+                    }
+                }, stoppingToken);
+        };
         var settings = options.Value.Maintenance;
         var nextMaintenance = clock.GetUtcNow().AddSeconds(settings.FirstRunDelaySeconds);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.ProgramRefreshSeconds), clock);

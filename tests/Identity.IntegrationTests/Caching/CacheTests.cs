@@ -81,6 +81,24 @@ public sealed class CacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_program_published_through_one_instance_is_quoted_by_another_at_once()
+    {
+        // A long refresh interval: only the announcement through Redis can make B see the new version in time.
+        var a = await StartAsync(null, "--Identity:Maintenance:ProgramRefreshSeconds=3600");
+        var b = await StartAsync(a.DataDirectory, "--Identity:Maintenance:ProgramRefreshSeconds=3600");
+        var phone = TestData.Phone();
+        await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        var resolve = new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } };
+        Assert.Equal(1, (await b.Members.ResolveMemberAsync(resolve)).Benefits.ProgramVersion);
+
+        var program = await a.Loyalty.GetProgramAsync(new GetProgramRequest());
+        var published = await a.Loyalty.PublishProgramAsync(new PublishProgramRequest { ProgramJson = program.ProgramJson.Replace("\"checkInPoints\": 5", "\"checkInPoints\": 6", StringComparison.Ordinal) });
+        Assert.Equal(2, published.Version);
+
+        await WaitUntilAsync(() => b.Members.ResolveMemberAsync(resolve).ResponseAsync.Result.Benefits.ProgramVersion == 2, TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public async Task Two_hundred_concurrent_resolves_of_a_cold_key_load_it_from_the_store_once()
     {
         var server = await StartAsync();
@@ -216,6 +234,9 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal(0, failures);
         Assert.True(calls > 100, $"only {calls} calls completed");
         Assert.False(server.Service<RedisCache>().IsConnected);
+        // Redis down is degraded, not down: the service keeps reporting SERVING.
+        var health = await new Grpc.Health.V1.Health.HealthClient(server.Channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
 
         // Redis returns: the server reconnects by itself and reads hit Redis again.
         await redis.RestartAsync();

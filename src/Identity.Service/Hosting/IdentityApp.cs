@@ -3,6 +3,7 @@ using Identity.Service.Errors;
 using Identity.Service.Loyalty;
 using Identity.Service.Members;
 using Identity.Service.Phones;
+using Identity.Service.Security;
 using Identity.Service.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
@@ -40,6 +41,8 @@ public static class IdentityApp
         app.Services.GetRequiredService<RedisCache>();
         app.MapGrpcService<MemberGrpcService>();
         app.MapGrpcService<LoyaltyGrpcService>();
+        app.MapGrpcService<PartnerGrpcService>();
+        app.MapGrpcService<AdminGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
@@ -55,6 +58,7 @@ public static class IdentityApp
             grpc.MaxReceiveMessageSize = MaxReceiveMessageBytes;
             grpc.IgnoreUnknownServices = true;
             grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.Interceptors.Add<CallerInterceptor>();
         });
         services.AddGrpcReflection();
         services.AddSingleton<DatabaseReadiness>();
@@ -97,6 +101,11 @@ public static class IdentityApp
         services.AddSingleton<MemberCache>();
         services.AddSingleton<MemberSnapshots>();
         services.AddSingleton<CachedWrites>();
+
+        services.AddSingleton<ClientRegistry>();
+        services.AddSingleton<CallerRateLimiter>();
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<PartnerPseudonyms>();
         return services;
     }
 }

@@ -28,6 +28,9 @@ public static partial class Log
     [LoggerMessage(8, LogLevel.Warning, "Loading the newly published program failed; the periodic refresh will retry.")]
     public static partial void ProgramRefreshFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(9, LogLevel.Warning, "Created the bootstrap admin client; its key is in {Path} (owner-only). Create per-system clients with `identity clients create` and keep keys in a secret store.")]
+    public static partial void BootstrapKeyWritten(ILogger logger, string path);
+
     [LoggerMessage(10, LogLevel.Information, "Enrolled member {MemberId} with phone {MaskedPhone} via {Channel} (created: {Created}).")]
     public static partial void Enrolled(ILogger logger, string memberId, string maskedPhone, string channel, bool created);
 

@@ -65,6 +65,39 @@ public sealed class LoyaltyDesk(
             return response;
         }, cancellationToken);
 
+    /// <summary>A partner's co-branded order: points at the program's partner rate, no tier multiplier, no growth.</summary>
+    public async Task<(long Points, bool Replayed)> RecordPartnerOrderAsync(string partnerId, string memberId, string orderId, long amountFen,
+        DateTimeOffset paidAt, CancellationToken cancellationToken)
+    {
+        var response = await writes.WriteAsync(async (db, change, ct) =>
+        {
+            var now = clock.GetUtcNow();
+            var program = await catalog.ForWriteAsync(db, ct);
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
+            var key = $"{partnerId}:{orderId}";
+            var hash = Idempotency.Hash(member.Id, amountFen, paidAt.UtcTicks);
+            if (await Idempotency.FindAsync(db, "partner-order", key, hash, RecordOrderResponse.Parser, ct) is { } original)
+                return original.Clone().Also(r => r.Replayed = true);
+
+            var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
+            change.Snapshot(member.Id);
+            await PointsLedger.ExpireDueAsync(db, account, now, ct);
+            var points = PointsMath.OrderPoints(amountFen, program.Points.PartnerPerYuanMilli, 1000);
+            var reference = $"partner-order:{key}";
+            var expiresAt = PointsMath.ExpiresAt(program, paidAt);
+            PointsLedger.Earn(db, account, PointsEntryKind.Earn, points, expiresAt, reference, "partner order", now);
+            db.Orders.Add(new OrderRecord
+            {
+                Channel = (int)Channel.Partner, OrderId = key, MemberId = member.Id, AmountFen = amountFen, PaidAt = paidAt, PointsEarned = points, Partner = true,
+            });
+            LoyaltyAccounts.Touch(account, now);
+            var result = new RecordOrderResponse { MemberId = member.Id, PointsEarned = points, PointsBalance = account.PointsBalance, PointsMultiplierMilli = 1000 };
+            Idempotency.Remember(db, "partner-order", key, hash, result, now);
+            return result;
+        }, cancellationToken);
+        return (response.PointsEarned, response.Replayed);
+    }
+
     public Task<RecordRefundResponse> RecordRefundAsync(RefundCommand command, CancellationToken cancellationToken) =>
         writes.WriteAsync(async (db, change, ct) =>
         {

@@ -5,6 +5,7 @@ using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
 using Identity.Service.Phones;
 using Identity.Service.Storage;
+using Identity.V1;
 using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Members;
@@ -212,6 +213,17 @@ public sealed class MemberDirectory(
             return merges.OrderByDescending(m => m.MergedAt).ThenByDescending(m => m.Id, StringComparer.Ordinal).ToList();
         }, cancellationToken);
 
+    public Task<MemberRecord> SetConsentAsync(string memberId, ConsentPurpose purpose, bool granted, int channel, CancellationToken cancellationToken) =>
+        writes.WriteAsync(async (db, change, ct) =>
+        {
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
+            var now = clock.GetUtcNow();
+            member.Consents.Add(new ConsentRecord { MemberId = member.Id, Purpose = (int)purpose, Granted = granted, Channel = channel, DecidedAt = now });
+            member.Touch(now);
+            change.Snapshot(member.Id);
+            return member;
+        }, cancellationToken);
+
     public Task<EraseResult> EraseAsync(string memberId, string reason, CancellationToken cancellationToken) =>
         writes.WriteAsync(async (db, change, ct) =>
         {
@@ -226,6 +238,7 @@ public sealed class MemberDirectory(
             var now = clock.GetUtcNow();
             change.Member(member);
             db.ChannelIdentities.RemoveRange(member.Identities);
+            db.Consents.RemoveRange(member.Consents);
             member.PhoneCiphertext = null;
             member.PhoneIndex = null;
             member.Name = null;
@@ -251,6 +264,13 @@ public sealed class MemberDirectory(
             identity.MemberId = survivor.Id;
             absorbed.Identities.Remove(identity);
             survivor.Identities.Add(identity);
+        }
+        // Consent decisions follow the person; the newest per purpose stays in force.
+        foreach (var consent in absorbed.Consents.ToList())
+        {
+            consent.MemberId = survivor.Id;
+            absorbed.Consents.Remove(consent);
+            survivor.Consents.Add(consent);
         }
         if (plan.FilledFields.Contains(MergePlanner.NameField))
             survivor.Name = absorbed.Name;

@@ -66,6 +66,13 @@ public sealed class MemberGrpcService(
         return response;
     }
 
+    public override async Task<SetConsentResponse> SetConsent(SetConsentRequest request, ServerCallContext context)
+    {
+        var (memberId, purpose, granted, channel) = MemberRequests.Read(request);
+        var member = await directory.SetConsentAsync(memberId, purpose, granted, channel, context.CancellationToken);
+        return new SetConsentResponse { Member = mapper.ToMessage(member) };
+    }
+
     public override async Task<EraseMemberResponse> EraseMember(EraseMemberRequest request, ServerCallContext context)
     {
         var (memberId, reason) = MemberRequests.Read(request);

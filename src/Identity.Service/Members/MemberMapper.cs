@@ -8,6 +8,8 @@ namespace Identity.Service.Members;
 /// <summary>Turns rows into contract messages. The phone is decrypted only to be masked.</summary>
 public sealed class MemberMapper(PhoneProtector protector)
 {
+    const int MaxConsentHistory = 50;
+
     public Member ToMessage(MemberRecord record)
     {
         var message = new Member
@@ -35,6 +37,18 @@ public sealed class MemberMapper(PhoneProtector protector)
             var phone = protector.Decrypt(ciphertext);
             message.MaskedPhone = phone.Masked;
             message.PhoneCountryCode = phone.CountryCode;
+        }
+        // Newest first; the first decision per purpose is the one in force.
+        foreach (var consent in record.Consents.OrderByDescending(c => c.DecidedAt).ThenByDescending(c => c.Id).Take(MaxConsentHistory))
+        {
+            var decision = new Consent
+            {
+                Purpose = (ConsentPurpose)consent.Purpose, Granted = consent.Granted, Channel = (Channel)consent.Channel,
+                DecidedAt = Timestamp.FromDateTimeOffset(consent.DecidedAt),
+            };
+            message.ConsentHistory.Add(decision);
+            if (message.Consents.All(c => c.Purpose != decision.Purpose))
+                message.Consents.Add(decision);
         }
         foreach (var identity in record.Identities.OrderBy(i => i.Channel).ThenBy(i => i.ExternalId, StringComparer.Ordinal))
         {

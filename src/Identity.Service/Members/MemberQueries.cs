@@ -9,10 +9,10 @@ namespace Identity.Service.Members;
 public static class MemberQueries
 {
     public static Task<MemberRecord?> LoadAsync(IdentityDbContext db, string id, CancellationToken ct) =>
-        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.Id == id, ct);
+        db.Members.Include(m => m.Identities).Include(m => m.Consents).AsSplitQuery().FirstOrDefaultAsync(m => m.Id == id, ct);
 
     public static Task<MemberRecord?> LoadByPhoneIndexAsync(IdentityDbContext db, byte[] index, CancellationToken ct) =>
-        db.Members.Include(m => m.Identities).FirstOrDefaultAsync(m => m.PhoneIndex == index, ct);
+        db.Members.Include(m => m.Identities).Include(m => m.Consents).AsSplitQuery().FirstOrDefaultAsync(m => m.PhoneIndex == index, ct);
 
     public static Task<string?> OwnerOfAsync(IdentityDbContext db, IdentityKey identity, CancellationToken ct) =>
         db.ChannelIdentities.Where(i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId)

@@ -164,6 +164,16 @@ public static class MemberRequests
         return id!;
     }
 
+    public static (string MemberId, ConsentPurpose Purpose, bool Granted, int Channel) Read(SetConsentRequest request)
+    {
+        var v = new FieldViolations();
+        var id = MemberId(v, "member_id", request.MemberId);
+        v.KnownEnum("purpose", request.Purpose, required: true);
+        v.KnownEnum("channel", request.Channel, required: true);
+        v.ThrowIfAny();
+        return (id!, request.Purpose, request.Granted, (int)request.Channel);
+    }
+
     public static (string MemberId, string Reason) Read(EraseMemberRequest request)
     {
         var v = new FieldViolations();

@@ -12,6 +12,7 @@ public sealed class DatabaseMigrator(
     IDbContextFactory<IdentityDbContext> contexts,
     PhoneKeys phoneKeys,
     ProgramCatalog programs,
+    Security.ClientRegistry clients,
     IOptions<IdentityOptions> options,
     DatabaseReadiness readiness,
     ILogger<DatabaseMigrator> logger) : IHostedService
@@ -27,11 +28,33 @@ public sealed class DatabaseMigrator(
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
         await programs.InitializeAsync(cancellationToken);
+        await BootstrapAdminAsync(cancellationToken);
         readiness.MarkReady();
         Log.DatabaseReady(logger, path, pending);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Authentication is on even with no configuration: the first start creates an admin client and writes its key to
+    /// the data directory (owner-only), where the CLI finds it when it talks to the local default.
+    /// </summary>
+    async Task BootstrapAdminAsync(CancellationToken ct)
+    {
+        if (await clients.BootstrapAsync(ct) is not { } key)
+            return;
+        var path = Path.Combine(options.Value.DataDirectory, BootstrapKeyFile);
+        DataDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using (var stream = new FileStream(path, fileOptions))
+        await using (var writer = new StreamWriter(stream))
+            await writer.WriteLineAsync(key.AsMemory(), ct);
+        Log.BootstrapKeyWritten(logger, path);
+    }
+
+    public const string BootstrapKeyFile = "admin.key";
 }
 
 public sealed class DatabaseReadiness

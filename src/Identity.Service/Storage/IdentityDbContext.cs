@@ -16,6 +16,10 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<IdempotencyRecord> IdempotencyKeys => Set<IdempotencyRecord>();
     public DbSet<CheckInRecord> CheckIns => Set<CheckInRecord>();
     public DbSet<ProgramRecord> Programs => Set<ProgramRecord>();
+    public DbSet<ClientRecord> Clients => Set<ClientRecord>();
+    public DbSet<AuditEventRecord> AuditEvents => Set<AuditEventRecord>();
+    public DbSet<ConsentRecord> Consents => Set<ConsentRecord>();
+    public DbSet<PartnerLinkRecord> PartnerLinks => Set<PartnerLinkRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -40,6 +44,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             member.HasIndex(m => m.PhoneIndex).IsUnique();
             member.HasIndex(m => m.MergedIntoId);
             member.HasMany(m => m.Identities).WithOne().HasForeignKey(i => i.MemberId);
+            member.HasMany(m => m.Consents).WithOne().HasForeignKey(c => c.MemberId);
         });
 
         model.Entity<ChannelIdentityRecord>(identity =>
@@ -110,6 +115,37 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
         {
             checkIn.ToTable("check_ins");
             checkIn.HasKey(c => new { c.MemberId, c.LocalDate });
+        });
+
+        model.Entity<ClientRecord>(client =>
+        {
+            client.ToTable("clients");
+            client.HasKey(c => c.Id);
+            client.Property(c => c.Name).HasMaxLength(64);
+            client.HasIndex(c => c.KeyHash).IsUnique();
+        });
+
+        model.Entity<AuditEventRecord>(audit =>
+        {
+            audit.ToTable("audit_events");
+            audit.HasKey(a => a.Id);
+            audit.HasIndex(a => new { a.ClientId, a.Id });
+            audit.HasIndex(a => new { a.MemberId, a.Id });
+            audit.HasIndex(a => a.OccurredAt);
+        });
+
+        model.Entity<ConsentRecord>(consent =>
+        {
+            consent.ToTable("consents");
+            consent.HasKey(c => c.Id);
+            consent.HasIndex(c => new { c.MemberId, c.Purpose, c.Id });
+        });
+
+        model.Entity<PartnerLinkRecord>(link =>
+        {
+            link.ToTable("partner_links");
+            link.HasKey(l => new { l.ClientId, l.PartnerMemberId });
+            link.HasIndex(l => l.MemberId);
         });
 
         model.Entity<ProgramRecord>(program =>

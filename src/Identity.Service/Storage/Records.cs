@@ -44,6 +44,8 @@ public sealed class MemberRecord
 
     public List<ChannelIdentityRecord> Identities { get; set; } = [];
 
+    public List<ConsentRecord> Consents { get; set; } = [];
+
     public void Touch(DateTimeOffset now)
     {
         UpdatedAt = now;

@@ -1,3 +1,5 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Identity.Service.Hosting;
 using Identity.V1;
@@ -21,8 +23,36 @@ public sealed class IdentityServer : IAsyncDisposable
         Logs = logs;
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
-        Members = new MemberService.MemberServiceClient(Channel);
-        Loyalty = new LoyaltyService.LoyaltyServiceClient(Channel);
+        BootstrapKey = File.ReadAllText(Path.Combine(dataDirectory, "admin.key")).Trim();
+        Admin = new AdminService.AdminServiceClient(WithKey(BootstrapKey));
+    }
+
+    /// <summary>AdminService, called with the bootstrap key.</summary>
+    public AdminService.AdminServiceClient Admin { get; }
+
+    /// <summary>The key the first start wrote to the data directory.</summary>
+    public string BootstrapKey { get; }
+
+    /// <summary>The admin client the tests use by default: no practical rate limit.</summary>
+    public string TestKey { get; private set; } = "";
+
+    public CallInvoker WithKey(string key) => Channel.Intercept(metadata =>
+    {
+        metadata.Add("authorization", "Bearer " + key);
+        return metadata;
+    });
+
+    public MemberService.MemberServiceClient MembersAs(string key) => new(WithKey(key));
+
+    public LoyaltyService.LoyaltyServiceClient LoyaltyAs(string key) => new(WithKey(key));
+
+    /// <summary>Registers a client and returns its key.</summary>
+    public async Task<string> CreateClientAsync(string name, ClientRole role, Identity.V1.Channel channel = Identity.V1.Channel.Unspecified, int requestsPerSecond = 0,
+        params string[] stores)
+    {
+        var request = new CreateClientRequest { Name = name + "-" + Guid.NewGuid().ToString("N")[..6], Role = role, Channel = channel, RequestsPerSecond = requestsPerSecond };
+        request.Stores.AddRange(stores);
+        return (await Admin.CreateClientAsync(request)).Key;
     }
 
     public WebApplication App { get; }
@@ -31,8 +61,8 @@ public sealed class IdentityServer : IAsyncDisposable
     public LogCapture Logs { get; }
     public string Address { get; }
     public GrpcChannel Channel { get; }
-    public MemberService.MemberServiceClient Members { get; }
-    public LoyaltyService.LoyaltyServiceClient Loyalty { get; }
+    public MemberService.MemberServiceClient Members { get; private set; } = null!;
+    public LoyaltyService.LoyaltyServiceClient Loyalty { get; private set; } = null!;
 
     public static Task<IdentityServer> StartAsync(string? dataDirectory = null, params string[] extraArgs) =>
         StartAsync(dataDirectory, clock: null, extraArgs);
@@ -51,7 +81,11 @@ public sealed class IdentityServer : IAsyncDisposable
                 builder.Services.AddSingleton(clock);
         });
         await app.StartAsync();
-        return new IdentityServer(app, dataDirectory, logs, app.Urls.Single());
+        var server = new IdentityServer(app, dataDirectory, logs, app.Urls.Single());
+        server.TestKey = await server.CreateClientAsync("tests", ClientRole.Admin, requestsPerSecond: 1_000_000);
+        server.Members = server.MembersAs(server.TestKey);
+        server.Loyalty = server.LoyaltyAs(server.TestKey);
+        return server;
     }
 
     /// <summary>Counts rows straight from the database file, bypassing the service.</summary>

@@ -36,7 +36,9 @@ public sealed class MigrationTests : IDisposable
         var keys = new PhoneKeys(RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32));
         var contexts = new ContextFactory(FileOptions);
         var programs = new ProgramCatalog(contexts, new IdentityStore(contexts), TimeProvider.System);
-        var migrator = new DatabaseMigrator(contexts, keys, programs, options, readiness, NullLogger<DatabaseMigrator>.Instance);
+        var store = new IdentityStore(contexts);
+        var clients = new Identity.Service.Security.ClientRegistry(store, TimeProvider.System);
+        var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, NullLogger<DatabaseMigrator>.Instance);
         await migrator.StartAsync(CancellationToken.None);
         return readiness;
     }

@@ -16,6 +16,45 @@ namespace Identity.Service.Storage.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.5");
 
+            modelBuilder.Entity("Identity.Service.Storage.AuditEventRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClientName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MemberId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("OccurredAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Rpc")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OccurredAt");
+
+                    b.HasIndex("ClientId", "Id");
+
+                    b.HasIndex("MemberId", "Id");
+
+                    b.ToTable("audit_events", (string)null);
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.ChannelIdentityRecord", b =>
                 {
                     b.Property<int>("Channel")
@@ -63,6 +102,79 @@ namespace Identity.Service.Storage.Migrations
                     b.HasKey("MemberId", "LocalDate");
 
                     b.ToTable("check_ins", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.ClientRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Channel")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("KeyHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("KeyPrefix")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("RequestsPerSecond")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Role")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Stores")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
+
+                    b.ToTable("clients", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.ConsentRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Channel")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("DecidedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Granted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Purpose")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MemberId", "Purpose", "Id");
+
+                    b.ToTable("consents", (string)null);
                 });
 
             modelBuilder.Entity("Identity.Service.Storage.GrowthEventRecord", b =>
@@ -321,6 +433,25 @@ namespace Identity.Service.Storage.Migrations
                     b.ToTable("orders", (string)null);
                 });
 
+            modelBuilder.Entity("Identity.Service.Storage.PartnerLinkRecord", b =>
+                {
+                    b.Property<string>("ClientId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PartnerMemberId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MemberId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ClientId", "PartnerMemberId");
+
+                    b.HasIndex("MemberId");
+
+                    b.ToTable("partner_links", (string)null);
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.PointsEntryRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -422,8 +553,19 @@ namespace Identity.Service.Storage.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Identity.Service.Storage.ConsentRecord", b =>
+                {
+                    b.HasOne("Identity.Service.Storage.MemberRecord", null)
+                        .WithMany("Consents")
+                        .HasForeignKey("MemberId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.MemberRecord", b =>
                 {
+                    b.Navigation("Consents");
+
                     b.Navigation("Identities");
                 });
 #pragma warning restore 612, 618

@@ -1,0 +1,98 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Identity.Service.Caching;
+using Identity.Service.Errors;
+using Identity.Service.Loyalty;
+using Identity.Service.Members;
+using Identity.Service.Phones;
+using Identity.Service.Storage;
+using Identity.V1;
+
+namespace Identity.Service.Security;
+
+/// <summary>
+/// <c>identity.v1.PartnerService</c>: minimal disclosure. A member who has not consented to partner sharing answers
+/// exactly like a non-member.
+/// </summary>
+public sealed class PartnerGrpcService(
+    MemberSnapshots snapshots, PartnerPseudonyms pseudonyms, ProgramCatalog programs, LoyaltyDesk desk, TimeProvider clock)
+    : PartnerService.PartnerServiceBase
+{
+    public override async Task<CheckMembershipResponse> CheckMembership(CheckMembershipRequest request, ServerCallContext context)
+    {
+        var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
+        var member = await FindConsentingAsync(caller, request.KeyCase == CheckMembershipRequest.KeyOneofCase.Phone ? request.Phone : null,
+            request.KeyCase == CheckMembershipRequest.KeyOneofCase.PartnerMemberId ? request.PartnerMemberId : null,
+            request.KeyCase == CheckMembershipRequest.KeyOneofCase.None, context);
+        if (member is null)
+            return new CheckMembershipResponse();
+
+        var tier = BenefitCalculator.Quote(programs.Program, member, new QuoteContext(Channel.Partner, null, clock.GetUtcNow())).Tier;
+        return new CheckMembershipResponse
+        {
+            IsMember = true, TierName = tier.Name, Paid = tier.Paid, MaskedPhone = member.Member.MaskedPhone,
+            PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, member.Member.MemberId, context.CancellationToken),
+        };
+    }
+
+    public override async Task<RecordPartnerOrderResponse> RecordPartnerOrder(RecordPartnerOrderRequest request, ServerCallContext context)
+    {
+        var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
+        var v = new FieldViolations();
+        var orderId = v.Required("order_id", request.OrderId, LoyaltyRequests.KeyLength);
+        if (request.AmountFen is <= 0 or > LoyaltyRequests.MaxAmountFen)
+            v.Add("amount_fen", $"must be between 1 and {LoyaltyRequests.MaxAmountFen}");
+        if (request.PaidAt is null)
+            v.Add("paid_at", "is required");
+        else if (request.PaidAt.ToDateTimeOffset() > clock.GetUtcNow().AddMinutes(5))
+            v.Add("paid_at", "must not be in the future");
+        var member = await FindConsentingAsync(caller, request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.Phone ? request.Phone : null,
+            request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.PartnerMemberId ? request.PartnerMemberId : null,
+            request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.None, context, v);
+        if (member is null)
+            IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member who shares with partners has this key.");
+
+        var (points, replayed) = await desk.RecordPartnerOrderAsync(caller.Id, member.Member.MemberId, orderId!, request.AmountFen,
+            request.PaidAt!.ToDateTimeOffset(), context.CancellationToken);
+        return new RecordPartnerOrderResponse
+        {
+            PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, member.Member.MemberId, context.CancellationToken),
+            PointsEarned = points, Replayed = replayed,
+        };
+    }
+
+    /// <summary>The member, if it exists and currently consents to partner sharing; null otherwise (never says which).</summary>
+    async Task<MemberSnapshot?> FindConsentingAsync(Caller caller, string? phone, string? pseudonym, bool missing, ServerCallContext context,
+        FieldViolations? violations = null)
+    {
+        var v = violations ?? new FieldViolations();
+        MemberLookup? lookup = null;
+        if (missing)
+            v.Add("key", "one of phone or partner_member_id is required");
+        else if (phone is not null)
+        {
+            if (Phone.TryParse(phone, out var parsed, out var error))
+                lookup = new MemberLookup.ByPhone(parsed);
+            else
+                v.Add("phone", error);
+        }
+        else if (v.Required("partner_member_id", pseudonym, 64) is { } id && await pseudonyms.ResolveAsync(caller.Id, id, context.CancellationToken) is { } memberId)
+            lookup = new MemberLookup.ById(memberId);
+        v.ThrowIfAny();
+        if (lookup is null)
+            return null;
+
+        MemberSnapshot snapshot;
+        try
+        {
+            (snapshot, _) = await snapshots.ResolveAsync(lookup, context.CancellationToken);
+        }
+        catch (IdentityException e) when (e.Code == StatusCode.NotFound)
+        {
+            return null;
+        }
+        context.UserState[CallerInterceptor.AuditMemberKey] = snapshot.Member.MemberId;
+        var sharing = snapshot.Member.Consents.FirstOrDefault(c => c.Purpose == ConsentPurpose.PartnerSharing);
+        return sharing is { Granted: true } ? snapshot : null;
+    }
+}

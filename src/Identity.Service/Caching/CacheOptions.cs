@@ -18,7 +18,7 @@ public sealed class CacheOptions
     /// How long an L1 entry lives while Redis is unreachable. No invalidation from other instances can arrive then, so
     /// this bounds how long a write made elsewhere can go unseen here.
     /// </summary>
-    public int L1OutageTtlSeconds { get; set; } = 2;
+    public int L1OutageTtlSeconds { get; set; } = 10;
 
     /// <summary>At most this many L1 entries (snapshots and lookups).</summary>
     public int L1MaxEntries { get; set; } = 200_000;

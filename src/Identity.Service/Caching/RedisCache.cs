@@ -36,6 +36,10 @@ public sealed class RedisCache : IAsyncDisposable
     readonly TimeProvider clock;
     readonly ILogger<RedisCache> logger;
     readonly RedisChannel channel;
+
+    // Marks this instance's own messages: it has already applied them, and applying its own echo late would block
+    // caching of values loaded in the meantime.
+    readonly string instanceId = Guid.NewGuid().ToString("N");
     readonly Task<ConnectionMultiplexer?> connecting;
     int consecutiveFailures;
     long openUntilTicks;
@@ -72,23 +76,44 @@ public sealed class RedisCache : IAsyncDisposable
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
         multiplexer.ConnectionFailed += (_, e) =>
         {
-            // From now on no invalidation can reach us: keep nothing that could outlive a write made elsewhere.
+            // From now on no invalidation can reach us: new L1 entries live only briefly (L1OutageTtlSeconds), and
+            // those from before expire on their normal lifetime, so nothing outlives a missed write for long.
             l1.Degraded = true;
-            l1.Clear();
             Log.RedisDown(logger, e.FailureType.ToString());
         };
         multiplexer.ConnectionRestored += (_, _) =>
         {
-            // Invalidations sent while we were away are lost: start L1 afresh.
-            l1.Clear();
+            if (!subscribed)
+                _ = SubscribeAsync(multiplexer);
+            // Invalidations sent while we were away are lost: start L1 afresh (only after a real outage; a second
+            // connection coming up at start has missed nothing).
+            if (l1.Degraded)
+                l1.Clear();
             l1.Degraded = false;
             Interlocked.Exchange(ref consecutiveFailures, 0);
             Log.RedisBack(logger);
         };
         if (!multiplexer.IsConnected)
             l1.Degraded = true;
-        await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) => OnInvalidation(message));
+        await SubscribeAsync(multiplexer);
         return multiplexer;
+    }
+
+    volatile bool subscribed;
+    int subscribing;
+
+    /// <summary>Subscribes to the invalidation channel; when Redis is down at start, this is retried when it comes back.</summary>
+    async Task SubscribeAsync(ConnectionMultiplexer multiplexer)
+    {
+        try
+        {
+            await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) => OnInvalidation(message));
+            subscribed = true;
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            // Not connected yet: ConnectionRestored tries again.
+        }
     }
 
     /// <summary>Raised for announcements from other instances (e.g. a program version was published).</summary>
@@ -120,8 +145,11 @@ public sealed class RedisCache : IAsyncDisposable
             Announced?.Invoke(text[AnnouncementPrefix.Length..]);
             return;
         }
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0 || lines[0] == instanceId)
+            return;
         counters.InvalidationsReceived();
-        foreach (var key in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var key in lines.AsSpan(1))
             l1.Invalidate(key);
     }
 
@@ -131,6 +159,8 @@ public sealed class RedisCache : IAsyncDisposable
             return null;
         if (clock.GetUtcNow().UtcTicks < Interlocked.Read(ref openUntilTicks))
             return null; // breaker open
+        if (!subscribed && multiplexer.IsConnected && Interlocked.CompareExchange(ref subscribing, 1, 0) == 0)
+            _ = SubscribeAsync(multiplexer).ContinueWith(_ => Interlocked.Exchange(ref subscribing, 0), TaskScheduler.Default);
         return multiplexer.GetDatabase();
     }
 
@@ -193,7 +223,7 @@ public sealed class RedisCache : IAsyncDisposable
                 batch.Add(db.ScriptEvaluateAsync(Bump, [key, versionKey], [version, cacheOptions.L2TtlSeconds]));
             if (keys.Count > 0)
                 batch.Add(db.KeyDeleteAsync(keys.Select(k => (RedisKey)k).ToArray()));
-            var all = snapshots.Select(s => s.Key).Concat(keys);
+            var all = snapshots.Select(s => s.Key).Concat(keys).Prepend(instanceId);
             batch.Add(db.PublishAsync(channel, string.Join('\n', all)));
             await Task.WhenAll(batch);
             Succeeded();

@@ -51,5 +51,9 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
         }, cancellationToken);
 
     /// <summary>The canonical status name, e.g. <c>PERMISSION_DENIED</c>.</summary>
-    static string OutcomeName(StatusCode code) => string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
+    static string OutcomeName(StatusCode code)
+    {
+        var name = code.ToString();
+        return string.Concat(name.Select((c, i) => i > 0 && char.IsUpper(c) && char.IsLower(name[i - 1]) ? "_" + c : c.ToString())).ToUpperInvariant();
+    }
 }

@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# Load benchmark of the Identity service on this machine, end to end:
-#   builds Release, starts Redis (when the scenarios need it) and a fresh server on free loopback ports, seeds members
-#   through the public API, drives each scenario with a fixed number of calls in flight (src/Identity.LoadTest,
-#   `identity-load`), then prints a Markdown table with each scenario's throughput as a ratio to the gRPC health check
-#   at the same in-flight (the baseline: the same server, HTTP/2 and gRPC stack, no storage, no domain).
+# Load benchmark of the Identity service on this machine, end to end, in every cache mode:
+#   builds Release (server, load tool, CLI), starts Redis on a free loopback port, then for each cache mode starts a
+#   server on one shared data directory (seeded once, through the public API), primes it, drives each scenario with a
+#   fixed number of calls in flight (src/Identity.LoadTest, `identity-load`) and stops it. At the end it prints one
+#   Markdown table with each scenario's throughput as a ratio to the gRPC health check measured on the SAME server
+#   process at the same in-flight (the baseline: the same HTTP/2 and gRPC stack, no storage, no domain), then the
+#   Redis-stopped figure against the Redis-up one, the server's RSS after the hot mode, the ledger check and the
+#   product targets, each marked reached or not.
 #
-# Everything it starts is stopped on exit; the data lives in a temporary folder that is removed.
-# Exits non-zero only when something it needs failed (build, server start, the load tool); calls that fail during
-# a scenario are counted in the table, not treated as a failure of the script.
+# Modes (MODES, run in the order given; redis-stopped always runs last, since it kills Redis):
+#   hot            L1 (in process) + L2 Redis: SCENARIOS at IN_FLIGHT, then LOW_SCENARIOS at LOW_IN_FLIGHT
+#   redis-only     L1 off, Redis on (--Identity:Cache:L1Enabled=false): MODE_SCENARIOS at IN_FLIGHT
+#   cold           no cache at all, every read from SQLite (--Identity:Cache:Enabled=false), no Redis: MODE_SCENARIOS
+#   redis-stopped  as hot: health at IN_FLIGHT, then resolve-phone at IN_FLIGHT while Redis is killed REDIS_STOP_AT
+#                  of the way into the measured window (Redis is not restarted)
+#   l1-only        not in the default: L1 only, no Redis configured: MODE_SCENARIOS at IN_FLIGHT
+#
+# Everything it starts is stopped on exit; the data lives in a temporary folder that is removed (unless DATA_DIR).
+# Exits non-zero only when something it needs failed (build, server start, seeding, the load tool); calls that fail
+# during a scenario are counted in the table, and missed targets are reported, not treated as a failure of the script.
 #
 # Settings (environment variables):
+#   MODES="hot redis-only cold redis-stopped"
 #   MEMBERS=100000        members to seed, and the key space of the scenarios
 #   DURATION=20s          measured time per scenario (after WARMUP)
 #   WARMUP=3s             unmeasured warm-up per scenario
-#   IN_FLIGHT=64          calls in flight for SCENARIOS
-#   LOW_IN_FLIGHT=8       calls in flight for LOW_SCENARIOS
-#   SCENARIOS="health resolve-phone resolve-openid order mix"
-#   LOW_SCENARIOS="health resolve-phone"
+#   IN_FLIGHT=64          calls in flight for SCENARIOS, MODE_SCENARIOS and redis-stopped
+#   LOW_IN_FLIGHT=8       calls in flight for LOW_SCENARIOS (hot mode)
+#   SCENARIOS="health resolve-phone resolve-openid order mix"   hot mode at IN_FLIGHT
+#   LOW_SCENARIOS="health resolve-phone"                        hot mode at LOW_IN_FLIGHT
+#   MODE_SCENARIOS="health resolve-phone"                       redis-only, cold and l1-only at IN_FLIGHT
 #   CONNECTIONS=4         HTTP/2 connections of the load tool
 #   ZIPF=1.0              Zipf exponent of the member keys (0 = uniform)
 #   SEED=42               seed of the key sequences
-#   PRIME=5s              after seeding, each scenario runs this long unmeasured, once, so the first measured
-#                         scenario does not pay for the server's JIT (tier-0 code) and cold caches; 0 to skip
-#   CACHE_MODE=none       cache configuration of the server: see cache_mode_args below (the hook for cache modes)
-#   REDIS=auto            auto: start redis-server when a scenario reads or writes members, or CACHE_MODE names
-#                         redis; 1: always; 0: never
+#   PRIME=5s              after each server start, each of the mode's scenarios runs this long unmeasured, once, so the
+#                         first measured scenario does not pay for JIT (tier-0 code) and cold caches; 0 to skip
+#   REDIS_STOP_AT=1/3     redis-stopped: when Redis is killed, as a fraction of DURATION after the window opens
+#   REDIS_STOP=kill       redis-stopped: kill (SIGKILL) or shutdown (redis-cli shutdown nosave)
+#   DATA_DIR=DIR          the server's data directory (SQLite file, phone keys); kept, so a second run seeds quickly.
+#                         Default: a folder inside the temporary folder, removed at the end
 #   SERVER_LOG_LEVEL=Warning   the server's default log level (Information logs every enrolment)
 #   BENCH_OUT=DIR         also keep results.jsonl, table.md and the logs there
 #   KEEP_TMP=1            keep the temporary folder (data, logs) for inspection
@@ -32,6 +46,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
+MODES="${MODES:-hot redis-only cold redis-stopped}"
 MEMBERS="${MEMBERS:-100000}"
 DURATION="${DURATION:-20s}"
 WARMUP="${WARMUP:-3s}"
@@ -39,30 +54,34 @@ IN_FLIGHT="${IN_FLIGHT:-64}"
 LOW_IN_FLIGHT="${LOW_IN_FLIGHT:-8}"
 SCENARIOS="${SCENARIOS:-health resolve-phone resolve-openid order mix}"
 LOW_SCENARIOS="${LOW_SCENARIOS-health resolve-phone}"
+MODE_SCENARIOS="${MODE_SCENARIOS:-health resolve-phone}"
 CONNECTIONS="${CONNECTIONS:-4}"
 ZIPF="${ZIPF:-1.0}"
 SEED="${SEED:-42}"
 PRIME="${PRIME:-5s}"
-CACHE_MODE="${CACHE_MODE:-none}"
-REDIS="${REDIS:-auto}"
+REDIS_STOP_AT="${REDIS_STOP_AT:-1/3}"
+REDIS_STOP="${REDIS_STOP:-kill}"
 SERVER_LOG_LEVEL="${SERVER_LOG_LEVEL:-Warning}"
 
 SERVER_DLL="$ROOT/src/Identity.Service/bin/Release/net10.0/Identity.Service.dll"
 LOAD_DLL="$ROOT/src/Identity.LoadTest/bin/Release/net10.0/identity-load.dll"
+CLI_DLL="$ROOT/src/Identity.Cli/bin/Release/net10.0/identity.dll"
 STARTED_AT=$SECONDS
 
-say() { printf '%s\n' "bench: $*" >&2; }
+say() { printf '%s\n' "bench: $(date +%H:%M:%S) $*" >&2; }
 fail() { say "$*"; exit 1; }
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/identity-bench.XXXXXX")" || fail "cannot create a temporary folder"
+DATA_DIR="${DATA_DIR:-$TMP/data}"
 SERVER_PID=""
 REDIS_PID=""
 REDIS_PORT=""
+LOAD_PID=""
 
 stop_process() { # pid name
   local pid="$1" name="$2" i
   [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
   kill -TERM "$pid" 2>/dev/null
   for i in $(seq 1 50); do
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
@@ -75,6 +94,7 @@ stop_process() { # pid name
 
 cleanup() {
   local status=$?
+  stop_process "$LOAD_PID" identity-load
   stop_process "$SERVER_PID" server
   stop_process "$REDIS_PID" redis-server
   if [ -n "${BENCH_OUT:-}" ]; then
@@ -90,6 +110,63 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Settings checks.
+
+seconds_of() { # "20s" | "500ms" | "2m" | "1.5" -> seconds with 3 decimals; fails on anything else
+  awk -v t="$1" 'BEGIN {
+    s = 1
+    if (t ~ /ms$/) { s = 0.001; sub(/ms$/, "", t) }
+    else if (t ~ /[sS]$/) sub(/[sS]$/, "", t)
+    else if (t ~ /[mM]$/) { s = 60; sub(/[mM]$/, "", t) }
+    else if (t ~ /[hH]$/) { s = 3600; sub(/[hH]$/, "", t) }
+    if (t !~ /^[0-9]+(\.[0-9]*)?$/) exit 1
+    printf "%.3f", t * s
+  }'
+}
+fraction_of() { # "1/3" | "0.33" -> decimal in (0, 1)
+  awk -v f="$1" 'BEGIN {
+    n = split(f, part, "/")
+    if (n == 2 && part[1] ~ /^[0-9.]+$/ && part[2] ~ /^[0-9.]+$/ && part[2] > 0) v = part[1] / part[2]
+    else if (n == 1 && f ~ /^[0-9.]+$/) v = f + 0
+    else exit 1
+    if (v <= 0 || v >= 1) exit 1
+    printf "%.4f", v
+  }'
+}
+
+DURATION_S="$(seconds_of "$DURATION")" || { say "DURATION=$DURATION: write it as 20s, 500ms, 2m or a number of seconds"; exit 2; }
+
+ORDERED_MODES=""
+RUN_STOPPED=0
+for mode in $MODES; do
+  case "$mode" in
+    hot | redis-only | cold | l1-only)
+      case " $ORDERED_MODES " in *" $mode "*) ;; *) ORDERED_MODES+="$mode " ;; esac ;;
+    redis-stopped) RUN_STOPPED=1 ;;
+    *) say "MODES: unknown mode '$mode' (expected hot, redis-only, cold, redis-stopped, l1-only)"; exit 2 ;;
+  esac
+done
+[ "$RUN_STOPPED" = 1 ] && ORDERED_MODES+="redis-stopped"
+ORDERED_MODES="${ORDERED_MODES% }"
+[ -n "$ORDERED_MODES" ] || { say "MODES is empty"; exit 2; }
+if [ "$RUN_STOPPED" = 1 ]; then
+  STOP_FRACTION="$(fraction_of "$REDIS_STOP_AT")" || { say "REDIS_STOP_AT=$REDIS_STOP_AT: a fraction between 0 and 1, e.g. 1/3 or 0.5"; exit 2; }
+  STOP_DELAY="$(awk -v d="$DURATION_S" -v f="$STOP_FRACTION" 'BEGIN { printf "%.3f", d * f }')"
+  case "$REDIS_STOP" in kill | shutdown) ;; *) say "REDIS_STOP=$REDIS_STOP: kill or shutdown"; exit 2 ;; esac
+fi
+
+mode_uses_redis() {
+  case "$1" in hot | redis-only | redis-stopped) return 0 ;; *) return 1 ;; esac
+}
+mode_flags() { # mode -> MODE_ARGS (server flags besides the Redis address)
+  MODE_ARGS=()
+  case "$1" in
+    redis-only) MODE_ARGS=(--Identity:Cache:L1Enabled=false) ;;
+    cold) MODE_ARGS=(--Identity:Cache:Enabled=false) ;;
+  esac
+}
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Free loopback ports. Below the kernel's ephemeral range (32768+), so client sockets never take them first; never 5100
@@ -115,33 +192,6 @@ pick_port() { # sets PORT
     return 0
   done
   fail "found no free loopback port"
-}
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Cache modes. THE HOOK: map CACHE_MODE to the server's flags here when the cache lands, e.g.
-#   memory) CACHE_ARGS=(--Cache:Mode=Memory) ;;
-#   redis)  CACHE_ARGS=(--Cache:Mode=Redis) ;;
-# Redis's address is passed separately (--Redis:Configuration) whenever Redis runs.
-
-CACHE_ARGS=()
-cache_mode_args() {
-  case "$CACHE_MODE" in
-    none | "") ;;
-    *) say "CACHE_MODE=$CACHE_MODE is not mapped to server flags yet (see cache_mode_args in bench/run.sh): the server runs as configured by default" ;;
-  esac
-}
-
-needs_redis() {
-  case "$REDIS" in
-    1 | yes | true) return 0 ;;
-    0 | no | false) return 1 ;;
-  esac
-  case "$CACHE_MODE" in *redis*) return 0 ;; esac
-  local scenario
-  for scenario in $SCENARIOS $LOW_SCENARIOS; do
-    [ "$scenario" != health ] && return 0
-  done
-  return 1
 }
 
 install_redis() {
@@ -193,22 +243,31 @@ start_redis() {
   return 1
 }
 
-start_server() {
-  local attempt args
+stop_redis_now() { # the redis-stopped mode's outage: abrupt, no save
+  case "$REDIS_STOP" in
+    shutdown) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill -KILL "$REDIS_PID" 2>/dev/null ;;
+    *) kill -KILL "$REDIS_PID" 2>/dev/null ;;
+  esac
+  wait "$REDIS_PID" 2>/dev/null
+  REDIS_PID=""
+}
+
+start_server() { # mode: a server on DATA_DIR with the mode's flags
+  local mode="$1" attempt args log="$TMP/server-$1.log"
+  mode_flags "$mode"
   for attempt in 1 2 3; do
     pick_port
     SERVER_URL="http://127.0.0.1:$PORT"
-    rm -rf "$TMP/data"
-    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$TMP/data" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
-    [ -n "$REDIS_PORT" ] && args+=("--Redis:Configuration=127.0.0.1:$REDIS_PORT")
-    args+=("${CACHE_ARGS[@]}")
-    dotnet "$SERVER_DLL" "${args[@]}" >"$TMP/server.log" 2>&1 &
+    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$DATA_DIR" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
+    mode_uses_redis "$mode" && args+=("--Redis:Configuration=127.0.0.1:$REDIS_PORT")
+    args+=("${MODE_ARGS[@]}")
+    dotnet "$SERVER_DLL" "${args[@]}" >"$log" 2>&1 &
     SERVER_PID=$!
     # Ask for SERVING in short rounds, so a server that dies at start-up is noticed at once.
     local until=$((SECONDS + 60))
     while [ "$SECONDS" -lt "$until" ] && kill -0 "$SERVER_PID" 2>/dev/null; do
       if dotnet "$LOAD_DLL" wait --server "$SERVER_URL" --timeout 2s >/dev/null 2>"$TMP/wait.log"; then
-        say "server on $SERVER_URL (pid $SERVER_PID), data in $TMP/data"
+        say "[$mode] server on $SERVER_URL (pid $SERVER_PID)${MODE_ARGS[*]:+ with ${MODE_ARGS[*]}}$(mode_uses_redis "$mode" && echo ", Redis 127.0.0.1:$REDIS_PORT" || echo ", no Redis")"
         return 0
       fi
     done
@@ -217,73 +276,21 @@ start_server() {
     else
       say "the server exited at start-up; its log ends:"
     fi
-    tail -15 "$TMP/server.log" >&2
+    tail -15 "$log" >&2
     stop_process "$SERVER_PID" server
     SERVER_PID=""
     # Only a lost race for the port is worth another try.
-    grep -qi "address already in use" "$TMP/server.log" || return 1
+    grep -qi "address already in use" "$log" || return 1
   done
   return 1
 }
 
-rss_of() { # pid -> "123.4 MiB" from VmRSS
-  [ -n "$1" ] && [ -r "/proc/$1/status" ] || { echo "n/a"; return; }
-  awk '/^VmRSS:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$1/status"
+rss_kb_of() { # pid -> VmRSS in kB, or nothing
+  [ -n "$1" ] && [ -r "/proc/$1/status" ] || return 0
+  awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-# ---------------------------------------------------------------------------------------------------------------------
-
-command -v dotnet >/dev/null 2>&1 || fail "dotnet is not on PATH (the .NET 10 SDK is needed)"
-
-say "building Release (server and load tool)"
-for project in src/Identity.Service src/Identity.LoadTest; do
-  dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >"$TMP/build.log" 2>&1 ||
-    { cat "$TMP/build.log" >&2; fail "build of $project failed"; }
-done
-
-cache_mode_args
-if needs_redis; then
-  start_redis || say "WARNING: running without Redis (the server does not use it yet)"
-fi
-start_server || fail "the server did not start (log above)"
-
-LOAD=(dotnet "$LOAD_DLL")
-COMMON=(--server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP"
-  --connections "$CONNECTIONS" --zipf "$ZIPF" --seed "$SEED" --json "$TMP/results.jsonl")
-STATUS=0
-
-say "seeding $MEMBERS members"
-"${LOAD[@]}" seed --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
-
-prime() { # scenarios...: one unmeasured pass over every distinct scenario
-  local scenarios
-  scenarios="$(printf '%s\n' "$@" | awk 'NF && !seen[$0]++' | paste -sd, -)"
-  case "$PRIME" in 0 | 0s | "") return 0 ;; esac
-  [ -n "$scenarios" ] || return 0
-  say "priming the server: $scenarios, $PRIME each, not measured"
-  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --connections "$CONNECTIONS" --zipf "$ZIPF" \
-    --seed "$((SEED + 1))" --in-flight "$IN_FLIGHT" --warmup "$PRIME" --duration 1s --scenario "$scenarios" \
-    >"$TMP/prime.log" 2>&1 || { cat "$TMP/prime.log" >&2; say "the load tool failed while priming"; STATUS=1; }
-}
-
-run_level() { # in-flight, scenarios...
-  local in_flight="$1"
-  shift
-  [ "$#" -gt 0 ] || return 0
-  say "running $* at $in_flight in flight, $WARMUP warm-up + $DURATION each"
-  "${LOAD[@]}" run "${COMMON[@]}" --in-flight "$in_flight" --scenario "$(IFS=,; echo "$*")" ||
-    { say "the load tool failed (exit $?)"; STATUS=1; }
-}
-# shellcheck disable=SC2086 # word splitting of the scenario lists is intended
-prime $SCENARIOS $LOW_SCENARIOS
-# shellcheck disable=SC2086
-run_level "$IN_FLIGHT" $SCENARIOS
-# shellcheck disable=SC2086
-run_level "$LOW_IN_FLIGHT" $LOW_SCENARIOS
-
-SERVER_RSS="$(rss_of "$SERVER_PID")"
-REDIS_RSS="$(rss_of "$REDIS_PID")"
-report_exit() { # pid name log: say so when a process we started is gone before the end
+report_exit() { # pid name log: say so when a process we started is gone before its time
   local code
   [ -n "$1" ] || return 0
   kill -0 "$1" 2>/dev/null && return 0
@@ -291,20 +298,165 @@ report_exit() { # pid name log: say so when a process we started is gone before 
   code=$?
   say "$2 exited before the end of the run (exit status $code$([ "$code" -gt 128 ] && echo ", signal $((code - 128))")); its log ends:"
   tail -15 "$3" >&2
+  STATUS=1
 }
-report_exit "$SERVER_PID" server "$TMP/server.log"
-report_exit "$REDIS_PID" redis-server "$TMP/redis.log"
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+command -v dotnet >/dev/null 2>&1 || fail "dotnet is not on PATH (the .NET 10 SDK is needed)"
+
+say "modes: $ORDERED_MODES; $MEMBERS members, $WARMUP warm-up + $DURATION per scenario, data in $DATA_DIR"
+say "building Release (server, load tool, CLI)"
+for project in src/Identity.Service src/Identity.LoadTest src/Identity.Cli; do
+  dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >"$TMP/build.log" 2>&1 ||
+    { cat "$TMP/build.log" >&2; fail "build of $project failed"; }
+done
+
+for mode in $ORDERED_MODES; do
+  if mode_uses_redis "$mode"; then
+    start_redis || fail "redis-server did not start, and mode $mode needs it"
+    break
+  fi
+done
+
+LOAD=(dotnet "$LOAD_DLL")
+RESULTS="$TMP/results.jsonl"
+: >"$RESULTS"
+STATUS=0
+SEEDED=0
+HOT_RSS_KB=""
+VERIFY_TEXT=""
+VERIFY_EXIT=""
+DUPLICATES=""
+STOP_NOTE=""
+
+seed_once() {
+  [ "$SEEDED" = 1 ] && return 0
+  say "seeding $MEMBERS members (once; later modes reuse $DATA_DIR)"
+  "${LOAD[@]}" seed --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
+  SEEDED=1
+}
+
+prime() { # scenarios...: one unmeasured pass over every distinct scenario
+  local scenarios
+  scenarios="$(printf '%s\n' "$@" | awk 'NF && !seen[$0]++' | paste -sd, -)"
+  case "$PRIME" in 0 | 0s | "") return 0 ;; esac
+  [ -n "$scenarios" ] || return 0
+  say "priming: $scenarios, $PRIME each, not measured"
+  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --connections "$CONNECTIONS" --zipf "$ZIPF" \
+    --seed "$((SEED + 1))" --in-flight "$IN_FLIGHT" --warmup "$PRIME" --duration 1s --scenario "$scenarios" \
+    >"$TMP/prime.log" 2>&1 || { cat "$TMP/prime.log" >&2; say "the load tool failed while priming"; STATUS=1; }
+}
+
+tag_results() { # mode file [extra json fields]: append the file's lines to RESULTS with the mode (and extras) in front
+  local fields="\"mode\":\"$1\"${3:+,$3}"
+  [ -s "$2" ] && sed "s/^{/{$fields,/" "$2" >>"$RESULTS"
+  rm -f "$2"
+}
+
+run_level() { # mode in-flight scenarios...
+  local mode="$1" in_flight="$2" out="$TMP/level.jsonl"
+  shift 2
+  [ "$#" -gt 0 ] || return 0
+  say "[$mode] $* at $in_flight in flight, $WARMUP warm-up + $DURATION each"
+  rm -f "$out"
+  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP" \
+    --connections "$CONNECTIONS" --zipf "$ZIPF" --seed "$SEED" --json "$out" \
+    --in-flight "$in_flight" --scenario "$(IFS=,; echo "$*")" >&2 ||
+    { say "the load tool failed (exit $?)"; STATUS=1; }
+  tag_results "$mode" "$out"
+}
+
+run_with_redis_stop() { # resolve-phone at IN_FLIGHT; Redis stopped STOP_DELAY s into the measured window
+  local out="$TMP/level.jsonl" mark="$TMP/measuring.mark" give_up opened killed
+  rm -f "$out" "$mark"
+  say "[redis-stopped] resolve-phone at $IN_FLIGHT in flight, $WARMUP warm-up + $DURATION; Redis stopped ($REDIS_STOP) ${STOP_DELAY} s into the window"
+  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP" \
+    --connections "$CONNECTIONS" --zipf "$ZIPF" --seed "$SEED" --json "$out" --mark-measuring "$mark" \
+    --in-flight "$IN_FLIGHT" --scenario resolve-phone >&2 &
+  LOAD_PID=$!
+  give_up=$((SECONDS + $(seconds_of "$WARMUP" | cut -d. -f1) + 30))
+  while [ ! -s "$mark" ] && kill -0 "$LOAD_PID" 2>/dev/null && [ "$SECONDS" -lt "$give_up" ]; do sleep 0.02; done
+  if [ -s "$mark" ]; then
+    opened=$(date +%s.%N)
+    sleep "$STOP_DELAY"
+    stop_redis_now
+    killed=$(date +%s.%N)
+    STOP_NOTE="$(awk -v a="$opened" -v b="$killed" -v d="$DURATION_S" 'BEGIN { printf "%.1f s into the %g s window", b - a, d }')"
+    say "[redis-stopped] Redis stopped ($REDIS_STOP) $STOP_NOTE"
+  else
+    say "[redis-stopped] the measured window never opened; Redis was not stopped"
+    STATUS=1
+  fi
+  wait "$LOAD_PID" || { say "the load tool failed (exit $?)"; STATUS=1; }
+  LOAD_PID=""
+  tag_results redis-stopped "$out" "\"redis_stopped\":\"${STOP_NOTE:-no}\""
+}
+
+ledger_check() { # after the hot mode's writes: the CLI's ledger verify, and duplicate order entries in SQLite
+  say "[$1] identity ledger verify"
+  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" ledger verify 2>&1)"
+  VERIFY_EXIT=$?
+  printf '%s\n' "$VERIFY_TEXT" | head -20 >&2
+  if command -v sqlite3 >/dev/null 2>&1 && [ -f "$DATA_DIR/identity.db" ]; then
+    DUPLICATES="$(sqlite3 -readonly -cmd ".timeout 10000" "$DATA_DIR/identity.db" \
+      "SELECT count(*) FROM (SELECT 1 FROM points_entries WHERE Reference LIKE 'order:%' GROUP BY Kind, Reference HAVING count(*) > 1);" 2>/dev/null)"
+    ORDERS="$(sqlite3 -readonly -cmd ".timeout 10000" "$DATA_DIR/identity.db" "SELECT count(*) FROM orders;" 2>/dev/null)"
+    say "[$1] orders: $ORDERS; order keys with more than one ledger entry: $DUPLICATES"
+  fi
+}
+
+for mode in $ORDERED_MODES; do
+  start_server "$mode" || fail "the server did not start in mode $mode (log above)"
+  seed_once
+  case "$mode" in
+    hot)
+      # shellcheck disable=SC2086 # word splitting of the scenario lists is intended
+      prime $SCENARIOS $LOW_SCENARIOS
+      # shellcheck disable=SC2086
+      run_level hot "$IN_FLIGHT" $SCENARIOS
+      # shellcheck disable=SC2086
+      run_level hot "$LOW_IN_FLIGHT" $LOW_SCENARIOS
+      HOT_RSS_KB="$(rss_kb_of "$SERVER_PID")"
+      report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
+      ledger_check hot
+      ;;
+    redis-stopped)
+      prime health resolve-phone
+      run_level redis-stopped "$IN_FLIGHT" health
+      run_with_redis_stop
+      report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
+      ;;
+    *)
+      # shellcheck disable=SC2086
+      prime $MODE_SCENARIOS
+      # shellcheck disable=SC2086
+      run_level "$mode" "$IN_FLIGHT" $MODE_SCENARIOS
+      report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
+      ;;
+  esac
+  report_exit "$REDIS_PID" redis-server "$TMP/redis.log"
+  stop_process "$SERVER_PID" server
+  SERVER_PID=""
+done
+stop_process "$REDIS_PID" redis-server
+REDIS_PID=""
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The table, from the JSON Lines the load tool wrote (flat objects; parsed with awk so no jq or python is needed).
 
-[ -s "$TMP/results.jsonl" ] || fail "no results were written"
+[ -s "$RESULTS" ] || fail "no results were written"
+VERIFY_PROBLEMS=""
+if [ -n "$VERIFY_EXIT" ]; then
+  if [ "$VERIFY_EXIT" = 0 ] && printf '%s' "$VERIFY_TEXT" | grep -q "no discrepancy"; then VERIFY_PROBLEMS=0; else VERIFY_PROBLEMS=1; fi
+fi
 {
   echo
-  echo "Identity load benchmark: $(nproc) cores, $MEMBERS members, zipf $ZIPF, $CONNECTIONS connections," \
-    "$WARMUP warm-up + $DURATION per scenario, CACHE_MODE=$CACHE_MODE, redis $([ -n "$REDIS_PORT" ] && echo "on 127.0.0.1:$REDIS_PORT" || echo off)"
+  echo "Identity load benchmark: $(nproc) cores (load generator on the same machine), $MEMBERS members, zipf $ZIPF," \
+    "$CONNECTIONS connections, $WARMUP warm-up + $DURATION per scenario, health baseline per server process"
   echo
-  awk '
+  awk -v low="$LOW_IN_FLIGHT" -v high="$IN_FLIGHT" -v rss_kb="$HOT_RSS_KB" -v verify="$(printf '%s' "$VERIFY_TEXT" | head -1)" \
+    -v verify_problems="$VERIFY_PROBLEMS" -v duplicates="$DUPLICATES" -v stop_fraction="$REDIS_STOP_AT" '
     function num(line, key) {
       if (match(line, "\"" key "\":-?[0-9.eE+-]+")) return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
       return ""
@@ -319,26 +471,62 @@ report_exit "$REDIS_PID" redis-server "$TMP/redis.log"
       gsub(/"/, "", text); gsub(/:/, " ", text); gsub(/,/, ", ", text)
       return text
     }
+    function row(m, s, f) { return ((m SUBSEP s SUBSEP f) in at) ? at[m, s, f] : 0 }
+    function ratio(i) { return (mode[i] SUBSEP inflight[i]) in baseline && baseline[mode[i], inflight[i]] > 0 ? rps[i] / baseline[mode[i], inflight[i]] : -1 }
+    function fmt_ratio(r) { return r < 0 ? "n/a" : sprintf("%.2fx", r) }
+    function mark(ok) { return ok ? "reached" : "**not reached**" }
+    function target(text, figure, ok, known) {
+      printf "| %s | %s | %s |\n", text, figure, known ? mark(ok) : "not measured"
+    }
     NF {
       n++
-      scenario[n] = str($0, "scenario"); inflight[n] = num($0, "in_flight"); rps[n] = num($0, "requests_per_second")
+      mode[n] = str($0, "mode"); scenario[n] = str($0, "scenario"); inflight[n] = num($0, "in_flight")
+      rps[n] = num($0, "requests_per_second")
       p50[n] = num($0, "p50_ms"); p90[n] = num($0, "p90_ms"); p99[n] = num($0, "p99_ms"); p999[n] = num($0, "p999_ms")
-      errors[n] = num($0, "errors"); detail[n] = codes($0)
-      if (scenario[n] == "health") baseline[inflight[n]] = rps[n]
+      errors[n] = num($0, "errors"); detail[n] = codes($0); stopped[n] = str($0, "redis_stopped")
+      at[mode[n], scenario[n], inflight[n]] = n
+      if (scenario[n] == "health") baseline[mode[n], inflight[n]] = rps[n]
     }
     END {
-      print "| scenario | in flight | req/s | ratio to health (same in-flight) | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |"
-      print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+      print "| mode | scenario | in flight | req/s | ratio to health | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |"
+      print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
       for (i = 1; i <= n; i++) {
-        ratio = (inflight[i] in baseline && baseline[inflight[i]] > 0) ? sprintf("%.3f", rps[i] / baseline[inflight[i]]) : "n/a"
         err = errors[i] + 0
         if (err > 0 && detail[i] != "") err = err " (" detail[i] ")"
-        printf "| %s | %d | %.1f | %s | %.3f | %.3f | %.3f | %.3f | %s |\n", scenario[i], inflight[i], rps[i], ratio, p50[i], p90[i], p99[i], p999[i], err
+        name = scenario[i]
+        if (stopped[i] != "") name = name ", Redis stopped " stopped[i]
+        printf "| %s | %s | %d | %.0f | %s | %.3f | %.3f | %.3f | %.3f | %s |\n", mode[i], name, inflight[i], rps[i], fmt_ratio(ratio(i)), p50[i], p90[i], p99[i], p999[i], err
       }
+      print ""
+      hot = row("hot", "resolve-phone", high); down = row("redis-stopped", "resolve-phone", high)
+      if (down) {
+        printf "Redis stopped mid-run (redis-stopped, resolve-phone at %d, Redis stopped %s): %.0f req/s, %d errors; %s of its health baseline, ", high, stopped[down], rps[down], errors[down], fmt_ratio(ratio(down))
+        if (hot) printf "%s of the Redis-up figure (hot resolve-phone at %d: %.0f req/s)\n", fmt_ratio(rps[down] / rps[hot]), high, rps[hot]
+        else print "no Redis-up figure (mode hot did not run)"
+      }
+      if (rss_kb != "") printf "Server RSS after the hot mode run (VmRSS): %.1f MB (%.1f MiB)\n", rss_kb * 1024 / 1e6, rss_kb / 1024
+      if (verify != "") printf "Ledger after the hot mode (identity ledger verify): %s%s\n", verify, duplicates != "" ? "; order keys with more than one entry: " duplicates : ""
+      print ""
+      print "| target | figure | result |"
+      print "| --- | --- | --- |"
+      i = hot
+      target("hot resolve-phone (L1 hit) >= 1.0x health at " high " in flight", i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 1.0, i)
+      i = row("redis-only", "resolve-phone", high)
+      target("L1 off + Redis: resolve-phone >= 0.6x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.6, i)
+      i = row("cold", "resolve-phone", high)
+      target("cold (no cache): resolve-phone >= 0.2x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.2, i)
+      i = row("hot", "resolve-phone", low)
+      target("hot resolve-phone p99 <= 1 ms at " low " in flight", i ? sprintf("%.3f ms", p99[i]) : "-", i && p99[i] <= 1, i)
+      target("hot resolve-phone p99 <= 5 ms at " high " in flight", hot ? sprintf("%.3f ms", p99[hot]) : "-", hot && p99[hot] <= 5, hot)
+      target("Redis stopped mid-run: zero errors", down ? errors[down] " errors" : "-", down && errors[down] == 0, down)
+      target("Redis stopped mid-run: >= 0.8x the Redis-up figure", down && hot ? fmt_ratio(rps[down] / rps[hot]) : "-", down && hot && rps[down] >= 0.8 * rps[hot], down && hot)
+      i = row("hot", "order", high)
+      target("order >= 0.05x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.05, i)
+      target("order: zero duplicate entries, ledger verify clean", verify_problems == "" ? "-" : verify (duplicates != "" ? "; " duplicates " duplicate order entries" : ""), verify_problems == 0 && (duplicates == "" || duplicates == 0), verify_problems != "")
+      target("server RSS <= 300 MB (after the hot mode)", rss_kb != "" ? sprintf("%.1f MB", rss_kb * 1024 / 1e6) : "-", rss_kb != "" && rss_kb * 1024 <= 300e6, rss_kb != "")
     }
-  ' "$TMP/results.jsonl"
+  ' "$RESULTS"
   echo
-  echo "Server RSS after the run (VmRSS): $SERVER_RSS${REDIS_PID:+; redis-server: $REDIS_RSS}"
   echo "Total time: $((SECONDS - STARTED_AT)) s"
 } | tee "$TMP/table.md"
 

@@ -111,8 +111,13 @@ internal static class Commands
             Description = "Also append one JSON object per scenario, one per line (JSON Lines), to this file; '-' for standard output",
             HelpName = "file",
         };
+        var markMeasuring = new Option<string>("--mark-measuring")
+        {
+            Description = "Append a line (the scenario's name) to this file the moment each scenario's measured window opens, after its warm-up",
+            HelpName = "file",
+        };
         var command = new Command("run", "Drive one or more scenarios with a fixed number of calls in flight and print throughput and latency");
-        foreach (var option in new Option[] { server, scenarios, duration, warmup, inFlight, connections, members, zipf, seed, deadline, json })
+        foreach (var option in new Option[] { server, scenarios, duration, warmup, inFlight, connections, members, zipf, seed, deadline, json, markMeasuring })
         {
             command.Options.Add(option);
         }
@@ -124,6 +129,7 @@ internal static class Commands
             var memberCount = parse.GetValue(members);
             var exponent = parse.GetValue(zipf);
             var jsonPath = parse.GetValue(json);
+            var markPath = parse.GetValue(markMeasuring);
             var keys = new ZipfKeys(memberCount, exponent);
             using var pool = new ChannelPool(parse.GetValue(server)!, parse.GetValue(connections));
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -137,7 +143,8 @@ internal static class Commands
                     var scenario = Scenario.Find(name)!;
                     // A fresh tag per scenario run: workers number their order ids from 1 again.
                     var context = new LoadContext(pool, keys, Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..12]);
-                    var result = await RunOneAsync(scenario, context, settings, cancellationToken);
+                    Action? measuring = string.IsNullOrEmpty(markPath) ? null : () => File.AppendAllText(markPath, scenario.Name + "\n");
+                    var result = await RunOneAsync(scenario, context, settings, measuring, cancellationToken);
                     output.WriteLine(result.ToLine());
                     var line = result.ToJson(pool.Count, memberCount, exponent, settings.Seed);
                     if (jsonPath == "-")
@@ -160,7 +167,7 @@ internal static class Commands
         return command;
     }
 
-    private static Task<ScenarioResult> RunOneAsync(Scenario scenario, LoadContext context, RunSettings settings, CancellationToken cancellationToken)
+    private static Task<ScenarioResult> RunOneAsync(Scenario scenario, LoadContext context, RunSettings settings, Action? measuring, CancellationToken cancellationToken)
     {
         var total = (settings.Warmup + settings.Duration).TotalSeconds;
         var lastTime = TimeSpan.Zero;
@@ -178,7 +185,7 @@ internal static class Commands
             var phase = progress.Measuring ? "measuring" : "warm-up";
             report(progress.Elapsed.TotalSeconds, string.Create(CultureInfo.InvariantCulture,
                 $"{scenario.Name} ({settings.InFlight} in flight) {phase}, {rate:N0} calls/s"));
-        }, cancellationToken));
+        }, cancellationToken, measuring));
     }
 
     public static Command Wait()

@@ -30,11 +30,22 @@ internal static class LoadRunner
         LoadContext context,
         RunSettings settings,
         Action<RunProgress>? progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Action? measuring = null)
     {
         var started = Stopwatch.GetTimestamp();
         var measureFrom = started + Ticks(settings.Warmup);
         var stopAt = measureFrom + Ticks(settings.Duration);
+        // Tells the caller when the measured window opens (a script that acts a set time into the window uses it).
+        var marked = measuring is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), measureFrom);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            measuring();
+        }, CancellationToken.None);
 
         // Workers share a few striped recorders instead of one each: a histogram is ~140 KB.
         var stripes = new Recorder[Math.Min(settings.InFlight, 16)];
@@ -65,6 +76,7 @@ internal static class LoadRunner
         }
         await all;
         cancellationToken.ThrowIfCancellationRequested();
+        await marked;
 
         var histogram = new LongHistogram(1, HighestMicroseconds, 3);
         var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);

@@ -43,7 +43,16 @@ internal sealed class RpcAction(GlobalOptions globals)
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var settings = globals.Read(parseResult);
+            ConnectionSettings settings;
+            try
+            {
+                settings = globals.Read(parseResult);
+            }
+            catch (UsageException ex)
+            {
+                error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.Usage;
+            }
             using var connection = new Connection(settings);
             try
             {

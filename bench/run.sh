@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Load benchmark of the Identity service on this machine, end to end:
-#   builds Release, starts Redis (when the scenarios need it) and a fresh server on free loopback ports, seeds members
-#   through the public API, drives each scenario with a fixed number of calls in flight (src/Identity.LoadTest,
-#   `identity-load`), then prints a Markdown table with each scenario's throughput as a ratio to the gRPC health check
-#   at the same in-flight (the baseline: the same server, HTTP/2 and gRPC stack, no storage, no domain).
+#   builds Release, starts Redis (when the scenarios need it) and a fresh server on free loopback ports, creates a
+#   client for the load with the server's bootstrap admin key (identity clients create), seeds members through the
+#   public API with that client's key, drives each scenario with a fixed number of calls in flight
+#   (src/Identity.LoadTest, `identity-load`), then prints a Markdown table with each scenario's throughput as a ratio
+#   to the gRPC health check at the same in-flight (the baseline: the same server, HTTP/2 and gRPC stack, no storage,
+#   no domain).
 #
 # Everything it starts is stopped on exit; the data lives in a temporary folder that is removed.
-# Exits non-zero only when something it needs failed (build, server start, the load tool); calls that fail during
-# a scenario are counted in the table, not treated as a failure of the script.
+# Exits non-zero only when something it needs failed (build, server start, the load's client, the load tool); calls
+# that fail during a scenario are counted in the table, not treated as a failure of the script.
 #
 # Settings (environment variables):
 #   MEMBERS=100000        members to seed, and the key space of the scenarios
@@ -49,12 +51,14 @@ SERVER_LOG_LEVEL="${SERVER_LOG_LEVEL:-Warning}"
 
 SERVER_DLL="$ROOT/src/Identity.Service/bin/Release/net10.0/Identity.Service.dll"
 LOAD_DLL="$ROOT/src/Identity.LoadTest/bin/Release/net10.0/identity-load.dll"
+CLI_DLL="$ROOT/src/Identity.Cli/bin/Release/net10.0/identity.dll"
 STARTED_AT=$SECONDS
 
 say() { printf '%s\n' "bench: $*" >&2; }
 fail() { say "$*"; exit 1; }
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/identity-bench.XXXXXX")" || fail "cannot create a temporary folder"
+DATA_DIR="$TMP/data"
 SERVER_PID=""
 REDIS_PID=""
 REDIS_PORT=""
@@ -198,8 +202,8 @@ start_server() {
   for attempt in 1 2 3; do
     pick_port
     SERVER_URL="http://127.0.0.1:$PORT"
-    rm -rf "$TMP/data"
-    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$TMP/data" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
+    rm -rf "$DATA_DIR"
+    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$DATA_DIR" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
     [ -n "$REDIS_PORT" ] && args+=("--Redis:Configuration=127.0.0.1:$REDIS_PORT")
     args+=("${CACHE_ARGS[@]}")
     dotnet "$SERVER_DLL" "${args[@]}" >"$TMP/server.log" 2>&1 &
@@ -208,7 +212,7 @@ start_server() {
     local until=$((SECONDS + 60))
     while [ "$SECONDS" -lt "$until" ] && kill -0 "$SERVER_PID" 2>/dev/null; do
       if dotnet "$LOAD_DLL" wait --server "$SERVER_URL" --timeout 2s >/dev/null 2>"$TMP/wait.log"; then
-        say "server on $SERVER_URL (pid $SERVER_PID), data in $TMP/data"
+        say "server on $SERVER_URL (pid $SERVER_PID), data in $DATA_DIR"
         return 0
       fi
     done
@@ -226,6 +230,29 @@ start_server() {
   return 1
 }
 
+# The load runs as a client of its own (admin role, so every scenario is allowed; a rate limit no run reaches), created
+# with the bootstrap admin key the server wrote at its first start. Its key is never printed.
+BENCH_KEY=""
+create_bench_client() {
+  local admin_key="$DATA_DIR/admin.key" i json
+  # The key file may appear a moment after the server answers SERVING.
+  for i in $(seq 1 50); do
+    [ -s "$admin_key" ] && break
+    sleep 0.1
+  done
+  if [ ! -s "$admin_key" ]; then
+    say "WARNING: the server wrote no $admin_key (a server without authentication?): the load runs without a key"
+    return 0
+  fi
+  json="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$admin_key" --json \
+    clients create --name bench --role admin --rps 1000000 2>"$TMP/cli.log")" ||
+    { cat "$TMP/cli.log" >&2; say "identity clients create failed"; return 1; }
+  # protobuf JSON, one field per line: `  "key": "..."` (the client's own fields are nested under "client").
+  BENCH_KEY="$(printf '%s\n' "$json" | sed -n 's/^ *"key": *"\([^"]*\)".*$/\1/p' | head -n 1)"
+  [ -n "$BENCH_KEY" ] || { say "found no key in the output of identity clients create"; return 1; }
+  say "created client 'bench' (admin, 1000000 requests/s) for the load"
+}
+
 rss_of() { # pid -> "123.4 MiB" from VmRSS
   [ -n "$1" ] && [ -r "/proc/$1/status" ] || { echo "n/a"; return; }
   awk '/^VmRSS:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$1/status"
@@ -235,8 +262,8 @@ rss_of() { # pid -> "123.4 MiB" from VmRSS
 
 command -v dotnet >/dev/null 2>&1 || fail "dotnet is not on PATH (the .NET 10 SDK is needed)"
 
-say "building Release (server and load tool)"
-for project in src/Identity.Service src/Identity.LoadTest; do
+say "building Release (server, load tool and CLI)"
+for project in src/Identity.Service src/Identity.LoadTest src/Identity.Cli; do
   dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >"$TMP/build.log" 2>&1 ||
     { cat "$TMP/build.log" >&2; fail "build of $project failed"; }
 done
@@ -246,14 +273,17 @@ if needs_redis; then
   start_redis || say "WARNING: running without Redis (the server does not use it yet)"
 fi
 start_server || fail "the server did not start (log above)"
+create_bench_client || fail "could not create the load's client"
 
 LOAD=(dotnet "$LOAD_DLL")
-COMMON=(--server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP"
+KEY_ARGS=()
+[ -n "$BENCH_KEY" ] && KEY_ARGS=(--key "$BENCH_KEY")
+COMMON=("${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP"
   --connections "$CONNECTIONS" --zipf "$ZIPF" --seed "$SEED" --json "$TMP/results.jsonl")
 STATUS=0
 
 say "seeding $MEMBERS members"
-"${LOAD[@]}" seed --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
+"${LOAD[@]}" seed "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
 
 prime() { # scenarios...: one unmeasured pass over every distinct scenario
   local scenarios
@@ -261,8 +291,9 @@ prime() { # scenarios...: one unmeasured pass over every distinct scenario
   case "$PRIME" in 0 | 0s | "") return 0 ;; esac
   [ -n "$scenarios" ] || return 0
   say "priming the server: $scenarios, $PRIME each, not measured"
-  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --connections "$CONNECTIONS" --zipf "$ZIPF" \
-    --seed "$((SEED + 1))" --in-flight "$IN_FLIGHT" --warmup "$PRIME" --duration 1s --scenario "$scenarios" \
+  "${LOAD[@]}" run "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" --connections "$CONNECTIONS" \
+    --zipf "$ZIPF" --seed "$((SEED + 1))" --in-flight "$IN_FLIGHT" --warmup "$PRIME" --duration 1s \
+    --scenario "$scenarios" \
     >"$TMP/prime.log" 2>&1 || { cat "$TMP/prime.log" >&2; say "the load tool failed while priming"; STATUS=1; }
 }
 

@@ -3,6 +3,7 @@
 #   builds Release (server, load tool, CLI), starts Redis on a free loopback port, then for each cache mode starts a
 #   server on one shared data directory (seeded once, through the public API), primes it, drives each scenario with a
 #   fixed number of calls in flight (src/Identity.LoadTest, `identity-load`) and stops it. At the end it prints one
+#   The load runs as its own client, created with the bootstrap admin key the first server start wrote (admin.key).
 #   Markdown table with each scenario's throughput as a ratio to the gRPC health check measured on the SAME server
 #   process at the same in-flight (the baseline: the same HTTP/2 and gRPC stack, no storage, no domain), then the
 #   Redis-stopped figure against the Redis-up one, the server's RSS after the hot mode, the ledger check and the
@@ -319,6 +320,31 @@ for mode in $ORDERED_MODES; do
   fi
 done
 
+# The load runs as a client of its own (admin role, so every scenario is allowed; a rate limit no run reaches), created
+# with the bootstrap admin key the server wrote at its first start. Its key is never printed.
+BENCH_KEY=""
+KEY_ARGS=()
+create_bench_client() {
+  local admin_key="$DATA_DIR/admin.key" i json
+  # The key file may appear a moment after the server answers SERVING.
+  for i in $(seq 1 50); do
+    [ -s "$admin_key" ] && break
+    sleep 0.1
+  done
+  if [ ! -s "$admin_key" ]; then
+    say "WARNING: the server wrote no $admin_key (a server without authentication?): the load runs without a key"
+    return 0
+  fi
+  json="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$admin_key" --json \
+    clients create --name bench --role admin --rps 1000000 2>"$TMP/cli.log")" ||
+    { cat "$TMP/cli.log" >&2; say "identity clients create failed"; return 1; }
+  # protobuf JSON, one field per line: `  "key": "..."` (the client's own fields are nested under "client").
+  BENCH_KEY="$(printf '%s\n' "$json" | sed -n 's/^ *"key": *"\([^"]*\)".*$/\1/p' | head -n 1)"
+  [ -n "$BENCH_KEY" ] || { say "found no key in the output of identity clients create"; return 1; }
+  KEY_ARGS=(--key "$BENCH_KEY")
+  say "created client 'bench' (admin, 1000000 requests/s) for the load"
+}
+
 LOAD=(dotnet "$LOAD_DLL")
 RESULTS="$TMP/results.jsonl"
 : >"$RESULTS"
@@ -332,8 +358,9 @@ STOP_NOTE=""
 
 seed_once() {
   [ "$SEEDED" = 1 ] && return 0
+  create_bench_client || fail "could not create the load's client"
   say "seeding $MEMBERS members (once; later modes reuse $DATA_DIR)"
-  "${LOAD[@]}" seed --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
+  "${LOAD[@]}" seed "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
   SEEDED=1
 }
 
@@ -343,7 +370,7 @@ prime() { # scenarios...: one unmeasured pass over every distinct scenario
   case "$PRIME" in 0 | 0s | "") return 0 ;; esac
   [ -n "$scenarios" ] || return 0
   say "priming: $scenarios, $PRIME each, not measured"
-  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --connections "$CONNECTIONS" --zipf "$ZIPF" \
+  "${LOAD[@]}" run "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" --connections "$CONNECTIONS" --zipf "$ZIPF" \
     --seed "$((SEED + 1))" --in-flight "$IN_FLIGHT" --warmup "$PRIME" --duration 1s --scenario "$scenarios" \
     >"$TMP/prime.log" 2>&1 || { cat "$TMP/prime.log" >&2; say "the load tool failed while priming"; STATUS=1; }
 }
@@ -360,7 +387,7 @@ run_level() { # mode in-flight scenarios...
   [ "$#" -gt 0 ] || return 0
   say "[$mode] $* at $in_flight in flight, $WARMUP warm-up + $DURATION each"
   rm -f "$out"
-  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP" \
+  "${LOAD[@]}" run "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP" \
     --connections "$CONNECTIONS" --zipf "$ZIPF" --seed "$SEED" --json "$out" \
     --in-flight "$in_flight" --scenario "$(IFS=,; echo "$*")" >&2 ||
     { say "the load tool failed (exit $?)"; STATUS=1; }
@@ -371,7 +398,7 @@ run_with_redis_stop() { # resolve-phone at IN_FLIGHT; Redis stopped STOP_DELAY s
   local out="$TMP/level.jsonl" mark="$TMP/measuring.mark" give_up opened killed
   rm -f "$out" "$mark"
   say "[redis-stopped] resolve-phone at $IN_FLIGHT in flight, $WARMUP warm-up + $DURATION; Redis stopped ($REDIS_STOP) ${STOP_DELAY} s into the window"
-  "${LOAD[@]}" run --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP" \
+  "${LOAD[@]}" run "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" --duration "$DURATION" --warmup "$WARMUP" \
     --connections "$CONNECTIONS" --zipf "$ZIPF" --seed "$SEED" --json "$out" --mark-measuring "$mark" \
     --in-flight "$IN_FLIGHT" --scenario resolve-phone >&2 &
   LOAD_PID=$!
@@ -395,7 +422,7 @@ run_with_redis_stop() { # resolve-phone at IN_FLIGHT; Redis stopped STOP_DELAY s
 
 ledger_check() { # after the hot mode's writes: the CLI's ledger verify, and duplicate order entries in SQLite
   say "[$1] identity ledger verify"
-  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" ledger verify 2>&1)"
+  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$DATA_DIR/admin.key" ledger verify 2>&1)"
   VERIFY_EXIT=$?
   printf '%s\n' "$VERIFY_TEXT" | head -20 >&2
   if command -v sqlite3 >/dev/null 2>&1 && [ -f "$DATA_DIR/identity.db" ]; then

@@ -33,6 +33,22 @@ internal sealed class GlobalOptions
         DefaultValueFactory = _ => 10,
     };
 
+    // No default value from the environment here: help prints default values, and a key must never be printed.
+    public Option<string> Key { get; } = new("--key")
+    {
+        Description = $"Client key, sent as 'authorization: Bearer <key>' (env {ClientKey.KeyVariable}); " +
+            $"default for a loopback server: {ClientKey.BootstrapKeyPath} in the current directory or the nearest parent with one",
+        HelpName = "key",
+        Recursive = true,
+    };
+
+    public Option<string> KeyFile { get; } = new("--key-file")
+    {
+        Description = $"File whose content is the client key (env {ClientKey.KeyFileVariable})",
+        HelpName = "path",
+        Recursive = true,
+    };
+
     public GlobalOptions()
     {
         Server.Validators.Add(result =>
@@ -58,12 +74,20 @@ internal sealed class GlobalOptions
         root.Options.Add(Server);
         root.Options.Add(Json);
         root.Options.Add(Timeout);
+        root.Options.Add(Key);
+        root.Options.Add(KeyFile);
     }
 
-    public ConnectionSettings Read(ParseResult parseResult) => new(
-        ParseServer(parseResult.GetValue(Server)) ?? new Uri(DefaultServer),
-        parseResult.GetValue(Json),
-        TimeSpan.FromSeconds(parseResult.GetValue(Timeout)));
+    /// <summary>The settings of the command; a key that cannot be read is a <see cref="Commands.UsageException"/>.</summary>
+    public ConnectionSettings Read(ParseResult parseResult)
+    {
+        var server = ParseServer(parseResult.GetValue(Server)) ?? new Uri(DefaultServer);
+        return new(
+            server,
+            parseResult.GetValue(Json),
+            TimeSpan.FromSeconds(parseResult.GetValue(Timeout)),
+            ClientKey.Resolve(parseResult.GetValue(Key), parseResult.GetValue(KeyFile), server));
+    }
 
     private static Uri? ParseServer(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
@@ -71,4 +95,4 @@ internal sealed class GlobalOptions
             : null;
 }
 
-internal sealed record ConnectionSettings(Uri Server, bool Json, TimeSpan Timeout);
+internal sealed record ConnectionSettings(Uri Server, bool Json, TimeSpan Timeout, ClientKey Key);

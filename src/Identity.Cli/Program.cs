@@ -6,7 +6,10 @@ using Identity.Cli.Commands;
 var globals = new GlobalOptions();
 var root = new RootCommand("Command-line client of the Identity member service.");
 globals.AddTo(root);
-foreach (var command in MemberCommands.Create(globals).Concat(LoyaltyCommands.Create(globals)))
+foreach (var command in MemberCommands.Create(globals)
+    .Concat(LoyaltyCommands.Create(globals))
+    .Concat(AdminCommands.Create(globals))
+    .Concat(PartnerCommands.Create(globals)))
 {
     root.Subcommands.Add(command);
 }

@@ -1,3 +1,5 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Identity.V1;
@@ -6,7 +8,8 @@ namespace Identity.LoadTest;
 
 /// <summary>
 /// Several HTTP/2 connections to the server: one <see cref="GrpcChannel"/> per connection, each with its own
-/// <see cref="SocketsHttpHandler"/>, and calls spread over them round-robin.
+/// <see cref="SocketsHttpHandler"/>, and calls spread over them round-robin. With a client key, every member and
+/// loyalty call carries <c>authorization: Bearer &lt;key&gt;</c>; the health check never does (it is open).
 /// </summary>
 internal sealed class ChannelPool : IDisposable
 {
@@ -16,7 +19,7 @@ internal sealed class ChannelPool : IDisposable
     private readonly Health.HealthClient[] health;
     private int next = -1;
 
-    public ChannelPool(Uri server, int connections)
+    public ChannelPool(Uri server, int connections, string? key = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
         channels = new GrpcChannel[connections];
@@ -36,8 +39,9 @@ internal sealed class ChannelPool : IDisposable
                 MaxReceiveMessageSize = 4 * 1024 * 1024,
             });
         }
-        members = [.. channels.Select(channel => new MemberService.MemberServiceClient(channel))];
-        loyalty = [.. channels.Select(channel => new LoyaltyService.LoyaltyServiceClient(channel))];
+        var invokers = channels.Select(channel => Authorized(channel, key)).ToArray();
+        members = [.. invokers.Select(invoker => new MemberService.MemberServiceClient(invoker))];
+        loyalty = [.. invokers.Select(invoker => new LoyaltyService.LoyaltyServiceClient(invoker))];
         health = [.. channels.Select(channel => new Health.HealthClient(channel))];
     }
 
@@ -70,6 +74,20 @@ internal sealed class ChannelPool : IDisposable
         {
             channel.Dispose();
         }
+    }
+
+    private static CallInvoker Authorized(GrpcChannel channel, string? key)
+    {
+        if (key is null)
+        {
+            return channel.CreateCallInvoker();
+        }
+        var value = $"Bearer {key}";
+        return channel.Intercept(headers =>
+        {
+            headers.Add("authorization", value);
+            return headers;
+        });
     }
 
     private int NextIndex() => (int)((uint)Interlocked.Increment(ref next) % (uint)channels.Length);

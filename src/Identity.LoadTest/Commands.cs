@@ -24,18 +24,25 @@ internal static class Commands
         var concurrency = Options.Int("--concurrency", "Calls in flight while seeding", 32, 1, 1024);
         var connections = Options.Int("--connections", "HTTP/2 connections", 2, 1, 64);
         var deadline = Options.Duration("--deadline", "Deadline of each call", TimeSpan.FromSeconds(10));
+        var key = new ClientKeyOptions();
         var command = new Command("seed", "Enrol N members through EnrollMember, each with a deterministic phone (139 + 8-digit index) and mini-program openid; idempotent");
         command.Options.Add(server);
         command.Options.Add(members);
         command.Options.Add(concurrency);
         command.Options.Add(connections);
         command.Options.Add(deadline);
+        key.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             var count = parse.GetValue(members);
-            using var pool = new ChannelPool(parse.GetValue(server)!, parse.GetValue(connections));
+            if (!key.TryRead(parse, out var keyValue, out var keyProblem))
+            {
+                error.WriteLine($"seed: {keyProblem}");
+                return ExitCodes.Usage;
+            }
+            using var pool = new ChannelPool(parse.GetValue(server)!, parse.GetValue(connections), keyValue);
             try
             {
                 var outcome = await Seeder.RunAsync(pool, count, parse.GetValue(concurrency), parse.GetValue(deadline), error, cancellationToken);
@@ -45,6 +52,10 @@ internal static class Commands
                 foreach (var failure in outcome.FirstFailures)
                 {
                     error.WriteLine("  " + failure);
+                }
+                if (outcome.Failed > 0 && keyValue is null)
+                {
+                    error.WriteLine($"  no key was sent: pass --key or --key-file (env {ClientKeyOptions.KeyVariable} / {ClientKeyOptions.KeyFileVariable})");
                 }
                 return outcome.Failed == 0 ? ExitCodes.Ok : ExitCodes.Failed;
             }
@@ -56,6 +67,10 @@ internal static class Commands
             catch (RpcException ex)
             {
                 error.WriteLine($"seed: {StatusCodes.Name(ex.StatusCode)} {ex.Status.Detail}");
+                if (ex.StatusCode == StatusCode.Unauthenticated && keyValue is null)
+                {
+                    error.WriteLine($"  no key was sent: pass --key or --key-file (env {ClientKeyOptions.KeyVariable} / {ClientKeyOptions.KeyFileVariable})");
+                }
                 return ExitCodes.Failed;
             }
         });
@@ -116,22 +131,33 @@ internal static class Commands
             Description = "Append a line (the scenario's name) to this file the moment each scenario's measured window opens, after its warm-up",
             HelpName = "file",
         };
+        var key = new ClientKeyOptions();
         var command = new Command("run", "Drive one or more scenarios with a fixed number of calls in flight and print throughput and latency");
         foreach (var option in new Option[] { server, scenarios, duration, warmup, inFlight, connections, members, zipf, seed, deadline, json, markMeasuring })
         {
             command.Options.Add(option);
         }
+        key.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
+            if (!key.TryRead(parse, out var keyValue, out var keyProblem))
+            {
+                error.WriteLine($"run: {keyProblem}");
+                return ExitCodes.Usage;
+            }
+            if (keyValue is null && parse.GetValue(scenarios)!.Any(name => !string.Equals(name, "health", StringComparison.OrdinalIgnoreCase)))
+            {
+                error.WriteLine($"run: no key (--key, --key-file, env {ClientKeyOptions.KeyVariable} / {ClientKeyOptions.KeyFileVariable}): a server that requires keys answers every call but health with UNAUTHENTICATED");
+            }
             var settings = new RunSettings(parse.GetValue(inFlight), parse.GetValue(warmup), parse.GetValue(duration), parse.GetValue(deadline), parse.GetValue(seed));
             var memberCount = parse.GetValue(members);
             var exponent = parse.GetValue(zipf);
             var jsonPath = parse.GetValue(json);
             var markPath = parse.GetValue(markMeasuring);
             var keys = new ZipfKeys(memberCount, exponent);
-            using var pool = new ChannelPool(parse.GetValue(server)!, parse.GetValue(connections));
+            using var pool = new ChannelPool(parse.GetValue(server)!, parse.GetValue(connections), keyValue);
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"run: {settings.InFlight} in flight over {pool.Count} connections, {memberCount} members, zipf {exponent} (top 1% of keys = {keys.ShareOfTop(Math.Max(1, memberCount / 100)):P0} of calls), warm-up {Durations.Format(settings.Warmup)}, measure {Durations.Format(settings.Duration)}"));
             try

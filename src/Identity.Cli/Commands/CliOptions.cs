@@ -20,6 +20,12 @@ internal static partial class CliOptions
     public static Option<Channel> Channel(string name, string description, bool required = false, bool listNames = true) =>
         Enum(name, description, "channel", ProtoNames.Channel, required, listNames);
 
+    public static Option<ConsentPurpose> ConsentPurpose(string name, string description, bool required = false) =>
+        Enum(name, description, "purpose", ProtoNames.ConsentPurpose, required, listNames: true);
+
+    public static Option<ClientRole> ClientRole(string name, string description, bool required = false) =>
+        Enum(name, description, "role", ProtoNames.ClientRole, required, listNames: true);
+
     public static Option<Gender> Gender() =>
         Enum("--gender", "Declared gender", "gender", ProtoNames.Gender, required: false, listNames: true);
 
@@ -41,10 +47,13 @@ internal static partial class CliOptions
         },
     };
 
-    /// <summary>An ISO-8601 instant with its offset (<c>2026-11-23T10:00:00+08:00</c>, <c>2026-11-23T02:00:00Z</c>); omitted means now.</summary>
-    public static Option<DateTimeOffset> Instant(string name, string description) => new(name)
+    /// <summary>
+    /// An ISO-8601 instant with its offset (<c>2026-11-23T10:00:00+08:00</c>, <c>2026-11-23T02:00:00Z</c>); omitted
+    /// means <paramref name="whenOmitted"/> (now, unless the command says otherwise).
+    /// </summary>
+    public static Option<DateTimeOffset> Instant(string name, string description, string whenOmitted = "now") => new(name)
     {
-        Description = $"{description}, ISO-8601 with offset (e.g. 2026-11-23T10:00:00+08:00); default: now",
+        Description = $"{description}, ISO-8601 with offset (e.g. 2026-11-23T10:00:00+08:00); default: {whenOmitted}",
         HelpName = "time",
         CustomParser = result =>
         {

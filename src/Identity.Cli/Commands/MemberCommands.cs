@@ -21,6 +21,7 @@ internal static class MemberCommands
         yield return Merge(action);
         yield return History(action);
         yield return Erase(action);
+        yield return Consent(action);
     }
 
     private static Command Enroll(RpcAction action)
@@ -222,6 +223,37 @@ internal static class MemberCommands
             MemberId = parse.GetRequiredValue(memberId),
             Reason = parse.GetRequiredValue(reason),
         }, options), (printer, response) => printer.Erased(response));
+        return command;
+    }
+
+    private static Command Consent(RpcAction action)
+    {
+        var memberId = CliOptions.Text("--member-id", "The member who decided", "id", required: true);
+        var purpose = CliOptions.ConsentPurpose("--purpose", "What the consent is for", required: true);
+        var grant = new Option<bool>("--grant") { Description = "The member consents" };
+        var withdraw = new Option<bool>("--withdraw") { Description = "The member withdraws consent" };
+        var channel = CliOptions.Channel("--channel", "Channel where the member decided", required: true);
+        var command = new Command("consent", "Record a member's consent decision for a purpose (PIPL: partner sharing needs its own consent)");
+        command.Options.Add(memberId);
+        command.Options.Add(purpose);
+        command.Options.Add(grant);
+        command.Options.Add(withdraw);
+        command.Options.Add(channel);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(grant) == result.GetValue(withdraw))
+            {
+                result.AddError("give exactly one of --grant or --withdraw");
+            }
+        });
+
+        action.Set(command, (parse, client, options) => client.SetConsentAsync(new SetConsentRequest
+        {
+            MemberId = parse.GetRequiredValue(memberId),
+            Purpose = parse.GetValue(purpose),
+            Granted = parse.GetValue(grant),
+            Channel = parse.GetValue(channel),
+        }, options), (printer, response) => printer.Member(response.Member));
         return command;
     }
 

@@ -28,6 +28,24 @@ internal sealed class RpcAction(GlobalOptions globals)
         Run(command, async (parse, connection, cancellationToken) =>
             await call(parse, connection.Loyalty, connection.CallOptions(cancellationToken)), (_, printer, response) => print(printer, response), exitCode);
 
+    /// <summary>One unary AdminService call.</summary>
+    public void SetAdmin<TResponse>(
+        Command command,
+        Func<ParseResult, AdminService.AdminServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call,
+        Action<Printer, TResponse> print)
+        where TResponse : IMessage =>
+        Run(command, async (parse, connection, cancellationToken) =>
+            await call(parse, connection.Admin, connection.CallOptions(cancellationToken)), (_, printer, response) => print(printer, response));
+
+    /// <summary>One unary PartnerService call.</summary>
+    public void SetPartner<TResponse>(
+        Command command,
+        Func<ParseResult, PartnerService.PartnerServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call,
+        Action<Printer, TResponse> print)
+        where TResponse : IMessage =>
+        Run(command, async (parse, connection, cancellationToken) =>
+            await call(parse, connection.Partner, connection.CallOptions(cancellationToken)), (_, printer, response) => print(printer, response));
+
     /// <summary>
     /// Any number of calls (e.g. following page tokens), each with its own deadline from <see cref="Connection.CallOptions"/>;
     /// the printer also sees the command line.
@@ -43,7 +61,16 @@ internal sealed class RpcAction(GlobalOptions globals)
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var settings = globals.Read(parseResult);
+            ConnectionSettings settings;
+            try
+            {
+                settings = globals.Read(parseResult);
+            }
+            catch (UsageException ex)
+            {
+                error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.Usage;
+            }
             using var connection = new Connection(settings);
             try
             {

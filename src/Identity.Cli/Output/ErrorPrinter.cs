@@ -37,6 +37,16 @@ internal static class ErrorPrinter
                 }
             }
         }
+        if (exception.StatusCode == StatusCode.Unauthenticated)
+        {
+            error.WriteLine(settings.Key.Value is null
+                ? "  no key: pass --key, set IDENTITY_KEY, or run from the repository whose server created data/admin.key"
+                : $"  the key from {settings.Key.Source} was not accepted (revoked, mistyped, or from another server's data?)");
+        }
+        else if (exception.StatusCode == StatusCode.PermissionDenied && settings.Key.Value is not null)
+        {
+            error.WriteLine($"  the client of the key from {settings.Key.Source} may not make this call (its role or stores do not allow it)");
+        }
         if (exception.StatusCode == StatusCode.Unavailable)
         {
             error.WriteLine($"  cannot reach {settings.Server}");

@@ -79,6 +79,7 @@ internal sealed partial class Printer(TextWriter output)
         Line("name", $"{Or(profile.Name)}   gender {Gender(profile.Gender)}   birthday {Or(profile.Birthday)}");
         Line("enrolled", Touchpoint(member.Enrollment) + $"  at {Time(member.CreatedAt)}");
         Line("version", member.Version.ToString(CultureInfo.InvariantCulture), $"updated {Time(member.UpdatedAt)}");
+        Line("consents", member.Consents.Count == 0 ? "(none)" : string.Join(", ", member.Consents.Select(Consent)));
         if (member.ChannelIdentities.Count == 0)
         {
             Line("identities", "(none)");
@@ -139,6 +140,13 @@ internal sealed partial class Printer(TextWriter output)
             text += $"  guide {touchpoint.GuideId}";
         }
         return text;
+    }
+
+    /// <summary><c>partner_sharing granted (wechat_mini_program 2026-11-23 02:00:00Z)</c>.</summary>
+    private static string Consent(Consent consent)
+    {
+        var where = consent.Channel == Channel.Unspecified ? None : ProtoNames.Channel.Format(consent.Channel);
+        return $"{ProtoNames.ConsentPurpose.Format(consent.Purpose)} {(consent.Granted ? "granted" : "withdrawn")} ({where} {Time(consent.DecidedAt)})";
     }
 
     private static string Gender(Gender gender) => gender == V1.Gender.Unspecified ? None : ProtoNames.Gender.Format(gender);

@@ -320,7 +320,7 @@ for mode in $ORDERED_MODES; do
   fi
 done
 
-# The load runs as a client of its own (admin role, so every scenario is allowed; a rate limit no run reaches), created
+# The load runs as a client of its own (pos role, as a till fleet would be: not audited, a rate limit no run reaches), created
 # with the bootstrap admin key the server wrote at its first start. Its key is never printed.
 BENCH_KEY=""
 KEY_ARGS=()
@@ -336,13 +336,13 @@ create_bench_client() {
     return 0
   fi
   json="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$admin_key" --json \
-    clients create --name bench --role admin --rps 1000000 2>"$TMP/cli.log")" ||
+    clients create --name bench --role pos --rps 1000000 2>"$TMP/cli.log")" ||
     { cat "$TMP/cli.log" >&2; say "identity clients create failed"; return 1; }
   # protobuf JSON, one field per line: `  "key": "..."` (the client's own fields are nested under "client").
   BENCH_KEY="$(printf '%s\n' "$json" | sed -n 's/^ *"key": *"\([^"]*\)".*$/\1/p' | head -n 1)"
   [ -n "$BENCH_KEY" ] || { say "found no key in the output of identity clients create"; return 1; }
   KEY_ARGS=(--key "$BENCH_KEY")
-  say "created client 'bench' (admin, 1000000 requests/s) for the load"
+  say "created client 'bench' (pos, 1000000 requests/s) for the load"
 }
 
 LOAD=(dotnet "$LOAD_DLL")

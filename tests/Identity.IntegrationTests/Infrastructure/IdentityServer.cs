@@ -24,6 +24,7 @@ public sealed class IdentityServer : IAsyncDisposable
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
         BootstrapKey = File.ReadAllText(Path.Combine(dataDirectory, "admin.key")).Trim();
+        LogCapture.Keys.Add(BootstrapKey);
         Admin = new AdminService.AdminServiceClient(WithKey(BootstrapKey));
     }
 
@@ -52,7 +53,9 @@ public sealed class IdentityServer : IAsyncDisposable
     {
         var request = new CreateClientRequest { Name = name + "-" + Guid.NewGuid().ToString("N")[..6], Role = role, Channel = channel, RequestsPerSecond = requestsPerSecond };
         request.Stores.AddRange(stores);
-        return (await Admin.CreateClientAsync(request)).Key;
+        var key = (await Admin.CreateClientAsync(request)).Key;
+        LogCapture.Keys.Add(key);
+        return key;
     }
 
     public WebApplication App { get; }
@@ -105,6 +108,10 @@ public sealed class IdentityServer : IAsyncDisposable
         Channel.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
+        // Every server of the run is searched when it stops: a leak fails the test (or class) that owned it.
+        var leaks = LogRedaction.Find(Logs.Lines);
+        if (leaks.Count > 0)
+            throw new InvalidOperationException("The server's logs carry personal data or keys: " + string.Join(", ", leaks));
         SqliteConnection.ClearAllPools();
         try
         {

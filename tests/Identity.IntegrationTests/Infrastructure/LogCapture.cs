@@ -8,6 +8,9 @@ public sealed class LogCapture : ILoggerProvider
 {
     readonly ConcurrentQueue<string> lines = new();
 
+    /// <summary>Every key handed out in this test run.</summary>
+    public static ConcurrentBag<string> Keys { get; } = [];
+
     public IReadOnlyCollection<string> Lines => lines;
 
     public string AllText => string.Join('\n', lines);

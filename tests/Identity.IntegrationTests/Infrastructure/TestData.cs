@@ -7,6 +7,12 @@ public static class TestData
 {
     static readonly ConcurrentDictionary<string, byte> Used = new();
 
+    /// <summary>Every phone handed out in this test run.</summary>
+    public static ICollection<string> IssuedPhones => Used.Keys;
+
+    /// <summary>Member names the tests use.</summary>
+    public static readonly string[] Names = ["李雷", "韩梅梅", "王芳", "张伟", "隐私", "王秀英"];
+
     /// <summary>An unused mainland mobile as 11 plain digits, e.g. <c>13912345678</c>.</summary>
     public static string Phone()
     {

@@ -15,6 +15,9 @@ internal sealed class LoadContext(ChannelPool pool, ZipfKeys keys, string runTag
 
     /// <summary>Random per scenario run, so order ids never repeat across runs against the same data.</summary>
     public string RunTag { get; } = runTag;
+
+    /// <summary>The next member of the warm pass (every member in turn, shared by all workers).</summary>
+    public long WarmCursor;
 }
 
 /// <summary>One closed-loop worker's own state: its random stream (seeded, so key sequences repeat) and its counters.</summary>
@@ -51,6 +54,7 @@ internal sealed class Scenario(string name, string description, Func<LoadContext
         new("resolve-openid", "ResolveMember by mini-program openid", ResolveOpenIdAsync),
         new("order", "RecordOrder: unique order id, 100-50000 fen, paid now, at POS store S001", RecordOrderAsync),
         new("mix", "90% resolve-phone, 10% order", MixAsync),
+        new("warm", "Every member in turn (not Zipf), by phone with benefit_context and by openid: fills the caches before a measurement", WarmAsync),
     ];
 
     public static Scenario? Find(string name) =>
@@ -101,6 +105,20 @@ internal sealed class Scenario(string name, string description, Func<LoadContext
             PaidAt = Timestamp.FromDateTime(DateTime.UtcNow),
         };
         await context.Pool.Loyalty.RecordOrderAsync(request, options);
+    }
+
+    private static async Task WarmAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var index = (int)(Interlocked.Increment(ref context.WarmCursor) % context.Keys.Count);
+        await context.Pool.Members.ResolveMemberAsync(new ResolveMemberRequest
+        {
+            Phone = SeededMembers.Phone(index),
+            BenefitContext = new BenefitContext { Channel = Channel.Pos, StoreId = SeededMembers.StoreId },
+        }, options);
+        await context.Pool.Members.ResolveMemberAsync(new ResolveMemberRequest
+        {
+            ChannelIdentity = new ChannelIdentity { Channel = Channel.WechatMiniProgram, ExternalId = SeededMembers.OpenId(index) },
+        }, options);
     }
 
     private static Task MixAsync(LoadContext context, WorkerState worker, CallOptions options) =>

@@ -12,7 +12,7 @@ public sealed class CacheOptions
     public bool L1Enabled { get; set; } = true;
 
     /// <summary>How long an L1 entry lives while invalidations arrive from Redis.</summary>
-    public int L1TtlSeconds { get; set; } = 30;
+    public int L1TtlSeconds { get; set; } = 60;
 
     /// <summary>
     /// How long an L1 entry lives while Redis is unreachable. No invalidation from other instances can arrive then, so

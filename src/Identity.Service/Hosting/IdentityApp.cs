@@ -64,7 +64,8 @@ public static class IdentityApp
         services.AddSingleton<DatabaseReadiness>();
         services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<RedisHealthCheck>("redis");
 
-        services.AddDbContextFactory<IdentityDbContext>((provider, db) =>
+        // Pooled: the hot and write paths create a context per operation, and pooling makes that cheap.
+        services.AddPooledDbContextFactory<IdentityDbContext>((provider, db) =>
         {
             var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
             var connection = new SqliteConnectionStringBuilder

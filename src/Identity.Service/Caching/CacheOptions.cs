@@ -11,8 +11,11 @@ public sealed class CacheOptions
     /// <summary>The in-process level. Off leaves Redis (when configured) as the only cache.</summary>
     public bool L1Enabled { get; set; } = true;
 
-    /// <summary>How long an L1 entry lives while invalidations arrive from Redis.</summary>
-    public int L1TtlSeconds { get; set; } = 60;
+    /// <summary>
+    /// How long an L1 entry lives. Writes drop entries at once (here, and through Redis on every instance); with no
+    /// Redis configured, this bounds how long another instance's write can go unseen, so keep it short then.
+    /// </summary>
+    public int L1TtlSeconds { get; set; } = 300;
 
     /// <summary>
     /// How long an L1 entry lives while Redis is unreachable. No invalidation from other instances can arrive then, so

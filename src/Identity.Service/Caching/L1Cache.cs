@@ -4,8 +4,9 @@ using Microsoft.Extensions.Options;
 namespace Identity.Service.Caching;
 
 /// <summary>
-/// The in-process level: bounded by entry count, short-lived. An entry loaded before an invalidation of its key is not
-/// stored (a load that raced a write must not put the old value back).
+/// The in-process level: bounded by entry count; entries are dropped by invalidations and expire after a lifetime that
+/// bounds staleness only when an invalidation could have been missed. An entry loaded before an invalidation of its key
+/// is not stored (a load that raced a write must not put the old value back).
 /// </summary>
 public sealed class L1Cache : IDisposable
 {
@@ -23,21 +24,45 @@ public sealed class L1Cache : IDisposable
 
     public bool Enabled => options.Enabled && options.L1Enabled;
 
-    /// <summary>Set while the invalidation bus is down: entries then live only briefly.</summary>
-    public bool Degraded { get; set; }
+    // When the invalidation bus went down (Environment.TickCount64), 0 while it is up.
+    long outageSince;
+
+    /// <summary>
+    /// Set while the invalidation bus is down. No entry is then served for longer than <c>L1OutageTtlSeconds</c> past
+    /// what it may have missed: entries stored during the outage live that long, and entries from before it stop
+    /// being served that long after it began.
+    /// </summary>
+    public bool Degraded
+    {
+        get => Interlocked.Read(ref outageSince) != 0;
+        set
+        {
+            if (value)
+                Interlocked.CompareExchange(ref outageSince, Math.Max(1, Environment.TickCount64), 0);
+            else
+                Interlocked.Exchange(ref outageSince, 0);
+        }
+    }
 
     public long Sequence => Interlocked.Read(ref sequence);
 
     public bool TryGet<T>(string key, out T? value) where T : class
     {
-        if (Enabled && entries.TryGetValue(key, out var found) && found is T typed)
+        if (Enabled && entries.TryGetValue(key, out var found) && found is Entry { Value: T typed } entry)
         {
-            value = typed;
-            return true;
+            var since = Interlocked.Read(ref outageSince);
+            if (since == 0 || entry.StoredAt >= since || Environment.TickCount64 - since <= options.L1OutageTtlSeconds * 1000L)
+            {
+                value = typed;
+                return true;
+            }
+            entries.Remove(key); // from before an outage that has lasted too long to trust it
         }
         value = null;
         return false;
     }
+
+    sealed record Entry(object Value, long StoredAt);
 
     /// <summary>Stores a value loaded when <see cref="Sequence"/> was <paramref name="loadedAt"/>, unless its key was invalidated since.</summary>
     public void Set(string key, object value, long loadedAt, TimeSpan? ttl = null)
@@ -49,7 +74,7 @@ public sealed class L1Cache : IDisposable
             || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! > loadedAt))
             return;
         var lifetime = Degraded ? TimeSpan.FromSeconds(options.L1OutageTtlSeconds) : ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds);
-        entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = lifetime });
+        entries.Set(key, new Entry(value, Environment.TickCount64), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = lifetime });
     }
 
     public void Invalidate(string key)

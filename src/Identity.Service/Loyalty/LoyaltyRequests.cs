@@ -144,17 +144,7 @@ public static class LoyaltyRequests
     {
         var v = new FieldViolations();
         var member = MemberRequests.ReadMember(v, "member", request.Member);
-        if (request.PageSize < 0)
-            v.Add("page_size", "must not be negative");
-        var size = request.PageSize == 0 ? DefaultPageSize : Math.Min(request.PageSize, MaxPageSize);
-        long? before = null;
-        if (request.PageToken.Length > 0)
-        {
-            if (PageToken.TryDecode(request.PageToken, out var id))
-                before = id;
-            else
-                v.Add("page_token", "is not a token this service issued");
-        }
+        var (size, before) = PageToken.Read(v, request.PageSize, request.PageToken, DefaultPageSize, MaxPageSize);
         v.ThrowIfAny();
         return (member!, size, before);
     }
@@ -206,6 +196,22 @@ public static class LoyaltyRequests
 /// <summary>Opaque page tokens: the last entry id of the page, base64url.</summary>
 public static class PageToken
 {
+    /// <summary>Reads AIP-158 paging fields: the page size (0 = default, capped) and the position after a token.</summary>
+    public static (int Size, long? Before) Read(FieldViolations v, int pageSize, string token, int defaultSize, int maxSize)
+    {
+        if (pageSize < 0)
+            v.Add("page_size", "must not be negative");
+        long? before = null;
+        if (token.Length > 0)
+        {
+            if (TryDecode(token, out var id))
+                before = id;
+            else
+                v.Add("page_token", "is not a token this service issued");
+        }
+        return (pageSize <= 0 ? defaultSize : Math.Min(pageSize, maxSize), before);
+    }
+
     public static string Encode(long id) => Convert.ToBase64String(BitConverter.GetBytes(id ^ 0x5A5A_5A5A_5A5A_5A5A)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public static bool TryDecode(string token, out long id)

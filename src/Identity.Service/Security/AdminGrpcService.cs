@@ -51,18 +51,8 @@ public sealed class AdminGrpcService(ClientRegistry registry, AuditTrail audit) 
         var v = new FieldViolations();
         var clientId = v.Optional("client_id", request.ClientId, 64);
         var memberId = v.Optional("member_id", request.MemberId, MemberLimits.MemberIdLength);
-        if (request.PageSize is < 0)
-            v.Add("page_size", "must not be negative");
-        long? before = null;
-        if (request.PageToken.Length > 0)
-        {
-            if (PageToken.TryDecode(request.PageToken, out var id))
-                before = id;
-            else
-                v.Add("page_token", "is not a token this service issued");
-        }
+        var (size, before) = PageToken.Read(v, request.PageSize, request.PageToken, defaultSize: 100, maxSize: 1000);
         v.ThrowIfAny();
-        var size = request.PageSize == 0 ? 100 : Math.Min(request.PageSize, 1000);
         return audit.ListAsync(clientId, memberId, request.From?.ToDateTimeOffset(), request.To?.ToDateTimeOffset(), size, before, context.CancellationToken);
     }
 }

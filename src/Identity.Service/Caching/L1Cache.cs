@@ -70,12 +70,16 @@ public sealed class L1Cache : IDisposable
         if (!Enabled)
             return;
         // A load that began before the last clear or the last invalidation of its key may hold the old value.
-        if (loadedAt < Interlocked.Read(ref clearedAt)
-            || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! > loadedAt))
+        if (InvalidatedSince(key, loadedAt))
             return;
         var lifetime = Degraded ? TimeSpan.FromSeconds(options.L1OutageTtlSeconds) : ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds);
         entries.Set(key, new Entry(value, Environment.TickCount64), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = lifetime });
     }
+
+    /// <summary>True when the key was invalidated (here or through Redis) after <paramref name="loadedAt"/>.</summary>
+    public bool InvalidatedSince(string key, long loadedAt) =>
+        loadedAt < Interlocked.Read(ref clearedAt)
+        || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! > loadedAt);
 
     public void Invalidate(string key)
     {

@@ -89,6 +89,9 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
             {
                 l1.Set(key, NotFound, loadedAt, ttl);
                 await l2.SetAsync(key, [], ttl);
+                // An enrolment that committed while we looked must not stay hidden behind our "not found".
+                if (l1.InvalidatedSince(key, loadedAt))
+                    await l2.DeleteAsync(key);
                 return null;
             }
             await StoreAsync(loaded, loadedAt);

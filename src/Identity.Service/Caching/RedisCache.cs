@@ -120,20 +120,7 @@ public sealed class RedisCache : IAsyncDisposable
     public event Action<string>? Announced;
 
     /// <summary>Tells every instance something that is not a cache key, e.g. <c>program</c>. Best effort.</summary>
-    public async Task AnnounceAsync(string what)
-    {
-        if (Database() is not { } db)
-            return;
-        try
-        {
-            await db.PublishAsync(channel, AnnouncementPrefix + what);
-            Succeeded();
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
-        {
-            Failed();
-        }
-    }
+    public Task AnnounceAsync(string what) => TryAsync(db => db.PublishAsync(channel, AnnouncementPrefix + what));
 
     const string AnnouncementPrefix = "!";
 
@@ -164,59 +151,20 @@ public sealed class RedisCache : IAsyncDisposable
         return multiplexer.GetDatabase();
     }
 
-    public async Task<byte[]?> GetAsync(string key)
-    {
-        if (Database() is not { } db)
-            return null;
-        try
-        {
-            var value = await db.StringGetAsync(key);
-            Succeeded();
-            return value.HasValue ? (byte[]?)value : null;
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
-        {
-            Failed();
-            return null;
-        }
-    }
+    public Task<byte[]?> GetAsync(string key) =>
+        TryAsync<byte[]?>(async db => await db.StringGetAsync(key) is { HasValue: true } value ? (byte[]?)value : null);
 
-    public async Task SetAsync(string key, byte[] value, TimeSpan ttl)
-    {
-        if (Database() is not { } db)
-            return;
-        try
-        {
-            await db.StringSetAsync(key, value, ttl, flags: CommandFlags.FireAndForget);
-            Succeeded();
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
-        {
-            Failed();
-        }
-    }
+    public Task SetAsync(string key, byte[] value, TimeSpan ttl) =>
+        TryAsync(db => db.StringSetAsync(key, value, ttl, flags: CommandFlags.FireAndForget));
 
-    public async Task SetSnapshotAsync(string key, string versionKey, byte[] value, long version)
-    {
-        if (Database() is not { } db)
-            return;
-        try
-        {
-            await db.ScriptEvaluateAsync(SetIfNewer, [key, versionKey], [value, version, cacheOptions.L2TtlSeconds]);
-            Succeeded();
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
-        {
-            Failed();
-        }
-    }
+    public Task DeleteAsync(string key) => TryAsync(db => db.KeyDeleteAsync(key));
+
+    public Task SetSnapshotAsync(string key, string versionKey, byte[] value, long version) =>
+        TryAsync(db => db.ScriptEvaluateAsync(SetIfNewer, [key, versionKey], [value, version, cacheOptions.L2TtlSeconds]));
 
     /// <summary>After a write: bump versions, drop keys, and tell every instance to drop its L1 copies.</summary>
-    public async Task InvalidateAsync(IReadOnlyList<(string Key, string VersionKey, long Version)> snapshots, IReadOnlyList<string> keys)
-    {
-        if (Database() is not { } db)
-            return;
-        try
+    public Task InvalidateAsync(IReadOnlyList<(string Key, string VersionKey, long Version)> snapshots, IReadOnlyList<string> keys) =>
+        TryAsync(async db =>
         {
             var batch = new List<Task>(snapshots.Count + 2);
             foreach (var (key, versionKey, version) in snapshots)
@@ -226,11 +174,24 @@ public sealed class RedisCache : IAsyncDisposable
             var all = snapshots.Select(s => s.Key).Concat(keys).Prepend(instanceId);
             batch.Add(db.PublishAsync(channel, string.Join('\n', all)));
             await Task.WhenAll(batch);
+            return true;
+        });
+
+    /// <summary>Runs one Redis operation; any failure counts towards the breaker and reads as "no answer".</summary>
+    async Task<T?> TryAsync<T>(Func<IDatabase, Task<T>> operation)
+    {
+        if (Database() is not { } db)
+            return default;
+        try
+        {
+            var result = await operation(db);
             Succeeded();
+            return result;
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
         {
             Failed();
+            return default;
         }
     }
 

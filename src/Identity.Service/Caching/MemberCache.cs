@@ -70,10 +70,10 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
             return await load();
         }
 
-        var target = await LookupAsync(key);
+        var (target, fromRedis) = await LookupAsync(key);
         if (ReferenceEquals(target, NotFound))
             return null;
-        if (target is string memberId && await SnapshotAsync(memberId, ct) is { } snapshot)
+        if (target is string memberId && (fromRedis ?? await SnapshotAsync(memberId, ct)) is { } snapshot)
         {
             if (matches(snapshot))
                 return snapshot;
@@ -101,22 +101,33 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
         }, ct);
     }
 
-    /// <summary>Where a lookup key points: a member id, <see cref="NotFound"/>, or null when no level knows.</summary>
-    async Task<object?> LookupAsync(string key)
+    /// <summary>
+    /// Where a lookup key points: a member id, <see cref="NotFound"/>, or null when no level knows. From Redis, the
+    /// snapshot comes along in the same round trip when it is cached there.
+    /// </summary>
+    async Task<(object? Target, MemberSnapshot? Snapshot)> LookupAsync(string key)
     {
         if (l1.TryGet<object>(key, out var local))
         {
             counters.L1Hit();
-            return local;
+            return (local, null);
         }
         var loadedAt = l1.Sequence;
-        var remote = await l2.GetAsync(key);
-        if (remote is null)
-            return null;
+        var (id, bytes) = await l2.GetLookupAsync(key, $"{Prefix}m:");
+        if (id is null)
+            return (null, null);
         counters.L2Hit();
-        object value = remote.Length == 0 ? NotFound : System.Text.Encoding.UTF8.GetString(remote);
-        l1.Set(key, value, loadedAt, remote.Length == 0 ? TimeSpan.FromSeconds(settings.NegativeTtlSeconds) : null);
-        return value;
+        if (id.Length == 0)
+        {
+            l1.Set(key, NotFound, loadedAt, TimeSpan.FromSeconds(settings.NegativeTtlSeconds));
+            return (NotFound, null);
+        }
+        l1.Set(key, id, loadedAt);
+        if (bytes is not { Length: > 0 })
+            return (id, null);
+        var snapshot = MemberSnapshot.Parser.ParseFrom(bytes);
+        l1.Set(MemberKey(id), snapshot, loadedAt);
+        return (id, snapshot);
     }
 
     async Task<MemberSnapshot?> SnapshotAsync(string memberId, CancellationToken ct)

@@ -29,6 +29,14 @@ public sealed class RedisCache : IAsyncDisposable
         return 1
         """;
 
+    // A lookup and the snapshot it points to in one round trip (the id picks the second key, so MGET cannot).
+    const string LookupWithSnapshot = """
+        local id = redis.call('GET', KEYS[1])
+        if not id then return nil end
+        if id == '' then return {''} end
+        return {id, redis.call('GET', ARGV[1] .. id)}
+        """;
+
     readonly RedisOptions options;
     readonly CacheOptions cacheOptions;
     readonly L1Cache l1;
@@ -153,6 +161,20 @@ public sealed class RedisCache : IAsyncDisposable
 
     public Task<byte[]?> GetAsync(string key) =>
         TryAsync<byte[]?>(async db => await db.StringGetAsync(key) is { HasValue: true } value ? (byte[]?)value : null);
+
+    /// <summary>
+    /// A lookup key's target and, when it is a member id, that member's snapshot bytes (null when not cached):
+    /// (null, null) when Redis does not know the key, ("", null) for a remembered "not found".
+    /// </summary>
+    public async Task<(string? Id, byte[]? Snapshot)> GetLookupAsync(string lookupKey, string snapshotKeyPrefix)
+    {
+        var result = await TryAsync(db => db.ScriptEvaluateAsync(LookupWithSnapshot, [lookupKey], [snapshotKeyPrefix]));
+        if (result is null || result.IsNull)
+            return (null, null);
+        var parts = (RedisResult[])result!;
+        var id = (string?)parts[0] ?? "";
+        return (id, parts.Length > 1 && !parts[1].IsNull ? (byte[]?)parts[1] : null);
+    }
 
     public Task SetAsync(string key, byte[] value, TimeSpan ttl) =>
         TryAsync(db => db.StringSetAsync(key, value, ttl, flags: CommandFlags.FireAndForget));

@@ -22,7 +22,9 @@ public sealed class L1Cache : IDisposable
         entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = Math.Max(1, this.options.L1MaxEntries), CompactionPercentage = 0.1 });
     }
 
-    public bool Enabled => options.Enabled && options.L1Enabled;
+    volatile bool disposed;
+
+    public bool Enabled => options.Enabled && options.L1Enabled && !disposed;
 
     // When the invalidation bus went down (Environment.TickCount64), 0 while it is up.
     long outageSince;
@@ -83,6 +85,8 @@ public sealed class L1Cache : IDisposable
 
     public void Invalidate(string key)
     {
+        if (disposed)
+            return;
         var at = Interlocked.Increment(ref sequence);
         // Remember the invalidation longer than any load can take, so a racing load cannot store the old value.
         recentInvalidations.Set(key, at, TimeSpan.FromSeconds(10));
@@ -92,12 +96,15 @@ public sealed class L1Cache : IDisposable
     /// <summary>Drops everything: after Redis comes back, invalidations sent meanwhile may have been missed.</summary>
     public void Clear()
     {
+        if (disposed)
+            return;
         Interlocked.Exchange(ref clearedAt, Interlocked.Increment(ref sequence));
         entries.Clear();
     }
 
     public void Dispose()
     {
+        disposed = true;
         entries.Dispose();
         recentInvalidations.Dispose();
     }

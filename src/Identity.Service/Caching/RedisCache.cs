@@ -82,14 +82,13 @@ public sealed class RedisCache : IAsyncDisposable
         configuration.ConnectRetry = 1;
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
-        multiplexer.ConnectionFailed += (_, e) =>
+        multiplexer.ConnectionFailed += (_, e) => Safely(() =>
         {
-            // From now on no invalidation can reach us: new L1 entries live only briefly (L1OutageTtlSeconds), and
-            // those from before expire on their normal lifetime, so nothing outlives a missed write for long.
+            // From now on no invalidation can reach us: L1 stops trusting anything for longer than L1OutageTtlSeconds.
             l1.Degraded = true;
             Log.RedisDown(logger, e.FailureType.ToString());
-        };
-        multiplexer.ConnectionRestored += (_, _) =>
+        });
+        multiplexer.ConnectionRestored += (_, _) => Safely(() =>
         {
             if (!subscribed)
                 _ = SubscribeAsync(multiplexer);
@@ -100,7 +99,7 @@ public sealed class RedisCache : IAsyncDisposable
             l1.Degraded = false;
             Interlocked.Exchange(ref consecutiveFailures, 0);
             Log.RedisBack(logger);
-        };
+        });
         if (!multiplexer.IsConnected)
             l1.Degraded = true;
         await SubscribeAsync(multiplexer);
@@ -115,12 +114,27 @@ public sealed class RedisCache : IAsyncDisposable
     {
         try
         {
-            await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) => OnInvalidation(message));
+            await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) => Safely(() => OnInvalidation(message)));
             subscribed = true;
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
             // Not connected yet: ConnectionRestored tries again.
+        }
+    }
+
+    /// <summary>
+    /// Runs an event or message handler: they run on the client library's threads, where an exception (for instance
+    /// one raised while the server shuts down) would end the process.
+    /// </summary>
+    static void Safely(Action handler)
+    {
+        try
+        {
+            handler();
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or InvalidOperationException)
+        {
         }
     }
 

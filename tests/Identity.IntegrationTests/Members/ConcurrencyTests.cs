@@ -26,7 +26,17 @@ public sealed class ConcurrencyTests(ServerFixture fixture) : IClassFixture<Serv
             return await members.EnrollMemberAsync(new EnrollMemberRequest { Phone = forms[i % forms.Length], Source = TestData.Pos($"S{i:D3}") });
         })).ToList();
         start.Set();
-        var responses = await Task.WhenAll(calls);
+        EnrollMemberResponse[] responses;
+        try
+        {
+            responses = await Task.WhenAll(calls);
+        }
+        catch (RpcException e)
+        {
+            // Say what the server hit, not only "Internal error.".
+            var errors = fixture.Server.Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal)).Take(3);
+            throw new InvalidOperationException($"{e.Status}: {string.Join("\n", errors)}", e);
+        }
 
         Assert.Single(responses.Select(r => r.Member.MemberId).Distinct());
         Assert.Single(responses, r => r.Created);

@@ -76,6 +76,7 @@ public sealed class ScopeAndRateTests(ServerFixture fixture) : IClassFixture<Ser
         var before = await MedianMsAsync(30);
 
         var exhausted = 0;
+        var admitted = 0;
         RpcException? sample = null;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
         // Eight calls always in flight, retried at once whatever the answer: a misbehaving till.
@@ -86,6 +87,7 @@ public sealed class ScopeAndRateTests(ServerFixture fixture) : IClassFixture<Ser
                 try
                 {
                     await flooder.RecordOrderAsync(Order(phone, "S001"));
+                    Interlocked.Increment(ref admitted);
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
                 {
@@ -99,9 +101,13 @@ public sealed class ScopeAndRateTests(ServerFixture fixture) : IClassFixture<Ser
         await Task.WhenAll(flood);
 
         Assert.True(exhausted > 0, "the flooding client was never limited");
+        // 20 requests/s with one second of burst: about 20 + 3 x 20 calls get through in 3 s, however hard it pushes.
+        Assert.True(admitted <= 100, $"{admitted} of the flood's calls got through");
         var retry = sample!.GetRpcStatus()!.GetDetail<RetryInfo>();
         Assert.NotNull(retry);
         Assert.True(retry.RetryDelay.ToTimeSpan() > TimeSpan.Zero);
-        Assert.True(during <= Math.Max(4 * before, 25), $"the steady client's median went from {before:0.0} ms to {during:0.0} ms during the flood");
+        // Loopback on 2 shared cores: the flood's rejected calls still cost CPU, so allow some slack, but not the queueing
+        // that admitting the flood's writes ahead of the steady client's would cause.
+        Assert.True(during <= Math.Max(6 * before, 50), $"the steady client's median went from {before:0.0} ms to {during:0.0} ms during the flood");
     }
 }

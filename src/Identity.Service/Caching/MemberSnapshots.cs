@@ -9,17 +9,28 @@ public sealed class MemberSnapshots(MemberCache cache, PhoneProtector protector,
 {
     public async Task<(MemberSnapshot Snapshot, string? RedirectedFrom)> ResolveAsync(MemberLookup lookup, CancellationToken ct)
     {
-        var (snapshot, redirectedFrom) = lookup switch
+        switch (lookup)
         {
-            MemberLookup.ByPhone byPhone => (await cache.ByPhoneAsync(protector.BlindIndex(byPhone.Phone), ct), null),
-            MemberLookup.ByIdentity byIdentity => (await cache.ByIdentityAsync(byIdentity.Identity, ct), null),
-            MemberLookup.ById byId => await cache.ByIdAsync(byId.MemberId, ct),
-            _ => throw new ArgumentOutOfRangeException(nameof(lookup)),
-        };
-        if (snapshot is not null)
-            return (snapshot, redirectedFrom);
-        // Not found (or erased): the directory says which, with the right reason. It throws.
-        await directory.ResolveAsync(lookup, ct);
-        throw new InvalidOperationException("The store has a member the cache did not find.");
+            case MemberLookup.ByPhone byPhone:
+                // A remembered "not found" answers here, without going back to the store.
+                var byIndex = await cache.ByPhoneAsync(protector.BlindIndex(byPhone.Phone), ct);
+                if (byIndex is null)
+                    MemberQueries.ThrowNoMemberWithPhone();
+                return (byIndex, null);
+            case MemberLookup.ByIdentity byIdentity:
+                var owner = await cache.ByIdentityAsync(byIdentity.Identity, ct);
+                if (owner is null)
+                    MemberQueries.ThrowNoMemberWithIdentity(byIdentity.Identity);
+                return (owner, null);
+            case MemberLookup.ById byId:
+                var (snapshot, redirectedFrom) = await cache.ByIdAsync(byId.MemberId, ct);
+                if (snapshot is not null)
+                    return (snapshot, redirectedFrom);
+                // An id is either unknown or erased: the directory says which, with the right reason. It throws.
+                await directory.ResolveAsync(lookup, ct);
+                throw new InvalidOperationException("The store has a member the cache did not find.");
+            default:
+                throw new ArgumentOutOfRangeException(nameof(lookup));
+        }
     }
 }

@@ -50,10 +50,16 @@ public static class LoyaltyAccounts
         account.UpdatedAt = now;
     }
 
-    /// <summary>Everything the quote needs about a member. A member with no account yet gets the program's entry state.</summary>
-    public static MemberSnapshot Snapshot(Member member, MemberRecord record, LoyaltyAccountRecord? account, LoyaltyProgram program)
+    /// <summary>
+    /// Everything the quote needs about a member. A member with no account yet gets the program's entry state.
+    /// <paramref name="member"/> is the reply form of the member, for snapshots that are cached and served; a write
+    /// that only needs the quote passes null and skips decrypting the phone.
+    /// </summary>
+    public static MemberSnapshot Snapshot(Member? member, MemberRecord record, LoyaltyAccountRecord? account, LoyaltyProgram program)
     {
-        var snapshot = new MemberSnapshot { Member = member };
+        var snapshot = new MemberSnapshot();
+        if (member is not null)
+            snapshot.Member = member;
         (snapshot.BirthdayMonth, snapshot.BirthdayDay) = BirthdayParts(record.Birthday);
         if (account is null)
         {

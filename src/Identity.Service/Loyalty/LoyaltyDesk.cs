@@ -14,7 +14,7 @@ namespace Identity.Service.Loyalty;
 /// one store transaction, idempotent by its key, and first expires the member's due points so the balance is exact.
 /// </summary>
 public sealed class LoyaltyDesk(
-    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, PhoneProtector protector, MemberMapper mapper, TimeProvider clock)
+    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, PhoneProtector protector, TimeProvider clock)
 {
 
     public Task<RecordOrderResponse> RecordOrderAsync(OrderCommand command, CancellationToken cancellationToken) =>
@@ -32,7 +32,8 @@ public sealed class LoyaltyDesk(
             change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
-            var snapshot = LoyaltyAccounts.Snapshot(mapper.ToMessage(member), member, account, program);
+            // The quote needs the loyalty state and birthday only: no reply form of the member, no phone decryption.
+            var snapshot = LoyaltyAccounts.Snapshot(null, member, account, program);
             var quote = BenefitCalculator.Quote(program, snapshot, new QuoteContext(command.Channel, command.StoreId, command.PaidAt));
             var multiplier = quote.EffectivePointsMultiplierMilli;
             var points = PointsMath.OrderPoints(command.AmountFen, program.Points.PerYuanMilli, multiplier);

@@ -36,6 +36,13 @@ public static class MemberQueries
     }
 
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ThrowNoMemberWithPhone() => IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ThrowNoMemberWithIdentity(IdentityKey identity) =>
+        IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"No member has this {(V1.Channel)identity.Channel} identity.");
+
     /// <summary>Finds the active member a lookup names, following merged ids; NOT_FOUND otherwise.</summary>
     public static async Task<(MemberRecord Member, string? RedirectedFrom)> ResolveAsync(
         IdentityDbContext db, PhoneProtector protector, MemberLookup lookup, CancellationToken ct)
@@ -45,14 +52,13 @@ public static class MemberQueries
             case MemberLookup.ByPhone byPhone:
                 var byIndex = await LoadByPhoneIndexAsync(db, protector.BlindIndex(byPhone.Phone), ct);
                 if (byIndex is null)
-                    IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
+                    ThrowNoMemberWithPhone();
                 return (byIndex, null);
             case MemberLookup.ByIdentity byIdentity:
                 var ownerId = await OwnerOfAsync(db, byIdentity.Identity, ct);
                 var owner = ownerId is null ? null : await LoadAsync(db, ownerId, ct);
                 if (owner is null)
-                    IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound,
-                        $"No member has this {(V1.Channel)byIdentity.Identity.Channel} identity.");
+                    ThrowNoMemberWithIdentity(byIdentity.Identity);
                 return (owner, null);
             case MemberLookup.ById byId:
                 return await LoadActiveAsync(db, byId.MemberId, ct);

@@ -42,4 +42,8 @@ public static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Erased member {MemberId}.")]
     public static partial void Erased(ILogger logger, string memberId);
+
+    [LoggerMessage(40, LogLevel.Warning,
+        "The write-ahead log could not be emptied after an erasure (readers held it); it is emptied at the next checkpoint or at shutdown.")]
+    public static partial void CheckpointIncomplete(ILogger logger);
 }

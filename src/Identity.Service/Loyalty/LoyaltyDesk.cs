@@ -205,7 +205,7 @@ public sealed class LoyaltyDesk(
     static IdentityException? Short(IdentityDbContext db, LoyaltyAccountRecord account, long points, string scope, string key, byte[] hash, DateTimeOffset now) =>
         points <= account.PointsBalance
             ? null
-            : Idempotency.RememberFailure(db, scope, key, hash, ErrorReasons.InsufficientPoints,
+            : Idempotency.RememberFailure(db, scope, key, hash, account.MemberId, ErrorReasons.InsufficientPoints,
                 $"The member had {account.PointsBalance} points; {points} were asked for.", now);
 
     public Task<CheckInResponse> CheckInAsync(CheckInCommand command, CancellationToken cancellationToken) =>

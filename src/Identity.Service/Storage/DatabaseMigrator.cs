@@ -15,6 +15,7 @@ public sealed class DatabaseMigrator(
     Security.ClientRegistry clients,
     IOptions<IdentityOptions> options,
     DatabaseReadiness readiness,
+    IdentityStore store,
     ILogger<DatabaseMigrator> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -33,7 +34,12 @@ public sealed class DatabaseMigrator(
         Log.DatabaseReady(logger, path, pending);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>An orderly stop leaves no write-ahead log behind (it may hold page images of erased data).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (readiness.IsReady)
+            await store.CheckpointAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Authentication is on even with no configuration: the first start creates an admin client and writes its key to

@@ -32,11 +32,12 @@ public static class Idempotency
     /// instead of a different one later (a retried redemption must not succeed after the member earns more).
     /// </summary>
     public static IdentityException RememberFailure(IdentityDbContext db, string scope, string key, byte[] requestHash,
-        string reason, string message, DateTimeOffset now)
+        string memberId, string reason, string message, DateTimeOffset now)
     {
         db.IdempotencyKeys.Add(new IdempotencyRecord
         {
-            Scope = scope, Key = key, RequestHash = requestHash, Response = Encoding.UTF8.GetBytes(message), FailureReason = reason, CreatedAt = now,
+            Scope = scope, Key = key, RequestHash = requestHash, MemberId = memberId, Response = Encoding.UTF8.GetBytes(message),
+            FailureReason = reason, CreatedAt = now,
         });
         return IdentityException.FailedPrecondition(reason, message);
     }
@@ -44,8 +45,14 @@ public static class Idempotency
     public static void Remember(IdentityDbContext db, string scope, string key, byte[] requestHash, IMessage response, DateTimeOffset now) =>
         db.IdempotencyKeys.Add(new IdempotencyRecord
         {
-            Scope = scope, Key = key, RequestHash = requestHash, Response = response.ToByteArray(), CreatedAt = now,
+            Scope = scope, Key = key, RequestHash = requestHash, MemberId = MemberIdOf(response), Response = response.ToByteArray(), CreatedAt = now,
         });
+
+    /// <summary>Every keyed write's response names its member in <c>member_id</c>; erasure finds the record by it.</summary>
+    static string MemberIdOf(IMessage response) =>
+        response.Descriptor.FindFieldByName("member_id")?.Accessor.GetValue(response) is string { Length: > 0 } id
+            ? id
+            : throw new InvalidOperationException($"{response.Descriptor.Name} does not name its member; erasure could not find it.");
 
     /// <summary>A stable hash of the fields that make a request what it is.</summary>
     public static byte[] Hash(params object?[] parts)

@@ -163,7 +163,7 @@ public sealed class CacheTests : IAsyncLifetime
         await other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) });
         Assert.True(await keys.KeyExistsAsync($"{prefix}m:{member.MemberId}"));
 
-        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "PIPL" });
+        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest });
 
         Assert.False(await keys.KeyExistsAsync($"{prefix}m:{member.MemberId}"));
         await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));

@@ -38,7 +38,7 @@ public sealed class MigrationTests : IDisposable
         var programs = new ProgramCatalog(contexts, new IdentityStore(contexts), TimeProvider.System);
         var store = new IdentityStore(contexts);
         var clients = new Identity.Service.Security.ClientRegistry(store, TimeProvider.System);
-        var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, NullLogger<DatabaseMigrator>.Instance);
+        var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, store, NullLogger<DatabaseMigrator>.Instance);
         await migrator.StartAsync(CancellationToken.None);
         return readiness;
     }

@@ -218,6 +218,10 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<string>("FailureReason")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("MemberId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("RequestHash")
                         .IsRequired()
                         .HasColumnType("BLOB");
@@ -227,6 +231,8 @@ namespace Identity.Service.Storage.Migrations
                         .HasColumnType("BLOB");
 
                     b.HasKey("Scope", "Key");
+
+                    b.HasIndex("MemberId");
 
                     b.ToTable("idempotency_keys", (string)null);
                 });
@@ -298,8 +304,11 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<long?>("ErasedAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("ErasureReason")
-                        .HasMaxLength(256)
+                    b.Property<int>("ErasureReasonCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ErasureTicketRef")
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Gender")

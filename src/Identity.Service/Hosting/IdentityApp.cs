@@ -107,6 +107,7 @@ public static class IdentityApp
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<PartnerPseudonyms>();
+        services.AddSingleton<PartnerSharing>();
         return services;
     }
 }

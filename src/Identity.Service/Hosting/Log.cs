@@ -46,4 +46,7 @@ public static partial class Log
     [LoggerMessage(40, LogLevel.Warning,
         "The write-ahead log could not be emptied after an erasure (readers held it); it is emptied at the next checkpoint or at shutdown.")]
     public static partial void CheckpointIncomplete(ILogger logger);
+
+    [LoggerMessage(41, LogLevel.Information, "Completed {Count} erasures made before erasure removed everything.")]
+    public static partial void ErasuresCompleted(ILogger logger, int count);
 }

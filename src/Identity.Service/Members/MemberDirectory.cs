@@ -237,7 +237,7 @@ public sealed class MemberDirectory(
                 return new EraseResult(member.Id, erasedAt, AlreadyErased: true, (ErasureReason)member.ErasureReasonCode, member.ErasureTicketRef);
 
             var now = clock.GetUtcNow();
-            await MemberErasure.EraseAsync(db, change, member, command, now, ct);
+            await MemberErasure.EraseAsync(db, change, member, command.Reason, command.TicketRef, now, now, ct);
             Log.Erased(logger, member.Id);
             return new EraseResult(member.Id, now, AlreadyErased: false, command.Reason, command.TicketRef);
         }, cancellationToken);

@@ -1,5 +1,6 @@
 using Identity.Service.Caching;
 using Identity.Service.Storage;
+using Identity.V1;
 using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Members;
@@ -17,8 +18,9 @@ static class MemberErasure
     /// <summary>The reference left on ledger rows: only the kind of source before the first ':' (e.g. <c>order</c>).</summary>
     const char ReferenceSeparator = ':';
 
-    public static async Task EraseAsync(IdentityDbContext db, CacheChange change, MemberRecord member, EraseCommand command,
-        DateTimeOffset now, CancellationToken ct)
+    /// <summary>Erases <paramref name="member"/> (an active member, or one erased before erasure was complete) and its merged ids.</summary>
+    public static async Task EraseAsync(IdentityDbContext db, CacheChange change, MemberRecord member, ErasureReason reason, string? ticketRef,
+        DateTimeOffset erasedAt, DateTimeOffset now, CancellationToken ct)
     {
         // The person is the member and every member merged into it earlier (redirects are one hop deep).
         var absorbedIds = await db.Members.Where(m => m.MergedIntoId == member.Id).Select(m => m.Id).ToListAsync(ct);
@@ -61,9 +63,34 @@ static class MemberErasure
         }
         // Absorbed rows stay merged into the erased member, so their ids answer MEMBER_ERASED too.
         member.State = MemberRowState.Erased;
-        member.ErasedAt = now;
-        member.ErasureReasonCode = (int)command.Reason;
-        member.ErasureTicketRef = command.TicketRef;
+        member.ErasedAt = erasedAt;
+        member.ErasureReasonCode = (int)reason;
+        member.ErasureTicketRef = ticketRef;
+    }
+
+    /// <summary>
+    /// Members erased before erasure removed everything (their free-text reasons went with the migration that made it
+    /// complete) are erased again, completely, once: after that migration, at start.
+    /// </summary>
+    public static async Task<int> CompleteEarlierAsync(IdentityStore store, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var ids = await store.ReadAsync((db, ct) => db.Members.Where(m => m.State == MemberRowState.Erased).Select(m => m.Id).ToListAsync(ct),
+            cancellationToken);
+        foreach (var id in ids)
+        {
+            await store.WriteAsync(async (db, ct) =>
+            {
+                var member = await MemberQueries.LoadAsync(db, id, ct) ?? throw new InvalidOperationException("An erased member row is missing.");
+                var now = clock.GetUtcNow();
+                // Nothing is cached for these members (erasure purged them); the change is only a formality.
+                await EraseAsync(db, new CacheChange(), member, (ErasureReason)member.ErasureReasonCode, member.ErasureTicketRef,
+                    member.ErasedAt ?? now, now, ct);
+                return 0;
+            }, cancellationToken);
+        }
+        if (ids.Count > 0)
+            await store.CheckpointAsync(cancellationToken);
+        return ids.Count;
     }
 
     /// <summary>Moves one member row's ledger and audit rows to the tombstone and strips what could link them back.</summary>

@@ -16,6 +16,7 @@ public sealed class DatabaseMigrator(
     IOptions<IdentityOptions> options,
     DatabaseReadiness readiness,
     IdentityStore store,
+    TimeProvider clock,
     ILogger<DatabaseMigrator> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -25,9 +26,13 @@ public sealed class DatabaseMigrator(
         var path = options.Value.DatabasePath;
         DataDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
+        var pendingNames = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        var pending = pendingNames.Count;
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
+        if (pendingNames.Any(n => n.EndsWith("_" + nameof(Migrations.CompleteErasure), StringComparison.Ordinal))
+            && await Members.MemberErasure.CompleteEarlierAsync(store, clock, cancellationToken) is > 0 and var completed)
+            Log.ErasuresCompleted(logger, completed);
         await programs.InitializeAsync(cancellationToken);
         await BootstrapAdminAsync(cancellationToken);
         readiness.MarkReady();

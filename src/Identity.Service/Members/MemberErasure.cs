@@ -70,10 +70,12 @@ static class MemberErasure
 
     /// <summary>
     /// Members erased before erasure removed everything (their free-text reasons went with the migration that made it
-    /// complete) are erased again, completely, once: after that migration, at start.
+    /// complete) are erased again, completely, once: after that migration, at start. Keyed-write records of that time
+    /// first learn their member.
     /// </summary>
     public static async Task<int> CompleteEarlierAsync(IdentityStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
+        await Idempotency.BackfillMemberIdsAsync(store, cancellationToken);
         var ids = await store.ReadAsync((db, ct) => db.Members.Where(m => m.State == MemberRowState.Erased).Select(m => m.Id).ToListAsync(ct),
             cancellationToken);
         foreach (var id in ids)

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
 using Identity.Service.Errors;
+using Identity.V1;
 using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Storage;
@@ -53,6 +54,48 @@ public static class Idempotency
         response.Descriptor.FindFieldByName("member_id")?.Accessor.GetValue(response) is string { Length: > 0 } id
             ? id
             : throw new InvalidOperationException($"{response.Descriptor.Name} does not name its member; erasure could not find it.");
+
+    /// <summary>
+    /// Records kept before they named their member get it from their response, so erasure finds them. A refusal does not
+    /// name its member and is dropped instead (a retry of it is then decided afresh). Runs once, on upgrade.
+    /// </summary>
+    public static async Task BackfillMemberIdsAsync(IdentityStore store, CancellationToken cancellationToken)
+    {
+        const int Batch = 500;
+        (string Scope, string Key)? after = null;
+        while (true)
+        {
+            var done = await store.WriteAsync(async (db, ct) =>
+            {
+                var query = db.IdempotencyKeys.Where(k => k.MemberId == null);
+                if (after is var (scope, key))
+                    query = query.Where(k => k.Scope.CompareTo(scope) > 0 || (k.Scope == scope && k.Key.CompareTo(key) > 0));
+                var rows = await query.OrderBy(k => k.Scope).ThenBy(k => k.Key).Take(Batch).ToListAsync(ct);
+                foreach (var row in rows)
+                {
+                    if (row.FailureReason is not null)
+                        db.IdempotencyKeys.Remove(row);
+                    else if (ParserFor(row.Scope) is { } parser && MemberIdOf(parser.ParseFrom(row.Response)) is var memberId)
+                        db.Entry(row).Property(r => r.MemberId).CurrentValue = memberId;
+                }
+                if (rows.Count > 0)
+                    after = (rows[^1].Scope, rows[^1].Key);
+                return rows.Count < Batch;
+            }, cancellationToken);
+            if (done)
+                return;
+        }
+    }
+
+    static MessageParser? ParserFor(string scope) => scope switch
+    {
+        "order" or "partner-order" => RecordOrderResponse.Parser,
+        "refund" => RecordRefundResponse.Parser,
+        "redeem" => RedeemPointsResponse.Parser,
+        "adjust" => AdjustPointsResponse.Parser,
+        "membership" => PurchaseMembershipResponse.Parser,
+        _ => null,
+    };
 
     /// <summary>A stable hash of the fields that make a request what it is.</summary>
     public static byte[] Hash(params object?[] parts)

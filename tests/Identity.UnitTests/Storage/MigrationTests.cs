@@ -219,7 +219,16 @@ public sealed class MigrationTests : IDisposable
                 INSERT INTO merges (Id, SurvivorId, AbsorbedId, Kind, Reason, Actor, MovedIdentities, FilledFields, MergedAt)
                     VALUES ('g1', 'm1', 'm0', 2, 'dup', 'ops', '[{{"c":2,"x":"o-openid"}}]', '', 6);
                 INSERT INTO partner_links (ClientId, PartnerMemberId, MemberId) VALUES ('c1', 'pm_1', 'm1');
+                INSERT INTO idempotency_keys (Scope, Key, RequestHash, Response, FailureReason, CreatedAt)
+                    VALUES ('redeem', 'r-refused', x'00', x'00', 'INSUFFICIENT_POINTS', 5);
                 """);
+            // Keyed writes of that time name their member only inside the response.
+            foreach (var (key, memberId) in new[] { ("1:O-1", "m1"), ("1:O-2", "m2") })
+            {
+                var response = Google.Protobuf.MessageExtensions.ToByteArray(new Identity.V1.RecordOrderResponse { MemberId = memberId, PointsEarned = 5 });
+                await db.Database.ExecuteSqlAsync(
+                    $"INSERT INTO idempotency_keys (Scope, Key, RequestHash, Response, CreatedAt) VALUES ('order', {key}, x'01', {response}, 5)");
+            }
         }
 
         await MigrateAsync();
@@ -237,6 +246,8 @@ public sealed class MigrationTests : IDisposable
         var order = await check.Orders.SingleAsync();
         Assert.Equal((account.MemberId, null, null, 10000L), (order.MemberId, order.StoreId, order.GuideId, order.AmountFen));
         Assert.NotEqual("O-1", order.OrderId);
+        // The erased member's keyed write is gone; another member's now names it; the refusal that named no one is gone.
+        Assert.Equal([("1:O-2", "m2")], await check.IdempotencyKeys.Select(k => ValueTuple.Create(k.Key, k.MemberId)).ToListAsync());
     }
 
     [Fact]

@@ -30,13 +30,27 @@ public sealed class DatabaseMigrator(
         var pending = pendingNames.Count;
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
-        if (pendingNames.Any(n => n.EndsWith("_" + nameof(Migrations.CompleteErasure), StringComparison.Ordinal))
-            && await Members.MemberErasure.CompleteEarlierAsync(store, clock, cancellationToken) is > 0 and var completed)
-            Log.ErasuresCompleted(logger, completed);
+        if (pendingNames.Any(n => n.EndsWith("_" + nameof(Migrations.CompleteErasure), StringComparison.Ordinal)))
+            await CompleteErasuresAsync(fresh: pending == db.Database.GetMigrations().Count(), cancellationToken);
         await programs.InitializeAsync(cancellationToken);
         await BootstrapAdminAsync(cancellationToken);
         readiness.MarkReady();
         Log.DatabaseReady(logger, path, pending);
+    }
+
+    /// <summary>
+    /// Upgrading to complete erasure: earlier erasures are completed, and an existing file is rebuilt once (VACUUM), since
+    /// pages freed before secure_delete was on may still hold deleted data.
+    /// </summary>
+    async Task CompleteErasuresAsync(bool fresh, CancellationToken ct)
+    {
+        if (await Members.MemberErasure.CompleteEarlierAsync(store, clock, ct) is > 0 and var completed)
+            Log.ErasuresCompleted(logger, completed);
+        if (fresh)
+            return;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+            await db.Database.ExecuteSqlRawAsync("VACUUM;", ct);
+        await store.CheckpointAsync(ct);
     }
 
     /// <summary>An orderly stop leaves no write-ahead log behind (it may hold page images of erased data).</summary>

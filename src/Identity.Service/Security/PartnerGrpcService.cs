@@ -15,12 +15,13 @@ namespace Identity.Service.Security;
 /// exactly like a non-member.
 /// </summary>
 public sealed class PartnerGrpcService(
-    MemberSnapshots snapshots, PartnerPseudonyms pseudonyms, ProgramCatalog programs, LoyaltyDesk desk, TimeProvider clock)
+    MemberSnapshots snapshots, PartnerPseudonyms pseudonyms, ProgramCatalog programs, IdempotentWrites idempotent, Loyalty.Writes.OrderRecording orders,
+    TimeProvider clock)
     : PartnerService.PartnerServiceBase
 {
     public override async Task<CheckMembershipResponse> CheckMembership(CheckMembershipRequest request, ServerCallContext context)
     {
-        var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
+        var caller = context.Caller();
         var member = await FindConsentingAsync(caller, request.KeyCase == CheckMembershipRequest.KeyOneofCase.Phone ? request.Phone : null,
             request.KeyCase == CheckMembershipRequest.KeyOneofCase.PartnerMemberId ? request.PartnerMemberId : null,
             request.KeyCase == CheckMembershipRequest.KeyOneofCase.None, context);
@@ -37,7 +38,7 @@ public sealed class PartnerGrpcService(
 
     public override async Task<RecordPartnerOrderResponse> RecordPartnerOrder(RecordPartnerOrderRequest request, ServerCallContext context)
     {
-        var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
+        var caller = context.Caller();
         var v = new FieldViolations();
         var orderId = v.Required("order_id", request.OrderId, LoyaltyRequests.KeyLength);
         if (request.AmountFen is <= 0 or > LoyaltyRequests.MaxAmountFen)
@@ -52,12 +53,17 @@ public sealed class PartnerGrpcService(
         if (member is null)
             IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member who shares with partners has this key.");
 
-        var (points, replayed) = await desk.RecordPartnerOrderAsync(caller.Id, member.Member.MemberId, orderId!, request.AmountFen,
-            request.PaidAt!.ToDateTimeOffset(), context.CancellationToken);
+        // The partner's own key space: its client id and its order id. No other client can name or refund these orders.
+        var key = IdempotencyKey.Business("partner-order", $"{caller.Id}:{orderId}", request);
+        var memberId = member.Member.MemberId;
+        var paidAt = request.PaidAt!.ToDateTimeOffset();
+        var kept = await idempotent.RunAsync(key,
+            (db, change, ct) => orders.RecordPartnerAsync(db, change, caller.Id, memberId, orderId!, request.AmountFen, paidAt, ct),
+            LoyaltyReplies.PartnerOrder, r => r.Also(x => x.Replayed = true), context.CancellationToken);
         return new RecordPartnerOrderResponse
         {
-            PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, member.Member.MemberId, context.CancellationToken),
-            PointsEarned = points, Replayed = replayed,
+            PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, memberId, context.CancellationToken),
+            PointsEarned = kept.PointsEarned, Replayed = kept.Replayed,
         };
     }
 
@@ -91,7 +97,7 @@ public sealed class PartnerGrpcService(
         {
             return null;
         }
-        context.UserState[CallerInterceptor.AuditMemberKey] = snapshot.Member.MemberId;
+        context.UserState[AuditInterceptor.AuditMemberKey] = snapshot.Member.MemberId;
         var sharing = snapshot.Member.Consents.FirstOrDefault(c => c.Purpose == ConsentPurpose.PartnerSharing);
         return sharing is { Granted: true } ? snapshot : null;
     }

@@ -30,6 +30,12 @@ public sealed class AuditEventRecord
     public string? MemberId { get; init; }
     public required string Outcome { get; init; }
     public DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>
+    /// How many calls the row stands for: 1 for an audited call; for refused calls (denied, over the rate limit) the
+    /// count of one client's refusals of one RPC in the minute starting at <see cref="OccurredAt"/>.
+    /// </summary>
+    public int Count { get; set; } = 1;
 }
 
 /// <summary>One consent decision; the newest per purpose is in force.</summary>

@@ -24,11 +24,11 @@ public sealed class MemberGrpcService(
         if (caller.MemberScope is { } scope)
         {
             // A mini-program brings a member into its scope by enrolling the proven phone with its own identity.
-            if (!command.Identities.Any(i => i.Channel == scope.Channel))
-                throw IdentityException.Invalid("channel_identity", $"is required: this client enrols members with its own {caller.Channel} identity");
             foreach (var identity in command.Identities)
                 caller.RequireOwnChannel(identity.Channel, "channel_identity.channel");
             caller.RequireOwnChannel(command.Source.Channel, "source.channel");
+            if (!command.Identities.Any(i => i.Channel == scope.Channel))
+                throw IdentityException.Invalid("channel_identity", $"is required: this client enrols members with its own {caller.Channel} identity");
         }
         var result = await directory.EnrollAsync(command, context.CancellationToken);
         var response = new EnrollMemberResponse { Member = caller.Visible(mapper.ToMessage(result.Member)), Created = result.Created };
@@ -42,8 +42,6 @@ public sealed class MemberGrpcService(
         var caller = context.Caller();
         var (lookup, quoteContext) = MemberRequests.Read(request, clock.GetUtcNow());
         caller.RequireStore(StoreOf(request, quoteContext), "store_id");
-        if (lookup is MemberLookup.ByIdentity byIdentity)
-            caller.RequireOwnChannel(byIdentity.Identity.Channel, "channel_identity.channel");
         var (snapshot, redirectedFrom) = await snapshots.ResolveAsync(caller.Scoped(lookup), context.CancellationToken);
         var response = new ResolveMemberResponse { Member = caller.Visible(snapshot.Member), RedirectedFromMemberId = redirectedFrom ?? "" };
         if (quoteContext is { } at)

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Security.Cryptography;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Identity.V1;
 
@@ -72,7 +74,9 @@ internal static class LoyaltyCommands
             AmountFen = parse.GetValue(amount),
             StoreId = parse.GetValue(store) ?? "",
             GuideId = parse.GetValue(guide) ?? "",
-            PaidAt = parse.TimestampOf(paidAt) ?? Timestamp.FromDateTime(DateTime.UtcNow),
+            // Absent unless given: the server takes the time it receives the order, and a repeated command sends the same
+            // request, so it replays instead of being refused as a reused key.
+            PaidAt = parse.TimestampOf(paidAt),
         }, options), (printer, response) => printer.OrderRecorded(response));
         return command;
     }
@@ -117,15 +121,14 @@ internal static class LoyaltyCommands
         command.Options.Add(reason);
         command.Options.Add(store);
 
-        action.SetLoyalty(command, (parse, client, options) => client.RedeemPointsAsync(new RedeemPointsRequest
+        action.SetLoyalty(command, (parse, client, options) => client.RedeemPointsAsync(WithRequestId(parse, requestId, new RedeemPointsRequest
         {
             Member = member.Read(parse),
             Points = parse.GetValue(points),
-            RequestId = RequestId(parse, requestId),
             Reason = parse.GetValue(reason) ?? "",
             Channel = parse.GetValue(channel),
             StoreId = parse.GetValue(store) ?? "",
-        }, options), (printer, response) => printer.Redeemed(response));
+        }, (r, id) => r.RequestId = id), options), (printer, response) => printer.Redeemed(response));
         return command;
     }
 
@@ -143,14 +146,13 @@ internal static class LoyaltyCommands
         command.Options.Add(@operator);
         command.Options.Add(requestId);
 
-        action.SetLoyalty(command, (parse, client, options) => client.AdjustPointsAsync(new AdjustPointsRequest
+        action.SetLoyalty(command, (parse, client, options) => client.AdjustPointsAsync(WithRequestId(parse, requestId, new AdjustPointsRequest
         {
             Member = member.Read(parse),
             Points = parse.GetValue(points),
             Reason = parse.GetRequiredValue(reason),
             Operator = parse.GetRequiredValue(@operator),
-            RequestId = RequestId(parse, requestId),
-        }, options), (printer, response) => printer.Adjusted(response));
+        }, (r, id) => r.RequestId = id), options), (printer, response) => printer.Adjusted(response));
         return command;
     }
 
@@ -187,15 +189,14 @@ internal static class LoyaltyCommands
         buy.Options.Add(requestId);
         buy.Options.Add(paidAt);
 
-        action.SetLoyalty(buy, (parse, client, options) => client.PurchaseMembershipAsync(new PurchaseMembershipRequest
+        action.SetLoyalty(buy, (parse, client, options) => client.PurchaseMembershipAsync(WithRequestId(parse, requestId, new PurchaseMembershipRequest
         {
             Member = member.Read(parse),
             TierCode = parse.GetRequiredValue(tier),
             PaidFen = parse.GetValue(paid),
-            RequestId = RequestId(parse, requestId),
             Channel = parse.GetValue(channel),
             PaidAt = parse.TimestampOf(paidAt),
-        }, options), (printer, response) => printer.MembershipBought(response));
+        }, (r, id) => r.RequestId = id), options), (printer, response) => printer.MembershipBought(response));
 
         return new Command("membership", "Paid tiers") { buy };
     }
@@ -351,7 +352,7 @@ internal static class LoyaltyCommands
 
     private static Option<string> RequestIdOption(string description)
     {
-        var option = CliOptions.Text("--request-id", $"{description}; a retry with the same id is safe (default: a new id, printed to stderr)", "id");
+        var option = CliOptions.Text("--request-id", $"{description}; a retry with the same id is safe (default: derived from the request, so the same command replays)", "id");
         option.Validators.Add(result =>
         {
             if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string>()))
@@ -362,17 +363,23 @@ internal static class LoyaltyCommands
         return option;
     }
 
-    /// <summary>The given request id, or a new one, printed so that the operator can retry with it.</summary>
-    private static string RequestId(ParseResult parse, Option<string> option)
+    /// <summary>
+    /// Sets the request id: the given one, or one derived from the request itself (a hash of everything else it says), so
+    /// that running the same command again sends the same request and replays. A second, identical operation that is
+    /// really meant needs its own --request-id.
+    /// </summary>
+    private static T WithRequestId<T>(ParseResult parse, Option<string> option, T request, Action<T, string> set) where T : IMessage
     {
         if (parse.GetValue(option) is { } given)
         {
-            return given;
+            set(request, given);
+            return request;
         }
-        var generated = Guid.NewGuid().ToString();
-        // Before the call and on stderr: seen even when the call times out, and never mixed into --json output.
-        parse.InvocationConfiguration.Error.WriteLine($"request id {generated} (generated; to retry safely, pass --request-id {generated})");
-        return generated;
+        var derived = "cli-" + Convert.ToHexString(SHA256.HashData(request.ToByteArray()))[..24].ToLowerInvariant();
+        set(request, derived);
+        // On stderr: never mixed into --json output.
+        parse.InvocationConfiguration.Error.WriteLine($"request id {derived} (derived from the request: the same command replays)");
+        return request;
     }
 
     private static string ReadText(string path)

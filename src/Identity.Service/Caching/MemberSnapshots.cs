@@ -9,6 +9,15 @@ public sealed class MemberSnapshots(MemberCache cache, PhoneProtector protector,
 {
     public async Task<(MemberSnapshot Snapshot, string? RedirectedFrom)> ResolveAsync(MemberLookup lookup, CancellationToken ct)
     {
+        var found = await FindAsync(lookup, ct);
+        // A member outside the caller's scope is answered exactly like one that does not exist.
+        if (lookup.Scope is { } scope && !scope.Admits(found.Snapshot.Member))
+            MemberQueries.ThrowNotFound(lookup);
+        return found;
+    }
+
+    async Task<(MemberSnapshot Snapshot, string? RedirectedFrom)> FindAsync(MemberLookup lookup, CancellationToken ct)
+    {
         switch (lookup)
         {
             case MemberLookup.ByPhone byPhone:

@@ -25,6 +25,15 @@ public sealed class IdentityException : Exception
 
     public IReadOnlyList<BadRequest.Types.FieldViolation> Violations { get; }
 
+    /// <summary>
+    /// A refusal that depends on the member's state (insufficient points): an idempotent write keeps it under its key,
+    /// so a repeat is refused the same way instead of succeeding once the state changes.
+    /// </summary>
+    public bool Remembered { get; private init; }
+
+    public static IdentityException RememberedRefusal(string reason, string message) =>
+        new(StatusCode.FailedPrecondition, reason, message, []) { Remembered = true };
+
     public static IdentityException Invalid(IReadOnlyList<BadRequest.Types.FieldViolation> violations) =>
         new(StatusCode.InvalidArgument, ErrorReasons.InvalidArgument,
             "Invalid request: " + string.Join("; ", violations.Select(v => $"{v.Field} {v.Description}")), violations);
@@ -63,5 +72,7 @@ public static class ErrorReasons
     public const string OrderNotFound = "ORDER_NOT_FOUND";
     public const string RefundExceedsOrder = "REFUND_EXCEEDS_ORDER";
     public const string ProgramVersionMismatch = "PROGRAM_VERSION_MISMATCH";
+    public const string BirthdayAlreadySet = "BIRTHDAY_ALREADY_SET";
+    public const string OutsideCallerScope = "OUTSIDE_CALLER_SCOPE";
     public const string Internal = "INTERNAL";
 }

@@ -39,10 +39,14 @@ public static class IdentityApp
         var app = builder.Build();
         // Start connecting to Redis (when configured) now, not on the first call.
         app.Services.GetRequiredService<RedisCache>();
-        app.MapGrpcService<MemberGrpcService>();
-        app.MapGrpcService<LoyaltyGrpcService>();
-        app.MapGrpcService<PartnerGrpcService>();
-        app.MapGrpcService<AdminGrpcService>();
+        // Who is calling, whether the RPC's rule lets that role call it, then the caller's rate limit.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseMiddleware<CallerRateLimiting>();
+        app.MapGrpcService<MemberGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
+        app.MapGrpcService<LoyaltyGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
+        app.MapGrpcService<PartnerGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
+        app.MapGrpcService<AdminGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
@@ -58,8 +62,14 @@ public static class IdentityApp
             grpc.MaxReceiveMessageSize = MaxReceiveMessageBytes;
             grpc.IgnoreUnknownServices = true;
             grpc.Interceptors.Add<ErrorInterceptor>();
-            grpc.Interceptors.Add<CallerInterceptor>();
+            grpc.Interceptors.Add<AuditInterceptor>();
         });
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(RpcAccessRequirement.Policy, policy => policy.AddRequirements(new RpcAccessRequirement()));
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RpcAccessHandler>();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, RpcAccessResults>();
         services.AddGrpcReflection();
         services.AddSingleton<DatabaseReadiness>();
         services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<RedisHealthCheck>("redis");
@@ -87,7 +97,12 @@ public static class IdentityApp
         services.AddSingleton<MemberMapper>();
 
         services.AddSingleton<ProgramCatalog>();
-        services.AddSingleton<LoyaltyDesk>();
+        services.AddSingleton<PointsStatements>();
+        services.AddSingleton<Loyalty.Writes.OrderRecording>();
+        services.AddSingleton<Loyalty.Writes.RefundRecording>();
+        services.AddSingleton<Loyalty.Writes.PointsSpending>();
+        services.AddSingleton<Loyalty.Writes.DailyCheckIn>();
+        services.AddSingleton<Loyalty.Writes.MembershipPurchase>();
         services.AddSingleton<LoyaltyMerger>();
         services.AddSingleton<LoyaltyMaintenance>();
         services.AddSingleton<LedgerVerifier>();
@@ -102,10 +117,12 @@ public static class IdentityApp
         services.AddSingleton<MemberCache>();
         services.AddSingleton<MemberSnapshots>();
         services.AddSingleton<CachedWrites>();
+        services.AddSingleton<IdempotentWrites>();
 
         services.AddSingleton<ClientRegistry>();
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<AuditTrail>();
+        services.AddHostedService<AuditWriter>();
         services.AddSingleton<PartnerPseudonyms>();
         services.AddSingleton<PartnerSharing>();
         return services;

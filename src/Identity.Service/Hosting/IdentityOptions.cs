@@ -45,4 +45,7 @@ public sealed class MaintenanceOptions
 
     /// <summary>How often an instance picks up a program published by another instance.</summary>
     public int ProgramRefreshSeconds { get; set; } = 5;
+
+    /// <summary>Audit rows older than this are removed by maintenance.</summary>
+    public int AuditRetentionDays { get; set; } = 400;
 }

@@ -1,13 +1,22 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Identity.Service.Caching;
+using Identity.Service.Errors;
+using Identity.Service.Loyalty.Writes;
+using Identity.Service.Security;
+using Identity.Service.Storage;
 using Identity.V1;
 
 namespace Identity.Service.Loyalty;
 
-/// <summary><c>identity.v1.LoyaltyService</c>: read the request, call the desk, catalog or maintenance, return the reply.</summary>
+/// <summary>
+/// <c>identity.v1.LoyaltyService</c>: read the request, hold it to what the caller may touch, run the use case (writes
+/// once per idempotency key), build the reply.
+/// </summary>
 public sealed class LoyaltyGrpcService(
-    LoyaltyDesk desk, Caching.MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance, LedgerVerifier verifier,
-    Caching.RedisCache redis, TimeProvider clock)
+    IdempotentWrites idempotent, OrderRecording orders, RefundRecording refunds, PointsSpending spending, DailyCheckIn checkIns,
+    MembershipPurchase memberships, PointsStatements statements, MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance,
+    LedgerVerifier verifier, RedisCache redis, TimeProvider clock)
     : LoyaltyService.LoyaltyServiceBase
 {
     public const string ProgramAnnouncement = "program";
@@ -32,36 +41,93 @@ public sealed class LoyaltyGrpcService(
 
     public override async Task<GetBenefitsResponse> GetBenefits(GetBenefitsRequest request, ServerCallContext context)
     {
+        var caller = context.Caller();
         var (member, quoteContext) = LoyaltyRequests.Read(request, clock.GetUtcNow());
-        var (snapshot, _) = await snapshots.ResolveAsync(member, context.CancellationToken);
+        caller.RequireStore(quoteContext.StoreId, "context.store_id");
+        var (snapshot, _) = await snapshots.ResolveAsync(caller.Scoped(member), context.CancellationToken);
         return new GetBenefitsResponse { MemberId = snapshot.Member.MemberId, Quote = BenefitCalculator.Quote(catalog.Program, snapshot, quoteContext) };
     }
 
-    public override Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context) =>
-        desk.RecordOrderAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+    public override Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        if (command.Channel == Channel.Partner)
+            throw IdentityException.Invalid("channel", "must not be CHANNEL_PARTNER: partner orders are recorded through PartnerService");
+        if (caller.Role == ClientRole.Pos && command.Channel != Channel.Pos)
+            throw GrpcStatusReply.Exception(StatusCode.PermissionDenied, "PERMISSION_DENIED", "A POS client records CHANNEL_POS orders only.");
+        caller.RequireStore(command.StoreId, "store_id");
+        command = command with { Member = caller.Scoped(command.Member) };
+        var key = IdempotencyKey.Business("order", $"{command.Channel}:{command.OrderId}", request);
+        return idempotent.RunAsync(key, (db, change, ct) => orders.RecordAsync(db, change, command, ct), LoyaltyReplies.Order,
+            r => r.Also(x => x.Replayed = true), context.CancellationToken);
+    }
 
-    public override Task<RecordRefundResponse> RecordRefund(RecordRefundRequest request, ServerCallContext context) =>
-        desk.RecordRefundAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+    public override Task<RecordRefundResponse> RecordRefund(RecordRefundRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        var scope = caller.OrderScope();
+        var key = IdempotencyKey.Business("refund", $"{command.Channel}:{command.RefundId}", request);
+        // The stored order decides, repeats included: an order the caller may not refund is answered as unknown.
+        return idempotent.RunAsync(key, (db, change, ct) => refunds.RecordAsync(db, change, command, scope, ct), LoyaltyReplies.Refund,
+            r => r.Also(x => x.Replayed = true), context.CancellationToken,
+            guard: (db, ct) => RefundRecording.FindOrderAsync(db, command, scope, ct));
+    }
 
-    public override Task<RedeemPointsResponse> RedeemPoints(RedeemPointsRequest request, ServerCallContext context) =>
-        desk.RedeemAsync(LoyaltyRequests.Read(request), context.CancellationToken);
+    public override Task<RedeemPointsResponse> RedeemPoints(RedeemPointsRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var command = LoyaltyRequests.Read(request);
+        caller.RequireOwnChannel((int)command.Channel, "channel");
+        command = command with { Member = caller.Scoped(command.Member) };
+        var key = IdempotencyKey.PerClient("redeem", caller.Id, command.RequestId, request);
+        return idempotent.RunAsync(key, (db, change, ct) => spending.RedeemAsync(db, change, command, ct), LoyaltyReplies.Redeem,
+            r => r.Also(x => x.Replayed = true), context.CancellationToken);
+    }
 
-    public override Task<AdjustPointsResponse> AdjustPoints(AdjustPointsRequest request, ServerCallContext context) =>
-        desk.AdjustAsync(LoyaltyRequests.Read(request), context.CancellationToken);
+    public override Task<AdjustPointsResponse> AdjustPoints(AdjustPointsRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var command = LoyaltyRequests.Read(request);
+        command = command with { Member = caller.Scoped(command.Member) };
+        var key = IdempotencyKey.PerClient("adjust", caller.Id, command.RequestId, request);
+        return idempotent.RunAsync(key, (db, change, ct) => spending.AdjustAsync(db, change, command, ct), LoyaltyReplies.Adjust,
+            r => r.Also(x => x.Replayed = true), context.CancellationToken);
+    }
 
-    public override Task<CheckInResponse> CheckIn(CheckInRequest request, ServerCallContext context) =>
-        desk.CheckInAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+    public override Task<CheckInResponse> CheckIn(CheckInRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        caller.RequireOwnChannel((int)command.Channel, "channel");
+        command = command with { Member = caller.Scoped(command.Member) };
+        // Without a request id the brand-local day is the key (a second check-in that day grants nothing).
+        var key = RequestId(request.RequestId) is { } requestId ? IdempotencyKey.PerClient("checkin", caller.Id, requestId, request) : null;
+        return key is null
+            ? idempotent.RunAsync((db, change, ct) => checkIns.CheckInAsync(db, change, command, ct), LoyaltyReplies.CheckIn, context.CancellationToken)
+            : idempotent.RunAsync(key, (db, change, ct) => checkIns.CheckInAsync(db, change, command, ct), LoyaltyReplies.CheckIn, r => r,
+                context.CancellationToken);
+    }
 
-    public override Task<PurchaseMembershipResponse> PurchaseMembership(PurchaseMembershipRequest request, ServerCallContext context) =>
-        desk.PurchaseAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+    public override Task<PurchaseMembershipResponse> PurchaseMembership(PurchaseMembershipRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        caller.RequireOwnChannel((int)command.Channel, "channel");
+        command = command with { Member = caller.Scoped(command.Member) };
+        var key = IdempotencyKey.PerClient("membership", caller.Id, command.RequestId, request);
+        return idempotent.RunAsync(key, (db, change, ct) => memberships.PurchaseAsync(db, change, command, ct), LoyaltyReplies.Membership,
+            r => r.Also(x => x.Replayed = true), context.CancellationToken);
+    }
 
     public override Task<GetPointsAccountResponse> GetPointsAccount(GetPointsAccountRequest request, ServerCallContext context) =>
-        desk.GetPointsAccountAsync(LoyaltyRequests.Read(request), context.CancellationToken);
+        statements.GetPointsAccountAsync(context.Caller().Scoped(LoyaltyRequests.Read(request)), context.CancellationToken);
 
     public override Task<ListPointsEntriesResponse> ListPointsEntries(ListPointsEntriesRequest request, ServerCallContext context)
     {
         var (member, pageSize, before) = LoyaltyRequests.Read(request);
-        return desk.ListEntriesAsync(member, pageSize, before, context.CancellationToken);
+        return statements.ListEntriesAsync(context.Caller().Scoped(member), pageSize, before, context.CancellationToken);
     }
 
     public override Task<RunMaintenanceResponse> RunMaintenance(RunMaintenanceRequest request, ServerCallContext context) =>
@@ -69,4 +135,13 @@ public sealed class LoyaltyGrpcService(
 
     public override Task<VerifyLedgerResponse> VerifyLedger(VerifyLedgerRequest request, ServerCallContext context) =>
         verifier.VerifyAsync(context.CancellationToken);
+
+    /// <summary>An optional request id: absent or bounded, else INVALID_ARGUMENT naming it.</summary>
+    internal static string? RequestId(string value)
+    {
+        var v = new FieldViolations();
+        var id = v.Optional("request_id", value, LoyaltyRequests.KeyLength);
+        v.ThrowIfAny();
+        return id;
+    }
 }

@@ -8,7 +8,9 @@ namespace Identity.Service.Loyalty;
 /// Points expiry and tier assessment as of an instant. Each member is handled in its own short transaction that
 /// re-checks what is due, so a repeat run, or several instances running at once, changes nothing twice.
 /// </summary>
-public sealed class LoyaltyMaintenance(IdentityStore store, Caching.CachedWrites writes, ProgramCatalog catalog, TimeProvider clock)
+public sealed class LoyaltyMaintenance(
+    IdentityStore store, Caching.CachedWrites writes, ProgramCatalog catalog, Security.AuditTrail audit,
+    Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options, TimeProvider clock)
 {
     const int Batch = 500;
 
@@ -69,6 +71,10 @@ public sealed class LoyaltyMaintenance(IdentityStore store, Caching.CachedWrites
             result.MembersDowngraded += downgraded;
             result.PaidTiersEnded += paidEnded;
         }
+
+        // Audit retention runs on the wall clock, not the as-of instant: a back-dated run must not keep old rows.
+        var retention = TimeSpan.FromDays(Math.Max(1, options.Value.Maintenance.AuditRetentionDays));
+        result.AuditEventsPruned = await audit.PruneAsync(clock.GetUtcNow() - retention, ct);
         return result;
     }
 }

@@ -64,7 +64,7 @@ public static class LoyaltyRequests
         var store = v.Optional("store_id", request.StoreId, MemberLimits.StoreIdLength);
         var guide = v.Optional("guide_id", request.GuideId, MemberLimits.GuideIdLength);
         Positive(v, "amount_fen", request.AmountFen, MaxAmountFen);
-        var paidAt = request.PaidAt is null ? Missing(v, "paid_at") : NotFuture(v, "paid_at", ReadInstant(v, "paid_at", request.PaidAt), now);
+        var paidAt = request.PaidAt is null ? now : NotFuture(v, "paid_at", ReadInstant(v, "paid_at", request.PaidAt), now);
         v.ThrowIfAny();
         return new OrderCommand(member!, request.Channel, orderId!, store, guide, request.AmountFen, paidAt);
     }

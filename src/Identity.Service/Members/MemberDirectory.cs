@@ -119,10 +119,11 @@ public sealed class MemberDirectory(
             return new ResolveResult(member, redirectedFrom);
         }, cancellationToken);
 
-    public Task<BindResult> BindAsync(string memberId, IReadOnlyList<IdentityKey> identities, Source source, CancellationToken cancellationToken) =>
+    public Task<BindResult> BindAsync(string memberId, IReadOnlyList<IdentityKey> identities, Source source, MemberScope? scope,
+        CancellationToken cancellationToken) =>
         writes.WriteAsync(async (db, change, ct) =>
         {
-            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct, scope);
             foreach (var identity in identities)
             {
                 var ownerId = await MemberQueries.OwnerOfAsync(db, identity, ct);
@@ -138,10 +139,18 @@ public sealed class MemberDirectory(
             return new BindResult(member, !changed);
         }, cancellationToken);
 
-    public Task<MemberRecord> UpdateProfileAsync(string memberId, ProfileUpdate update, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Sets profile fields. A birthday unlocks birthday benefits, so once set only an operator (<paramref name="mayChangeBirthday"/>)
+    /// may change or clear it; anyone in scope may set it while it is empty.
+    /// </summary>
+    public Task<MemberRecord> UpdateProfileAsync(string memberId, ProfileUpdate update, MemberScope? scope, bool mayChangeBirthday,
+        CancellationToken cancellationToken) =>
         writes.WriteAsync(async (db, change, ct) =>
         {
-            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
+            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct, scope);
+            if (update.SetBirthday && member.Birthday is not null && member.Birthday != update.Birthday && !mayChangeBirthday)
+                IdentityException.ThrowFailedPrecondition(ErrorReasons.BirthdayAlreadySet,
+                    "The member's birthday is already set; only an operator (admin client) can change it.");
             var changed = false;
             if (update.SetName && member.Name != update.Name)
                 (member.Name, changed) = (update.Name, true);
@@ -213,16 +222,21 @@ public sealed class MemberDirectory(
             return merges.OrderByDescending(m => m.MergedAt).ThenByDescending(m => m.Id, StringComparer.Ordinal).ToList();
         }, cancellationToken);
 
-    public Task<MemberRecord> SetConsentAsync(string memberId, ConsentPurpose purpose, bool granted, int channel, CancellationToken cancellationToken) =>
-        writes.WriteAsync(async (db, change, ct) =>
-        {
-            var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
-            var now = clock.GetUtcNow();
-            member.Consents.Add(new ConsentRecord { MemberId = member.Id, Purpose = (int)purpose, Granted = granted, Channel = channel, DecidedAt = now });
-            member.Touch(now);
-            change.Snapshot(member.Id);
-            return member;
-        }, cancellationToken);
+    public Task<MemberRecord> SetConsentAsync(string memberId, ConsentPurpose purpose, bool granted, int channel, MemberScope? scope,
+        CancellationToken cancellationToken) =>
+        writes.WriteAsync((db, change, ct) => SetConsentAsync(db, change, memberId, purpose, granted, channel, scope, ct), cancellationToken);
+
+    /// <summary>Records a consent decision inside the caller's transaction (an idempotent write keeps its reply with it).</summary>
+    public async Task<MemberRecord> SetConsentAsync(IdentityDbContext db, CacheChange change, string memberId, ConsentPurpose purpose, bool granted,
+        int channel, MemberScope? scope, CancellationToken ct)
+    {
+        var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct, scope);
+        var now = clock.GetUtcNow();
+        member.Consents.Add(new ConsentRecord { MemberId = member.Id, Purpose = (int)purpose, Granted = granted, Channel = channel, DecidedAt = now });
+        member.Touch(now);
+        change.Snapshot(member.Id);
+        return member;
+    }
 
     public async Task<EraseResult> EraseAsync(EraseCommand command, CancellationToken cancellationToken)
     {

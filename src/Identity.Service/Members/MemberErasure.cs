@@ -40,7 +40,8 @@ static class MemberErasure
         await db.CheckIns.Where(c => ids.Contains(c.MemberId)).ExecuteDeleteAsync(ct);
         await db.IdempotencyKeys.Where(k => k.MemberId != null && ids.Contains(k.MemberId)).ExecuteDeleteAsync(ct);
         // Audit rows keep who called what and when, but no longer whom it concerned: a tombstone there would let a
-        // caller who knows when it asked about the person find the person's ledger.
+        // caller who knows when it asked about the person find the person's ledger. Rows still buffered are cleared
+        // when they are written (AuditTrail).
         await db.AuditEvents.Where(a => a.MemberId != null && ids.Contains(a.MemberId))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.MemberId, (string?)null), ct);
 

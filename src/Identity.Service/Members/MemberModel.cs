@@ -24,9 +24,12 @@ public sealed record EraseCommand(string MemberId, ErasureReason Reason, string?
 
 public sealed record EnrollCommand(Phone? Phone, IReadOnlyList<IdentityKey> Identities, ProfileValues Profile, Source Source);
 
-/// <summary>How a resolve names its member.</summary>
+/// <summary>How a call names its member, and the scope the caller is held to (null: any member).</summary>
 public abstract record MemberLookup
 {
+    /// <summary>A member outside this scope is answered exactly like one that does not exist.</summary>
+    public MemberScope? Scope { get; init; }
+
     public sealed record ByPhone(Phone Phone) : MemberLookup;
 
     public sealed record ByIdentity(IdentityKey Identity) : MemberLookup;

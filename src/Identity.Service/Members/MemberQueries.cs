@@ -18,8 +18,12 @@ public static class MemberQueries
         db.ChannelIdentities.Where(i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId)
             .Select(i => i.MemberId).FirstOrDefaultAsync(ct);
 
-    /// <summary>Loads an active member by id, following a merged id to its survivor.</summary>
-    public static async Task<(MemberRecord Member, string? RedirectedFrom)> LoadActiveAsync(IdentityDbContext db, string id, CancellationToken ct)
+    /// <summary>
+    /// Loads an active member by id, following a merged id to its survivor. A member outside <paramref name="scope"/>
+    /// (erased ones included) answers exactly like an unknown id.
+    /// </summary>
+    public static async Task<(MemberRecord Member, string? RedirectedFrom)> LoadActiveAsync(IdentityDbContext db, string id, CancellationToken ct,
+        MemberScope? scope = null)
     {
         var member = await LoadAsync(db, id, ct);
         string? redirectedFrom = null;
@@ -28,13 +32,35 @@ public static class MemberQueries
             redirectedFrom = member.Id;
             member = await LoadAsync(db, survivorId, ct);
         }
-        if (member is null)
-            IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {id} does not exist.");
+        if (member is null || (scope is not null && !scope.Admits(member)))
+            ThrowNoMemberWithId(id);
         if (member.State == MemberRowState.Erased)
             IdentityException.ThrowNotFound(ErrorReasons.MemberErased, $"Member {member.Id} was erased.");
         return (member, redirectedFrom);
     }
 
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ThrowNoMemberWithId(string id) => IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {id} does not exist.");
+
+    /// <summary>The NOT_FOUND a lookup gets when no member it may see answers to it: the same for unknown and out of scope.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ThrowNotFound(MemberLookup lookup)
+    {
+        switch (lookup)
+        {
+            case MemberLookup.ByPhone:
+                ThrowNoMemberWithPhone();
+                break;
+            case MemberLookup.ByIdentity byIdentity:
+                ThrowNoMemberWithIdentity(byIdentity.Identity);
+                break;
+            case MemberLookup.ById byId:
+                ThrowNoMemberWithId(byId.MemberId);
+                break;
+        }
+        throw new ArgumentOutOfRangeException(nameof(lookup));
+    }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     public static void ThrowNoMemberWithPhone() => IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member has this phone.");
@@ -51,17 +77,17 @@ public static class MemberQueries
         {
             case MemberLookup.ByPhone byPhone:
                 var byIndex = await LoadByPhoneIndexAsync(db, protector.BlindIndex(byPhone.Phone), ct);
-                if (byIndex is null)
+                if (byIndex is null || (lookup.Scope is { } phoneScope && !phoneScope.Admits(byIndex)))
                     ThrowNoMemberWithPhone();
                 return (byIndex, null);
             case MemberLookup.ByIdentity byIdentity:
                 var ownerId = await OwnerOfAsync(db, byIdentity.Identity, ct);
                 var owner = ownerId is null ? null : await LoadAsync(db, ownerId, ct);
-                if (owner is null)
+                if (owner is null || (lookup.Scope is { } identityScope && !identityScope.Admits(owner)))
                     ThrowNoMemberWithIdentity(byIdentity.Identity);
                 return (owner, null);
             case MemberLookup.ById byId:
-                return await LoadActiveAsync(db, byId.MemberId, ct);
+                return await LoadActiveAsync(db, byId.MemberId, ct, lookup.Scope);
             default:
                 throw new ArgumentOutOfRangeException(nameof(lookup));
         }

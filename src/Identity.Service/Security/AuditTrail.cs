@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Storage;
@@ -6,23 +7,111 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Security;
 
-/// <summary>The append-only audit trail of partner calls and admin writes: client, RPC, member id, outcome, instant.</summary>
+/// <summary>
+/// The audit trail of partner calls, admin writes and refused calls: client, RPC, member id, outcome, instant, count.
+/// Audited calls are one row each. Refused calls (denied, over the rate limit) are counted per client, RPC, outcome and
+/// minute, one row with a count, so a flood of refusals cannot flood the store. Rows are buffered in memory and written
+/// by <see cref="AuditWriter"/> about once a second, outside the call's own transaction: an audit write that fails
+/// never turns a committed write into a reported failure (it is retried, and logged).
+/// </summary>
 public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
 {
-    public Task RecordAsync(Caller caller, string rpc, string? memberId, StatusCode outcome) =>
-        // Recorded even when the caller has gone away: the trail must not depend on the caller waiting.
-        store.WriteAsync((db, _) =>
-        {
-            db.AuditEvents.Add(new AuditEventRecord
-            {
-                ClientId = caller.Id, ClientName = caller.Name, Rpc = rpc, MemberId = memberId, Outcome = OutcomeName(outcome), OccurredAt = clock.GetUtcNow(),
-            });
-            return Task.FromResult(0);
-        }, CancellationToken.None);
+    readonly ConcurrentQueue<AuditEventRecord> pending = new();
+    readonly ConcurrentDictionary<(string ClientId, string ClientName, string Rpc, string Outcome, DateTimeOffset Minute), int> refused = new();
+    readonly SemaphoreSlim flushing = new(1, 1);
 
-    public Task<ListAuditEventsResponse> ListAsync(string? clientId, string? memberId, DateTimeOffset? from, DateTimeOffset? to, int pageSize, long? before,
-        CancellationToken cancellationToken) =>
-        store.ReadAsync(async (db, ct) =>
+    public void Record(Caller caller, string rpc, string? memberId, StatusCode outcome) =>
+        pending.Enqueue(new AuditEventRecord
+        {
+            ClientId = caller.Id, ClientName = caller.Name, Rpc = rpc, MemberId = memberId, Outcome = OutcomeName(outcome), OccurredAt = clock.GetUtcNow(),
+        });
+
+    /// <summary>A refused call: counted, not written one by one.</summary>
+    public void CountRefusal(Caller caller, string rpc, StatusCode outcome)
+    {
+        var now = clock.GetUtcNow();
+        var minute = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
+        refused.AddOrUpdate((caller.Id, caller.Name, rpc, OutcomeName(outcome), minute), 1, (_, n) => n + 1);
+    }
+
+    /// <summary>Writes what is buffered. Rows stay buffered when the store refuses them, and go with the next flush.</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        await flushing.WaitAsync(ct);
+        try
+        {
+            var rows = new List<AuditEventRecord>();
+            while (rows.Count < 5_000 && pending.TryDequeue(out var row))
+                rows.Add(row);
+            var counts = new List<KeyValuePair<(string ClientId, string ClientName, string Rpc, string Outcome, DateTimeOffset Minute), int>>();
+            foreach (var key in refused.Keys)
+                if (refused.TryRemove(key, out var n))
+                    counts.Add(new(key, n));
+            if (rows.Count == 0 && counts.Count == 0)
+                return;
+            try
+            {
+                await store.WriteAsync(async (db, token) =>
+                {
+                    await ForgetErasedMembersAsync(db, rows, token);
+                    db.AuditEvents.AddRange(rows);
+                    foreach (var ((clientId, clientName, rpc, outcome, minute), n) in counts)
+                    {
+                        // One row per client, RPC, outcome and minute: add to it when an earlier flush wrote it.
+                        var updated = await db.AuditEvents
+                            .Where(a => a.ClientId == clientId && a.Rpc == rpc && a.Outcome == outcome && a.OccurredAt == minute && a.MemberId == null)
+                            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Count, a => a.Count + n), token);
+                        if (updated == 0)
+                            db.AuditEvents.Add(new AuditEventRecord
+                            {
+                                ClientId = clientId, ClientName = clientName, Rpc = rpc, Outcome = outcome, OccurredAt = minute, Count = n,
+                            });
+                    }
+                    return 0;
+                }, ct);
+            }
+            catch
+            {
+                foreach (var row in rows)
+                    pending.Enqueue(row);
+                foreach (var (key, n) in counts)
+                    refused.AddOrUpdate(key, n, (_, m) => m + n);
+                throw;
+            }
+        }
+        finally
+        {
+            flushing.Release();
+        }
+    }
+
+    /// <summary>
+    /// A row about a member erased while it was buffered (here or on another instance) loses the member id, as the rows
+    /// written before the erasure did. The erasure's own row keeps it: it is the record of who erased the member.
+    /// </summary>
+    static async Task ForgetErasedMembersAsync(IdentityDbContext db, List<AuditEventRecord> rows, CancellationToken ct)
+    {
+        var named = rows.Where(r => r.MemberId is not null && !r.Rpc.EndsWith("/EraseMember", StringComparison.Ordinal))
+            .Select(r => r.MemberId!).Distinct().ToList();
+        if (named.Count == 0)
+            return;
+        var erased = await db.Members
+            .Where(m => named.Contains(m.Id) && (m.State == MemberRowState.Erased
+                || db.Members.Any(s => s.Id == m.MergedIntoId && s.State == MemberRowState.Erased)))
+            .Select(m => m.Id).ToListAsync(ct);
+        foreach (var row in rows.Where(r => r.MemberId is not null && erased.Contains(r.MemberId) && !r.Rpc.EndsWith("/EraseMember", StringComparison.Ordinal)))
+            row.MemberId = null;
+    }
+
+    /// <summary>Removes rows older than the retention; returns how many.</summary>
+    public Task<int> PruneAsync(DateTimeOffset olderThan, CancellationToken ct) =>
+        store.WriteAsync((db, token) => db.AuditEvents.Where(a => a.OccurredAt < olderThan).ExecuteDeleteAsync(token), ct);
+
+    public async Task<ListAuditEventsResponse> ListAsync(string? clientId, string? memberId, DateTimeOffset? from, DateTimeOffset? to, int pageSize,
+        long? before, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken); // what this instance saw is listed
+        return await store.ReadAsync(async (db, ct) =>
         {
             var query = db.AuditEvents.AsQueryable();
             if (clientId is not null)
@@ -43,12 +132,14 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
                 {
                     EventId = row.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), ClientId = row.ClientId, ClientName = row.ClientName,
                     Rpc = row.Rpc, MemberId = row.MemberId ?? "", Outcome = row.Outcome, OccurredAt = Timestamp.FromDateTimeOffset(row.OccurredAt),
+                    Count = row.Count,
                 });
             }
             if (rows.Count > pageSize)
                 response.NextPageToken = Loyalty.PageToken.Encode(rows[pageSize - 1].Id);
             return response;
         }, cancellationToken);
+    }
 
     /// <summary>The canonical status name, e.g. <c>PERMISSION_DENIED</c>.</summary>
     static string OutcomeName(StatusCode code)

@@ -9,38 +9,94 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Security;
 
-/// <summary>An authenticated caller, as the access rules see it.</summary>
-public sealed record Caller(string Id, string Name, ClientRole Role, IReadOnlySet<string> Stores, Channel Channel, int RequestsPerSecond);
-
 /// <summary>
-/// The client registry. Keys are 256 random bits, shown once; only their SHA-256 is stored. Authentication results
-/// are cached for <see cref="CacheTtl"/>, so a key revoked through another instance is refused within that time (at once
-/// through this one).
+/// The client registry. Keys are 256 random bits, shown once; only their SHA-256 is stored. Every instance keeps the
+/// active clients in memory and reloads them at most <see cref="CacheTtl"/> apart, so a key revoked through another
+/// instance is refused within that time (at once through this one). An unknown key is refused from memory: a flood of
+/// made-up keys costs at most one store query per <see cref="UnknownKeyReload"/>, however many keys it tries.
 /// </summary>
 public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
 {
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
+
+    /// <summary>An unknown key may be a client created a moment ago through another instance: reload, but not more often.</summary>
+    public static readonly TimeSpan UnknownKeyReload = TimeSpan.FromSeconds(1);
+
     const string KeyPrefix = "idk_";
 
-    readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
+    ActiveClients clients = ActiveClients.Empty;
+    Task<ActiveClients>? reloading;
+    int generation;
+    readonly Lock reloadLock = new();
 
-    public async Task<Caller?> AuthenticateAsync(string key, CancellationToken ct)
+    public async ValueTask<Caller?> AuthenticateAsync(string key, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        if (cache.TryGetValue(key, out var cached) && cached.Until > now)
-            return cached.Caller;
-        var hash = Hash(key);
-        var record = await store.ReadAsync((db, token) => db.Clients.FirstOrDefaultAsync(c => c.KeyHash == hash, token), ct);
-        var caller = record is { RevokedAt: null } ? ToCaller(record) : null;
-        if (cache.Count > 10_000)
-            cache.Clear(); // unknown keys must not grow the cache without bound
-        cache[key] = (caller, now + CacheTtl);
-        return caller;
+        var current = clients;
+        if (now - current.LoadedAt > CacheTtl)
+            current = await ReloadAsync(ct);
+        if (current.Find(key) is { } caller)
+            return caller;
+        if (now - current.LoadedAt > UnknownKeyReload)
+            return (await ReloadAsync(ct)).Find(key);
+        return null;
     }
 
-    public Task<(ClientRecord Client, string Key)> CreateAsync(string name, ClientRole role, IReadOnlyList<string> stores, Channel channel,
-        int requestsPerSecond, CancellationToken ct) =>
-        store.WriteAsync(async (db, token) =>
+    /// <summary>One reload at a time; callers that arrive meanwhile share it.</summary>
+    Task<ActiveClients> ReloadAsync(CancellationToken ct)
+    {
+        lock (reloadLock)
+        {
+            if (reloading is not { IsCompleted: false })
+                reloading = LoadAsync();
+            return reloading.WaitAsync(ct);
+        }
+
+        async Task<ActiveClients> LoadAsync()
+        {
+            var startedFor = Volatile.Read(ref generation);
+            var startedAt = clock.GetUtcNow();
+            var records = await store.ReadAsync((db, token) => db.Clients.AsNoTracking().Where(c => c.RevokedAt == null).ToListAsync(token),
+                CancellationToken.None);
+            var loaded = new ActiveClients(records.ToDictionary(r => Convert.ToHexString(r.KeyHash), ToCaller, StringComparer.Ordinal), startedAt);
+            // A create or revoke that committed while this load ran must not be undone by it.
+            if (startedFor == Volatile.Read(ref generation))
+                clients = loaded;
+            return loaded;
+        }
+    }
+
+    /// <summary>Drops what this instance knows, so the next call reloads the clients.</summary>
+    void Forget()
+    {
+        Interlocked.Increment(ref generation);
+        clients = ActiveClients.Empty;
+    }
+
+    /// <summary>The active clients by key hash, and the keys already seen (so a known key is not hashed on every call).</summary>
+    sealed class ActiveClients(Dictionary<string, Caller> byHash, DateTimeOffset loadedAt)
+    {
+        public static readonly ActiveClients Empty = new([], DateTimeOffset.MinValue);
+
+        readonly ConcurrentDictionary<string, Caller> byKey = new(StringComparer.Ordinal);
+
+        public DateTimeOffset LoadedAt { get; } = loadedAt;
+
+        public Caller? Find(string key)
+        {
+            if (byKey.TryGetValue(key, out var known))
+                return known;
+            if (!byHash.TryGetValue(Convert.ToHexString(Hash(key)), out var caller))
+                return null;
+            byKey[key] = caller; // bounded by the number of active clients: only valid keys get here
+            return caller;
+        }
+    }
+
+    public async Task<(ClientRecord Client, string Key)> CreateAsync(string name, ClientRole role, IReadOnlyList<string> stores, Channel channel,
+        int requestsPerSecond, CancellationToken ct)
+    {
+        var created = await store.WriteAsync(async (db, token) =>
         {
             if (await db.Clients.AnyAsync(c => c.Name == name && c.RevokedAt == null, token))
                 IdentityException.ThrowAlreadyExists("CLIENT_NAME_TAKEN", $"An active client is already named '{name}'.");
@@ -54,6 +110,9 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
             db.Clients.Add(record);
             return (record, key);
         }, ct);
+        Forget(); // usable at once through this instance
+        return created;
+    }
 
     public Task<IReadOnlyList<ClientRecord>> ListAsync(CancellationToken ct) =>
         store.ReadAsync<IReadOnlyList<ClientRecord>>(async (db, token) => await db.Clients.OrderBy(c => c.CreatedAt).ThenBy(c => c.Id).ToListAsync(token), ct);
@@ -68,7 +127,7 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
             client.RevokedAt ??= clock.GetUtcNow();
             return client;
         }, ct);
-        cache.Clear(); // refused at once through this instance
+        Forget(); // refused at once through this instance
         return record;
     }
 

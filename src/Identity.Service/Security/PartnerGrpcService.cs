@@ -16,12 +16,12 @@ namespace Identity.Service.Security;
 /// </summary>
 public sealed class PartnerGrpcService(
     MemberSnapshots snapshots, PartnerSharing sharing, PhoneProtector protector, PartnerPseudonyms pseudonyms, ProgramCatalog programs,
-    LoyaltyDesk desk, TimeProvider clock)
+    IdempotentWrites idempotent, Loyalty.Writes.OrderRecording orders, TimeProvider clock)
     : PartnerService.PartnerServiceBase
 {
     public override async Task<CheckMembershipResponse> CheckMembership(CheckMembershipRequest request, ServerCallContext context)
     {
-        var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
+        var caller = context.Caller();
         var member = await FindConsentingAsync(caller, request.KeyCase == CheckMembershipRequest.KeyOneofCase.Phone ? request.Phone : null,
             request.KeyCase == CheckMembershipRequest.KeyOneofCase.PartnerMemberId ? request.PartnerMemberId : null,
             request.KeyCase == CheckMembershipRequest.KeyOneofCase.None, context);
@@ -38,7 +38,7 @@ public sealed class PartnerGrpcService(
 
     public override async Task<RecordPartnerOrderResponse> RecordPartnerOrder(RecordPartnerOrderRequest request, ServerCallContext context)
     {
-        var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
+        var caller = context.Caller();
         var v = new FieldViolations();
         var orderId = v.Required("order_id", request.OrderId, LoyaltyRequests.KeyLength);
         if (request.AmountFen is <= 0 or > LoyaltyRequests.MaxAmountFen)
@@ -53,12 +53,17 @@ public sealed class PartnerGrpcService(
         if (member is null)
             IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member who shares with partners has this key.");
 
-        var (points, replayed) = await desk.RecordPartnerOrderAsync(caller.Id, member.Member.MemberId, orderId!, request.AmountFen,
-            request.PaidAt!.ToDateTimeOffset(), context.CancellationToken);
+        // The partner's own key space: its client id and its order id. No other client can name or refund these orders.
+        var key = IdempotencyKey.Business("partner-order", $"{caller.Id}:{orderId}", request);
+        var memberId = member.Member.MemberId;
+        var paidAt = request.PaidAt!.ToDateTimeOffset();
+        var kept = await idempotent.RunAsync(key,
+            (db, change, ct) => orders.RecordPartnerAsync(db, change, caller.Id, memberId, orderId!, request.AmountFen, paidAt, ct),
+            LoyaltyReplies.PartnerOrder, r => r.Also(x => x.Replayed = true), context.CancellationToken);
         return new RecordPartnerOrderResponse
         {
-            PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, member.Member.MemberId, context.CancellationToken),
-            PointsEarned = points, Replayed = replayed,
+            PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, memberId, context.CancellationToken),
+            PointsEarned = kept.PointsEarned, Replayed = kept.Replayed,
         };
     }
 
@@ -88,7 +93,7 @@ public sealed class PartnerGrpcService(
 
         var (memberId, shares) = await sharing.FindAsync(phoneIndex, linkedId, context.CancellationToken);
         if (memberId is not null)
-            context.UserState[CallerInterceptor.AuditMemberKey] = memberId;
+            context.UserState[AuditInterceptor.AuditMemberKey] = memberId;
         if (!shares)
             return null;
         try

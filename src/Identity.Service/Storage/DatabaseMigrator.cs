@@ -30,7 +30,7 @@ public sealed class DatabaseMigrator(
         var pending = pendingNames.Count;
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
-        if (pendingNames.Any(n => n.EndsWith("_" + nameof(Migrations.CompleteErasure), StringComparison.Ordinal)))
+        if (pendingNames.Any(n => n.EndsWith("_" + CompleteErasureMigration, StringComparison.Ordinal)))
             await CompleteErasuresAsync(fresh: pending == db.Database.GetMigrations().Count(), cancellationToken);
         await programs.InitializeAsync(cancellationToken);
         await BootstrapAdminAsync(cancellationToken);
@@ -80,6 +80,9 @@ public sealed class DatabaseMigrator(
     }
 
     public const string BootstrapKeyFile = "admin.key";
+
+    /// <summary>The migration that made erasure complete; applying it completes earlier erasures.</summary>
+    const string CompleteErasureMigration = "CompleteErasure";
 }
 
 public sealed class DatabaseReadiness

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
 using Identity.Service.Errors;
@@ -9,54 +7,55 @@ using Microsoft.EntityFrameworkCore;
 namespace Identity.Service.Storage;
 
 /// <summary>
-/// Keyed writes: the first call's result is kept with a hash of its payload. A repeat with the same payload gets the
-/// original result back; the same key with another payload is ALREADY_EXISTS and changes nothing.
+/// Keyed writes, inside the write's own transaction: the first call's reply is kept with the request's fingerprint. A
+/// repeat with the same fingerprint gets the original reply back; the same key with another fingerprint is
+/// ALREADY_EXISTS and changes nothing. A refusal that depends on the member's state is kept too, so a repeat is refused
+/// the same way rather than succeeding later.
 /// </summary>
 public static class Idempotency
 {
-    public static async Task<T?> FindAsync<T>(IdentityDbContext db, string scope, string key, byte[] requestHash,
-        MessageParser<T> parser, CancellationToken ct) where T : class, IMessage<T>
+    public static async Task<T?> FindAsync<T>(IdentityDbContext db, IdempotencyKey key, MessageParser<T> parser, CancellationToken ct)
+        where T : class, IMessage<T>
     {
-        var record = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Scope == scope && k.Key == key, ct);
+        var record = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Scope == key.Scope && k.Key == key.Key, ct);
         if (record is null)
             return null;
-        if (!record.RequestHash.AsSpan().SequenceEqual(requestHash))
+        if (!record.RequestHash.AsSpan().SequenceEqual(key.Fingerprint))
             IdentityException.ThrowAlreadyExists(ErrorReasons.IdempotencyKeyReused,
-                $"The {scope} key '{key}' was already used with a different payload; use a new key for a new request.");
+                $"This {key.Scope} key was already used with a different request; send the same request to retry, or a new key for a new request.");
         if (record.FailureReason is { } reason)
-            IdentityException.ThrowFailedPrecondition(reason, System.Text.Encoding.UTF8.GetString(record.Response));
+            IdentityException.ThrowFailedPrecondition(reason, Encoding.UTF8.GetString(record.Response));
         return parser.ParseFrom(record.Response);
     }
 
+    public static void Remember(IdentityDbContext db, IdempotencyKey key, IMessage response, DateTimeOffset now) =>
+        db.IdempotencyKeys.Add(new IdempotencyRecord
+        {
+            Scope = key.Scope, Key = key.Key, RequestHash = key.Fingerprint, MemberId = MemberIdOf(response), Response = response.ToByteArray(),
+            CreatedAt = now,
+        });
+
+    /// <summary>Keeps a refusal of a write about <paramref name="memberId"/> (erasure finds it by the member).</summary>
+    public static void RememberRefusal(IdentityDbContext db, IdempotencyKey key, IdentityException refusal, string? memberId, DateTimeOffset now) =>
+        db.IdempotencyKeys.Add(new IdempotencyRecord
+        {
+            Scope = key.Scope, Key = key.Key, RequestHash = key.Fingerprint, MemberId = memberId, Response = Encoding.UTF8.GetBytes(refusal.Message),
+            FailureReason = refusal.Reason, CreatedAt = now,
+        });
+
     /// <summary>
-    /// Keeps a refusal that depends on the member's state, so that a retry with the same key gets the same answer
-    /// instead of a different one later (a retried redemption must not succeed after the member earns more).
+    /// Every keyed write's reply names its member, in <c>member_id</c> or in a <c>member</c> message; erasure finds the
+    /// record by it.
     /// </summary>
-    public static IdentityException RememberFailure(IdentityDbContext db, string scope, string key, byte[] requestHash,
-        string memberId, string reason, string message, DateTimeOffset now)
-    {
-        db.IdempotencyKeys.Add(new IdempotencyRecord
-        {
-            Scope = scope, Key = key, RequestHash = requestHash, MemberId = memberId, Response = Encoding.UTF8.GetBytes(message),
-            FailureReason = reason, CreatedAt = now,
-        });
-        return IdentityException.FailedPrecondition(reason, message);
-    }
-
-    public static void Remember(IdentityDbContext db, string scope, string key, byte[] requestHash, IMessage response, DateTimeOffset now) =>
-        db.IdempotencyKeys.Add(new IdempotencyRecord
-        {
-            Scope = scope, Key = key, RequestHash = requestHash, MemberId = MemberIdOf(response), Response = response.ToByteArray(), CreatedAt = now,
-        });
-
-    /// <summary>Every keyed write's response names its member in <c>member_id</c>; erasure finds the record by it.</summary>
     static string MemberIdOf(IMessage response) =>
         response.Descriptor.FindFieldByName("member_id")?.Accessor.GetValue(response) is string { Length: > 0 } id
             ? id
-            : throw new InvalidOperationException($"{response.Descriptor.Name} does not name its member; erasure could not find it.");
+            : response.Descriptor.FindFieldByName("member")?.Accessor.GetValue(response) is IMessage member && member != response
+                ? MemberIdOf(member)
+                : throw new InvalidOperationException($"{response.Descriptor.Name} does not name its member; erasure could not find it.");
 
     /// <summary>
-    /// Records kept before they named their member get it from their response, so erasure finds them. A refusal does not
+    /// Records kept before they named their member get it from their reply, so erasure finds them. A refusal does not
     /// name its member and is dropped instead (a retry of it is then decided afresh). Runs once, on upgrade.
     /// </summary>
     public static async Task BackfillMemberIdsAsync(IdentityStore store, CancellationToken cancellationToken)
@@ -94,13 +93,8 @@ public static class Idempotency
         "redeem" => RedeemPointsResponse.Parser,
         "adjust" => AdjustPointsResponse.Parser,
         "membership" => PurchaseMembershipResponse.Parser,
+        "checkin" => CheckInResponse.Parser,
+        "consent" => SetConsentResponse.Parser,
         _ => null,
     };
-
-    /// <summary>A stable hash of the fields that make a request what it is.</summary>
-    public static byte[] Hash(params object?[] parts)
-    {
-        var text = string.Join('\u001f', parts.Select(p => Convert.ToString(p, CultureInfo.InvariantCulture) ?? "\u0000"));
-        return SHA256.HashData(Encoding.UTF8.GetBytes(text));
-    }
 }

@@ -27,9 +27,16 @@ public sealed class AuditEventRecord
     public required string ClientId { get; init; }
     public required string ClientName { get; init; }
     public required string Rpc { get; init; }
-    public string? MemberId { get; init; }
+    /// <summary>The member the call concerned; cleared when that member is erased.</summary>
+    public string? MemberId { get; set; }
     public required string Outcome { get; init; }
     public DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>
+    /// How many calls the row stands for: 1 for an audited call; for refused calls (denied, over the rate limit) the
+    /// count of one client's refusals of one RPC in the minute starting at <see cref="OccurredAt"/>.
+    /// </summary>
+    public int Count { get; set; } = 1;
 }
 
 /// <summary>One consent decision; the newest per purpose is in force.</summary>

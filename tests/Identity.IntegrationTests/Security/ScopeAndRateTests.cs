@@ -26,10 +26,15 @@ public sealed class ScopeAndRateTests(ServerFixture fixture) : IClassFixture<Ser
         await pos.RecordOrderAsync(Order(phone, "S002"));
         var otherStore = await Rpc.FailsWith(StatusCode.PermissionDenied, pos.RecordOrderAsync(Order(phone, "S999")));
         Assert.Contains("store", otherStore.Status.Detail, StringComparison.OrdinalIgnoreCase);
-        await Rpc.FailsWith(StatusCode.PermissionDenied, pos.RecordOrderAsync(Order(phone, "")));
+        var noStore = await Rpc.FailsWith(StatusCode.InvalidArgument, pos.RecordOrderAsync(Order(phone, "")));
+        Assert.Contains("store_id", noStore.BadFields());
 
         var app = Server.MembersAs(await Server.CreateClientAsync("mp", ClientRole.Miniprogram, Channel.WechatMiniProgram));
-        var member = (await app.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member;
+        // A member enters a mini-program's scope by proving the phone with one of its openids.
+        var member = (await app.EnrollMemberAsync(new EnrollMemberRequest
+        {
+            Phone = phone, ChannelIdentity = TestData.MiniProgram(TestData.OpenId()), Source = TestData.MiniProgramSource(),
+        })).Member;
         await app.BindChannelIdentityAsync(new BindChannelIdentityRequest { MemberId = member.MemberId, ChannelIdentity = TestData.MiniProgram(TestData.OpenId()) });
         await Rpc.FailsWith(StatusCode.PermissionDenied, app.BindChannelIdentityAsync(new BindChannelIdentityRequest
         {

@@ -4,6 +4,8 @@ using Grpc.Core;
 using Identity.Service.Errors;
 using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
+using Identity.Service.Loyalty.Writes;
+using Identity.Service.Caching;
 using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.Service.Storage;
@@ -99,7 +101,10 @@ public sealed class LedgerPropertyTests : IAsyncLifetime
 
     async Task Run(int n, string memberId, Op[] ops, bool replay)
     {
-        var desk = app.Services.GetRequiredService<LoyaltyDesk>();
+        var writes = app.Services.GetRequiredService<IdempotentWrites>();
+        var orderRecording = app.Services.GetRequiredService<OrderRecording>();
+        var refunds = app.Services.GetRequiredService<RefundRecording>();
+        var spending = app.Services.GetRequiredService<PointsSpending>();
         var maintenance = app.Services.GetRequiredService<LoyaltyMaintenance>();
         var member = new MemberLookup.ById(memberId);
         var orders = new List<(string Id, long Fen)>();
@@ -114,11 +119,15 @@ public sealed class LedgerPropertyTests : IAsyncLifetime
                     case Order order:
                         // Replays must send the original paid-at: it is part of the order's payload.
                         var paidAt = replay ? OrderTimes[key] : OrderTimes[key] = clock.GetUtcNow();
-                        await desk.RecordOrderAsync(new OrderCommand(member, Channel.Pos, key, "S001", null, order.AmountFen, paidAt), default);
+                        var orderCommand = new OrderCommand(member, Channel.Pos, key, "S001", null, order.AmountFen, paidAt);
+                        await writes.RunAsync(IdempotencyKey.Business("order", key, Fingerprint("order", key, order.AmountFen, paidAt)),
+                            (db, change, ct) => orderRecording.RecordAsync(db, change, orderCommand, ct), LoyaltyReplies.Order, r => r, default);
                         orders.Add((key, order.AmountFen));
                         break;
                     case Redeem redeem:
-                        await desk.RedeemAsync(new RedeemCommand(member, key, redeem.Points, null, Channel.Pos, null), default);
+                        var redeemCommand = new RedeemCommand(member, key, redeem.Points, null, Channel.Pos, null);
+                        await writes.RunAsync(IdempotencyKey.PerClient("redeem", "test", key, Fingerprint("redeem", key, redeem.Points)),
+                            (db, change, ct) => spending.RedeemAsync(db, change, redeemCommand, ct), LoyaltyReplies.Redeem, r => r, default);
                         break;
                     case Refund refund when orders.Count > 0:
                         var (orderId, fen) = orders[refund.OrderPick % orders.Count];
@@ -126,11 +135,15 @@ public sealed class LedgerPropertyTests : IAsyncLifetime
                         var amount = Math.Max(1, left * refund.Percent / 100);
                         if (left <= 0)
                             break;
-                        await desk.RecordRefundAsync(new RefundCommand(Channel.Pos, orderId, key, amount, clock.GetUtcNow()), default);
+                        var refundCommand = new RefundCommand(Channel.Pos, orderId, key, amount, clock.GetUtcNow());
+                        await writes.RunAsync(IdempotencyKey.Business("refund", key, Fingerprint("refund", orderId, amount)),
+                            (db, change, ct) => refunds.RecordAsync(db, change, refundCommand, OrderScope.Any, ct), LoyaltyReplies.Refund, r => r, default);
                         refunded[orderId] = refunded.GetValueOrDefault(orderId) + amount;
                         break;
                     case Adjust adjust:
-                        await desk.AdjustAsync(new AdjustCommand(member, key, adjust.Points, "property test", "test"), default);
+                        var adjustCommand = new AdjustCommand(member, key, adjust.Points, "property test", "test");
+                        await writes.RunAsync(IdempotencyKey.PerClient("adjust", "test", key, Fingerprint("adjust", key, adjust.Points)),
+                            (db, change, ct) => spending.AdjustAsync(db, change, adjustCommand, ct), LoyaltyReplies.Adjust, r => r, default);
                         break;
                     case Advance advance when !replay:
                         clock.Advance(TimeSpan.FromDays(advance.Days));
@@ -146,6 +159,12 @@ public sealed class LedgerPropertyTests : IAsyncLifetime
     }
 
     readonly Dictionary<string, DateTimeOffset> OrderTimes = [];
+
+    /// <summary>What the caller sent, as a message: the fields that make each operation what it is.</summary>
+    static Google.Protobuf.IMessage Fingerprint(params object[] parts) => new Google.Protobuf.WellKnownTypes.ListValue
+    {
+        Values = { parts.Select(p => Google.Protobuf.WellKnownTypes.Value.ForString(Convert.ToString(p, System.Globalization.CultureInfo.InvariantCulture))) },
+    };
 
     async Task<(long Balance, int Entries)> Totals(string memberId)
     {

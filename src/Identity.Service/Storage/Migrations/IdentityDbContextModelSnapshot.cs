@@ -30,6 +30,9 @@ namespace Identity.Service.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("MemberId")
                         .HasColumnType("TEXT");
 

@@ -10,8 +10,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Identity.Service.Storage.Migrations
 {
     [DbContext(typeof(IdentityDbContext))]
-    [Migration("20261130125708_CompleteErasure")]
-    partial class CompleteErasure
+    [Migration("20261130125514_AuditCounts")]
+    partial class AuditCounts
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -32,6 +32,9 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<string>("ClientName")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("MemberId")
                         .HasColumnType("TEXT");
@@ -221,10 +224,6 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<string>("FailureReason")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("MemberId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
                     b.Property<byte[]>("RequestHash")
                         .IsRequired()
                         .HasColumnType("BLOB");
@@ -234,8 +233,6 @@ namespace Identity.Service.Storage.Migrations
                         .HasColumnType("BLOB");
 
                     b.HasKey("Scope", "Key");
-
-                    b.HasIndex("MemberId");
 
                     b.ToTable("idempotency_keys", (string)null);
                 });
@@ -307,11 +304,8 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<long?>("ErasedAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<int>("ErasureReasonCode")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ErasureTicketRef")
-                        .HasMaxLength(64)
+                    b.Property<string>("ErasureReason")
+                        .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Gender")

@@ -1,0 +1,64 @@
+using Google.Protobuf;
+using Identity.Service.Errors;
+using Identity.Service.Storage;
+
+namespace Identity.Service.Caching;
+
+/// <summary>
+/// The one way an idempotent RPC writes: look the key up, run the use case once, keep its reply (or its remembered
+/// refusal) under the key in the same transaction, then invalidate the caches. Every idempotent RPC goes through here.
+/// </summary>
+public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
+{
+    /// <summary>
+    /// Runs <paramref name="write"/> once per key and returns its reply built by <paramref name="reply"/>; a repeat gets
+    /// the stored reply through <paramref name="replayed"/>. <paramref name="guard"/>, when given, runs first on every
+    /// call, repeats included (a refund checks the stored order is the caller's before anything is told).
+    /// </summary>
+    public async Task<TReply> RunAsync<TResult, TReply>(
+        IdempotencyKey key,
+        Func<IdentityDbContext, CacheChange, CancellationToken, Task<TResult>> write,
+        Func<TResult, TReply> reply,
+        Func<TReply, TReply> replayed,
+        CancellationToken cancellationToken,
+        Func<IdentityDbContext, CancellationToken, Task>? guard = null)
+        where TReply : class, IMessage<TReply>, new()
+    {
+        var (result, refusal) = await writes.WriteAsync<(TReply?, IdentityException?)>(async (db, change, ct) =>
+        {
+            if (guard is not null)
+                await guard(db, ct);
+            if (await Idempotency.FindAsync(db, key, new MessageParser<TReply>(() => new TReply()), ct) is { } original)
+                return (replayed(original), null);
+            try
+            {
+                var built = reply(await write(db, change, ct));
+                Idempotency.Remember(db, key, built, clock.GetUtcNow());
+                return (built, null);
+            }
+            catch (IdentityException refused) when (refused.Remembered)
+            {
+                // Kept with whatever the use case already did (points that expired on the way): a repeat is refused alike.
+                // The member the refused write was about is the one it touched.
+                Idempotency.RememberRefusal(db, key, refused, change.Members.Count == 1 ? change.Members.Keys.First() : null, clock.GetUtcNow());
+                return (null, refused);
+            }
+        }, cancellationToken);
+        return refusal is null ? result! : throw refusal;
+    }
+
+    /// <summary>A write whose key is in the data itself (a check-in's brand-local day): run once, nothing kept.</summary>
+    public Task<TReply> RunAsync<TResult, TReply>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<TResult>> write, Func<TResult, TReply> reply,
+        CancellationToken cancellationToken) =>
+        writes.WriteAsync(async (db, change, ct) => reply(await write(db, change, ct)), cancellationToken);
+}
+
+/// <summary>Sets a flag on a reply and returns it, for replays.</summary>
+public static class ReplyExtensions
+{
+    public static T Also<T>(this T message, Action<T> change)
+    {
+        change(message);
+        return message;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Identity.Service.Errors;
+
+namespace Identity.Service.Security;
+
+/// <summary>
+/// Answers a gRPC call before it reaches a handler (authentication, authorization, rate limit): a trailers-only
+/// response carrying the status, its message and AIP-193 details, as any gRPC client expects.
+/// </summary>
+public static class GrpcStatusReply
+{
+    public static Task WriteAsync(HttpContext context, StatusCode code, string reason, string message, IMessage? detail = null)
+    {
+        var status = new Google.Rpc.Status { Code = (int)code, Message = message };
+        if (detail is not null)
+            status.Details.Add(Any.Pack(detail));
+        status.Details.Add(Any.Pack(new ErrorInfo { Reason = reason, Domain = ErrorReasons.Domain }));
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers["grpc-message"] = PercentEncode(message);
+        response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(status.ToByteArray()).TrimEnd('=');
+        return response.CompleteAsync();
+    }
+
+    public static RpcException Exception(StatusCode code, string reason, string message, IMessage? detail = null)
+    {
+        var status = new Google.Rpc.Status { Code = (int)code, Message = message };
+        if (detail is not null)
+            status.Details.Add(Any.Pack(detail));
+        status.Details.Add(Any.Pack(new ErrorInfo { Reason = reason, Domain = ErrorReasons.Domain }));
+        return status.ToRpcException();
+    }
+
+    /// <summary>The gRPC spec's percent-encoding of grpc-message: printable ASCII but '%' as is, everything else as UTF-8 %XX.</summary>
+    static string PercentEncode(string message)
+    {
+        var builder = new StringBuilder(message.Length);
+        foreach (var b in Encoding.UTF8.GetBytes(message))
+        {
+            if (b is >= 0x20 and <= 0x7E && b != (byte)'%')
+                builder.Append((char)b);
+            else
+                builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return builder.ToString();
+    }
+}

@@ -44,7 +44,7 @@ public static partial class Log
     public static partial void Erased(ILogger logger, string memberId);
 
     [LoggerMessage(40, LogLevel.Warning,
-        "The write-ahead log could not be emptied after an erasure (readers held it); it is emptied at the next checkpoint or at shutdown.")]
+        "The write-ahead log could not be emptied (readers held it, or the database was unavailable); it is emptied at the next erasure or orderly stop.")]
     public static partial void CheckpointIncomplete(ILogger logger);
 
     [LoggerMessage(41, LogLevel.Information, "Completed {Count} erasures made before erasure removed everything.")]

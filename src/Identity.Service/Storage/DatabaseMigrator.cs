@@ -56,8 +56,18 @@ public sealed class DatabaseMigrator(
     /// <summary>An orderly stop leaves no write-ahead log behind (it may hold page images of erased data).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (readiness.IsReady)
-            await store.CheckpointAsync(cancellationToken);
+        if (!readiness.IsReady)
+            return;
+        try
+        {
+            if (!await store.CheckpointAsync(cancellationToken))
+                Log.CheckpointIncomplete(logger);
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException or OperationCanceledException)
+        {
+            // A stop never fails for it (the file may already be gone); the next start's first erasure checkpoints again.
+            Log.CheckpointIncomplete(logger);
+        }
     }
 
     /// <summary>

@@ -60,10 +60,15 @@ public sealed class CompleteErasureTests : IAsyncLifetime
         {
             Member = new MemberKey { MemberId = member.MemberId }, RequestId = "R-" + Guid.NewGuid().ToString("N"), Points = 1_000_000,
         }));
-        await loyalty.CheckInAsync(new CheckInRequest { Member = new MemberKey { MemberId = member.MemberId }, Channel = Channel.WechatMiniProgram });
+        await loyalty.CheckInAsync(new CheckInRequest
+        {
+            Member = new MemberKey { MemberId = member.MemberId }, Channel = Channel.WechatMiniProgram, RequestId = "C-" + Guid.NewGuid().ToString("N"),
+        });
+        // A keyed consent keeps its reply, the whole member (name, identities), under its request id.
         await members.SetConsentAsync(new SetConsentRequest
         {
             MemberId = member.MemberId, Purpose = ConsentPurpose.PartnerSharing, Granted = true, Channel = Channel.WechatMiniProgram,
+            RequestId = "K-" + Guid.NewGuid().ToString("N"),
         });
         var partner = new PartnerService.PartnerServiceClient(server.WithKey(await server.CreateClientAsync("partner", ClientRole.Partner)));
         var seen = await partner.CheckMembershipAsync(new CheckMembershipRequest { Phone = phone });

@@ -1,7 +1,9 @@
 using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Identity.Service.Caching;
 using Microsoft.Data.Sqlite;
+using StackExchange.Redis;
 
 namespace Identity.IntegrationTests.Members;
 
@@ -11,11 +13,23 @@ namespace Identity.IntegrationTests.Members;
 /// </summary>
 public sealed class CompleteErasureTests : IAsyncLifetime
 {
+    RedisProcess redis = null!;
     IdentityServer server = null!;
 
-    public async Task InitializeAsync() => server = await IdentityServer.StartAsync();
+    public async Task InitializeAsync()
+    {
+        redis = await RedisProcess.StartAsync();
+        server = await IdentityServer.StartAsync(null, [$"--Redis:Configuration={redis.Configuration}"]);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!server.Service<RedisCache>().IsConnected && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+    }
 
-    public async Task DisposeAsync() => await server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        await redis.DisposeAsync();
+    }
 
     [Fact]
     public async Task Nothing_that_identifies_the_person_remains_in_the_store_files_or_the_logs()
@@ -78,6 +92,16 @@ public sealed class CompleteErasureTests : IAsyncLifetime
             PartnerMemberId = seen.PartnerMemberId, OrderId = partnerOrderId, AmountFen = 8_800, PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
         });
 
+        string[] Secrets() =>
+        [
+            phone, "+86" + phone, name, absorbedName, birthday, openId, unionId, absorbedOpenId, absorbedUnionId,
+            orderId, absorbedOrderId, partnerOrderId, seen.PartnerMemberId, "S-ERASE", "G-ERASE", legacyReason,
+        ];
+
+        // Reads through the cache put the person's snapshot (name, identities, enrolment store) into Redis.
+        await members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        await members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(absorbedOpenId) });
+        await members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = absorbed.MemberId });
         var erased = await members.EraseMemberAsync(new EraseMemberRequest
         {
             MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest, TicketRef = "DSR-2026_0042",
@@ -88,6 +112,8 @@ public sealed class CompleteErasureTests : IAsyncLifetime
         Assert.False(erased.AlreadyErased);
         Assert.Equal(ErasureReason.MemberRequest, erased.ReasonCode);
         Assert.Equal("DSR-2026_0042", erased.TicketRef);
+        // Every cached copy went with it (looking the person's keys up again, below, is a new caller's doing).
+        await AssertNotInRedisAsync(Secrets());
 
         // The merge records no longer tell which identities the person had, from either id.
         Assert.Empty((await members.GetMergeHistoryAsync(new GetMergeHistoryRequest { MemberId = member.MemberId })).Merges);
@@ -115,11 +141,7 @@ public sealed class CompleteErasureTests : IAsyncLifetime
         await server.Service<Identity.Service.Security.AuditTrail>().FlushAsync(CancellationToken.None);
         AssertIdsOnlyInErasureRecords(member.MemberId, absorbed.MemberId);
 
-        string[] secrets =
-        [
-            phone, "+86" + phone, name, absorbedName, birthday, openId, unionId, absorbedOpenId, absorbedUnionId,
-            orderId, absorbedOrderId, partnerOrderId, seen.PartnerMemberId, "S-ERASE", "G-ERASE", legacyReason,
-        ];
+        var secrets = Secrets();
         AssertNowhere(secrets, "while running");
         // An orderly stop leaves the same: nothing comes back from the log or free pages.
         await server.App.StopAsync();
@@ -150,6 +172,31 @@ public sealed class CompleteErasureTests : IAsyncLifetime
                 found.Add($"'{secret}' in the log: " + server.Logs.Lines.First(l => l.Contains(secret, StringComparison.Ordinal)));
         }
         Assert.True(found.Count == 0, $"{when}: {string.Join("; ", found)}");
+    }
+
+    /// <summary>Every key and value in Redis (the cache's second level).</summary>
+    async Task AssertNotInRedisAsync(IEnumerable<string> secrets)
+    {
+        Assert.True(server.Service<RedisCache>().IsConnected, "the test runs with Redis");
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+        var database = connection.GetDatabase();
+        var contents = new List<byte[]>();
+        await foreach (var key in connection.GetServer(redis.Configuration).KeysAsync(pattern: "*"))
+        {
+            contents.Add(key.ToString() is { } name ? Encoding.UTF8.GetBytes(name) : []);
+            switch (await database.KeyTypeAsync(key))
+            {
+                case RedisType.String:
+                    contents.Add((byte[]?)(await database.StringGetAsync(key)) ?? []);
+                    break;
+                case RedisType.Hash:
+                    contents.AddRange((await database.HashGetAllAsync(key)).SelectMany(e => new[] { (byte[])e.Name!, (byte[])e.Value! }));
+                    break;
+            }
+        }
+        Assert.NotEmpty(contents);
+        var found = secrets.Where(secret => contents.Any(c => c.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0)).ToList();
+        Assert.True(found.Count == 0, "In Redis: " + string.Join(", ", found));
     }
 
     static byte[] ReadShared(string path)

@@ -51,13 +51,3 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
         CancellationToken cancellationToken) =>
         writes.WriteAsync(async (db, change, ct) => reply(await write(db, change, ct)), cancellationToken);
 }
-
-/// <summary>Sets a flag on a reply and returns it, for replays.</summary>
-public static class ReplyExtensions
-{
-    public static T Also<T>(this T message, Action<T> change)
-    {
-        change(message);
-        return message;
-    }
-}

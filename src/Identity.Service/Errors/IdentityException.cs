@@ -63,5 +63,8 @@ public static class ErrorReasons
     public const string OrderNotFound = "ORDER_NOT_FOUND";
     public const string RefundExceedsOrder = "REFUND_EXCEEDS_ORDER";
     public const string ProgramVersionMismatch = "PROGRAM_VERSION_MISMATCH";
+    public const string MalformedRequest = "MALFORMED_REQUEST";
+    public const string StoreBusy = "STORE_BUSY";
+    public const string StoreFull = "STORE_FULL";
     public const string Internal = "INTERNAL";
 }

@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server.Model;
 using Identity.Service.Caching;
 using Identity.Service.Errors;
 using Identity.Service.Loyalty;
@@ -39,6 +40,7 @@ public static class IdentityApp
         var app = builder.Build();
         // Start connecting to Redis (when configured) now, not on the first call.
         app.Services.GetRequiredService<RedisCache>();
+        app.UseMiddleware<GrpcFrameGuard>();
         app.MapGrpcService<MemberGrpcService>();
         app.MapGrpcService<LoyaltyGrpcService>();
         app.MapGrpcService<PartnerGrpcService>();
@@ -107,6 +109,21 @@ public static class IdentityApp
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<PartnerPseudonyms>();
+
+        services.AddSingleton<MalformedRequestLog>();
+        GuardRequestParsing(services);
         return services;
+    }
+
+    /// <summary>
+    /// Swaps grpc-dotnet's method binder for one that binds the same methods with guarded request marshallers, so a
+    /// request that does not parse is INVALID_ARGUMENT rather than UNKNOWN. Fails at start if the binder is not found.
+    /// </summary>
+    static void GuardRequestParsing(IServiceCollection services)
+    {
+        var binder = services.Single(d => d.ServiceType == typeof(IServiceMethodProvider<>)
+            && d.ImplementationType?.Name == "BinderServiceMethodProvider`1");
+        services.Remove(binder);
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(GuardedServiceMethodProvider<>));
     }
 }

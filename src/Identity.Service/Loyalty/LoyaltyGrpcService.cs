@@ -7,7 +7,7 @@ namespace Identity.Service.Loyalty;
 /// <summary><c>identity.v1.LoyaltyService</c>: read the request, call the desk, catalog or maintenance, return the reply.</summary>
 public sealed class LoyaltyGrpcService(
     LoyaltyDesk desk, Caching.MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance, LedgerVerifier verifier,
-    Caching.RedisCache redis, TimeProvider clock)
+    Caching.RedisCache redis, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
     : LoyaltyService.LoyaltyServiceBase
 {
     public const string ProgramAnnouncement = "program";
@@ -38,10 +38,10 @@ public sealed class LoyaltyGrpcService(
     }
 
     public override Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context) =>
-        desk.RecordOrderAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+        desk.RecordOrderAsync(LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow), context.CancellationToken);
 
     public override Task<RecordRefundResponse> RecordRefund(RecordRefundRequest request, ServerCallContext context) =>
-        desk.RecordRefundAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+        desk.RecordRefundAsync(LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow), context.CancellationToken);
 
     public override Task<RedeemPointsResponse> RedeemPoints(RedeemPointsRequest request, ServerCallContext context) =>
         desk.RedeemAsync(LoyaltyRequests.Read(request), context.CancellationToken);
@@ -50,10 +50,10 @@ public sealed class LoyaltyGrpcService(
         desk.AdjustAsync(LoyaltyRequests.Read(request), context.CancellationToken);
 
     public override Task<CheckInResponse> CheckIn(CheckInRequest request, ServerCallContext context) =>
-        desk.CheckInAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+        desk.CheckInAsync(LoyaltyRequests.Read(request, clock.GetUtcNow(), catalog.Program.TimeZone), context.CancellationToken);
 
     public override Task<PurchaseMembershipResponse> PurchaseMembership(PurchaseMembershipRequest request, ServerCallContext context) =>
-        desk.PurchaseAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
+        desk.PurchaseAsync(LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow), context.CancellationToken);
 
     public override Task<GetPointsAccountResponse> GetPointsAccount(GetPointsAccountRequest request, ServerCallContext context) =>
         desk.GetPointsAccountAsync(LoyaltyRequests.Read(request), context.CancellationToken);
@@ -65,7 +65,7 @@ public sealed class LoyaltyGrpcService(
     }
 
     public override Task<RunMaintenanceResponse> RunMaintenance(RunMaintenanceRequest request, ServerCallContext context) =>
-        maintenance.RunAsync(request.AsOf?.ToDateTimeOffset(), context.CancellationToken);
+        maintenance.RunAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
 
     public override Task<VerifyLedgerResponse> VerifyLedger(VerifyLedgerRequest request, ServerCallContext context) =>
         verifier.VerifyAsync(context.CancellationToken);

@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
 using Identity.Service.Errors;
@@ -15,7 +14,8 @@ namespace Identity.Service.Security;
 /// exactly like a non-member.
 /// </summary>
 public sealed class PartnerGrpcService(
-    MemberSnapshots snapshots, PartnerPseudonyms pseudonyms, ProgramCatalog programs, LoyaltyDesk desk, TimeProvider clock)
+    MemberSnapshots snapshots, PartnerPseudonyms pseudonyms, ProgramCatalog programs, LoyaltyDesk desk, TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
     : PartnerService.PartnerServiceBase
 {
     public override async Task<CheckMembershipResponse> CheckMembership(CheckMembershipRequest request, ServerCallContext context)
@@ -40,12 +40,10 @@ public sealed class PartnerGrpcService(
         var caller = (Caller)context.UserState[CallerInterceptor.CallerKey];
         var v = new FieldViolations();
         var orderId = v.Required("order_id", request.OrderId, LoyaltyRequests.KeyLength);
-        if (request.AmountFen is <= 0 or > LoyaltyRequests.MaxAmountFen)
-            v.Add("amount_fen", $"must be between 1 and {LoyaltyRequests.MaxAmountFen}");
+        v.InRange("amount_fen", request.AmountFen, 1, LoyaltyRequests.MaxAmountFen);
+        var paidAt = LoyaltyRequests.PaidAt(v, "paid_at", request.PaidAt, clock.GetUtcNow(), options.Value.LateOrderWindow);
         if (request.PaidAt is null)
             v.Add("paid_at", "is required");
-        else if (request.PaidAt.ToDateTimeOffset() > clock.GetUtcNow().AddMinutes(5))
-            v.Add("paid_at", "must not be in the future");
         var member = await FindConsentingAsync(caller, request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.Phone ? request.Phone : null,
             request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.PartnerMemberId ? request.PartnerMemberId : null,
             request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.None, context, v);
@@ -53,7 +51,7 @@ public sealed class PartnerGrpcService(
             IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member who shares with partners has this key.");
 
         var (points, replayed) = await desk.RecordPartnerOrderAsync(caller.Id, member.Member.MemberId, orderId!, request.AmountFen,
-            request.PaidAt!.ToDateTimeOffset(), context.CancellationToken);
+            paidAt!.Value, context.CancellationToken);
         return new RecordPartnerOrderResponse
         {
             PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, member.Member.MemberId, context.CancellationToken),

@@ -9,6 +9,7 @@ using Identity.Service.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Identity.Service.Hosting;
@@ -77,7 +78,10 @@ public static class IdentityApp
                 Pooling = true,
             };
             db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds))
+              // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
+              // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
+              .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
         });
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<IdentityStore>();
@@ -111,6 +115,7 @@ public static class IdentityApp
         services.AddSingleton<PartnerPseudonyms>();
 
         services.AddSingleton<MalformedRequestLog>();
+        services.AddSingleton<StoreFaultLog>();
         GuardRequestParsing(services);
         return services;
     }

@@ -96,4 +96,27 @@ public sealed class MalformedRequestTests(ServerFixture fixture) : IClassFixture
         var outcome = await raw.SendAsync(Enroll, RawGrpc.Frame(Gzip(request), flag: 1), "gzip");
         Assert.True(outcome.Status == 0, outcome.Message);
     }
+
+    [Fact]
+    public void Guarded_methods_keep_the_endpoint_metadata_grpc_dotnet_would_give_them()
+    {
+        var endpoints = fixture.Server.Service<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .Select(e => (Endpoint: e, Grpc: e.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>()))
+            .Where(e => e.Grpc is not null && e.Grpc.ServiceType.Namespace?.StartsWith("Identity.Service", StringComparison.Ordinal) == true)
+            .ToList();
+        Assert.Equal(4, endpoints.Select(e => e.Grpc!.ServiceType).Distinct().Count());
+        var contract = new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor }
+            .SelectMany(service => service.Methods.Select(m => m.FullName)).Order(StringComparer.Ordinal);
+        Assert.Equal(contract, endpoints.Select(e => e.Grpc!.Method.FullName.TrimStart('/').Replace('/', '.')).Order(StringComparer.Ordinal));
+        foreach (var (endpoint, grpc) in endpoints)
+        {
+            var handler = grpc!.ServiceType.GetMethod(grpc.Method.Name)!;
+            var expected = grpc.ServiceType.GetCustomAttributes(inherit: true).Concat(handler.GetCustomAttributes(inherit: true)).Select(a => a.GetType()).ToList();
+            var present = endpoint.Metadata.Select(m => m.GetType()).ToList();
+            Assert.All(expected, type => Assert.Contains(type, present));
+            var http = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>();
+            Assert.Equal(["POST"], http?.HttpMethods);
+            Assert.Equal("gRPC - " + grpc.Method.FullName, endpoint.DisplayName);
+        }
+    }
 }

@@ -28,12 +28,12 @@ public sealed class CallerRateLimiterTests
     [InlineData(1, 1000, 1, 1)]
     [InlineData(2, 500, 1, 1)]
     [InlineData(3, 1000, 3, 3)]
-    [InlineData(5, 200, 1, 1)]
-    [InlineData(15, 200, 3, 3)]
-    [InlineData(25, 200, 5, 5)]
-    [InlineData(100, 100, 10, 10)]
-    [InlineData(1005, 200, 201, 201)]
-    [InlineData(5000, 100, 500, 500)]
+    [InlineData(5, 200, 1, 2)]
+    [InlineData(15, 200, 3, 7)]
+    [InlineData(25, 200, 5, 12)]
+    [InlineData(100, 100, 10, 50)]
+    [InlineData(1005, 200, 201, 502)]
+    [InlineData(5000, 100, 500, 2500)]
     public void Each_rate_refills_a_whole_number_of_tokens_on_the_shortest_period(int perSecond, int periodMs, int tokensPerPeriod, int burst)
     {
         var bucket = new TokenBucket(perSecond, new SteppedClock());
@@ -70,7 +70,8 @@ public sealed class CallerRateLimiterTests
     {
         var clock = new SteppedClock();
         var limiter = new CallerRateLimiter(clock);
-        var client = Client("c", 5);
+        var client = Client("c", 5); // a burst of 2, one token every 200 ms
+        Assert.True(limiter.Acquire(client).IsAcquired);
         Assert.True(limiter.Acquire(client).IsAcquired);
         clock.Advance(TimeSpan.FromMilliseconds(50));
         using var refused = limiter.Acquire(client);
@@ -79,6 +80,7 @@ public sealed class CallerRateLimiterTests
         Assert.Equal(TimeSpan.FromMilliseconds(150), wait);
 
         clock.Advance(TimeSpan.FromHours(1)); // an hour idle buys one burst, not an hour of tokens
+        Assert.True(limiter.Acquire(client).IsAcquired);
         Assert.True(limiter.Acquire(client).IsAcquired);
         Assert.False(limiter.Acquire(client).IsAcquired);
     }

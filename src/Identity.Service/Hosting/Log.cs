@@ -42,4 +42,10 @@ public static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Erased member {MemberId}.")]
     public static partial void Erased(ILogger logger, string memberId);
+
+    [LoggerMessage(14, LogLevel.Information, "Refused a malformed request ({Kind}) to {Method}: {Reason} ({Suppressed} more like it since the last line).")]
+    public static partial void MalformedRequest(ILogger logger, string kind, string method, string reason, int suppressed);
+
+    [LoggerMessage(15, LogLevel.Warning, "{Method}: the store is {Fault}; the caller was told to retry ({Suppressed} more like it since the last line).")]
+    public static partial void StoreFault(ILogger logger, string method, string fault, int suppressed);
 }

@@ -75,7 +75,7 @@ public static class IdentityApp
                 Pooling = true,
             };
             db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>());
         });
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<IdentityStore>();
@@ -96,6 +96,10 @@ public static class IdentityApp
         services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
         services.AddSingleton<CacheCounters>();
+        services.AddSingleton<CacheKeys>();
+        services.AddSingleton<CacheChangeInterceptor>();
+        services.AddSingleton<InvalidationOutbox>();
+        services.AddHostedService(provider => provider.GetRequiredService<InvalidationOutbox>());
         services.AddSingleton<L1Cache>();
         services.AddSingleton<RedisCache>();
         services.AddSingleton<SnapshotLoader>();

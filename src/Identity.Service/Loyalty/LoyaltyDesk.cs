@@ -29,7 +29,6 @@ public sealed class LoyaltyDesk(
                 return original.Clone().Also(r => r.Replayed = true);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
             // The quote needs the loyalty state and birthday only: no reply form of the member, no phone decryption.
@@ -81,7 +80,6 @@ public sealed class LoyaltyDesk(
                 return original.Clone().Also(r => r.Replayed = true);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             var points = PointsMath.OrderPoints(amountFen, program.Points.PartnerPerYuanMilli, 1000);
             var reference = $"partner-order:{key}";
@@ -118,7 +116,6 @@ public sealed class LoyaltyDesk(
 
             var member = await db.Members.FirstAsync(m => m.Id == order.MemberId, ct);
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             await db.SaveChangesAsync(ct);
 
@@ -158,7 +155,6 @@ public sealed class LoyaltyDesk(
                 return (original.Clone().Also(r => r.Replayed = true), null);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             if (Short(db, account, command.Points, "redeem", command.RequestId, hash, now) is { } refused)
                 return (null, refused);
@@ -183,7 +179,6 @@ public sealed class LoyaltyDesk(
                 return (original.Clone().Also(r => r.Replayed = true), null);
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
             var reference = $"adjust:{command.RequestId}";
             var reason = $"{command.Reason} (by {command.Operator})";
@@ -216,7 +211,6 @@ public sealed class LoyaltyDesk(
             var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
             var localDate = PointsMath.LocalDate(program, command.At).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
             // The brand-local day is the key: the second check-in that day grants nothing.
@@ -247,7 +241,6 @@ public sealed class LoyaltyDesk(
                 throw IdentityException.Invalid("paid_fen", $"must be the tier's price, {terms.PriceFen} fen");
 
             var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-            change.Snapshot(member.Id);
             var current = account.PaidTierCode == tier.Code ? account.PaidExpiresAt : null;
             var (expiresAt, renewed) = TierEvaluator.PaidExpiry(program, tier, current, command.PaidAt);
             account.PaidTierCode = tier.Code;
@@ -275,7 +268,6 @@ public sealed class LoyaltyDesk(
             await writes.WriteAsync(async (db, change, ct) =>
             {
                 var account = await db.LoyaltyAccounts.FirstAsync(a => a.MemberId == memberId, ct);
-                change.Snapshot(memberId);
                 await PointsLedger.ExpireDueAsync(db, account, now, ct);
                 LoyaltyAccounts.Touch(account, now);
                 return 0;

@@ -25,6 +25,10 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     // Keys of unapplied rows, as of the last read.
     volatile FrozenSet<string> storePending = FrozenSet<string>.Empty;
 
+    // Rows this instance wrote: their keys were dropped from L1 at commit, so reading them back drops nothing again (a
+    // second drop would only send hot keys back to the store).
+    readonly ConcurrentDictionary<long, byte> ownRows = new();
+
     // Rows this instance applied to Redis right after the commit: marked applied at the next drain without repeating them.
     readonly ConcurrentQueue<long> appliedAtCommit = new();
 
@@ -37,12 +41,14 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     /// </summary>
     public bool IsPending(string key) => !l1.InSync || ownPending.ContainsKey(key) || storePending.Contains(key);
 
-    /// <summary>A write of this instance committed these keys (before its invalidation was tried).</summary>
-    public long Committed(IEnumerable<string> keys)
+    /// <summary>A write of this instance committed (called before its invalidation is tried).</summary>
+    public long Committed(CacheChange change)
     {
         var at = Environment.TickCount64;
-        foreach (var key in keys)
+        foreach (var key in change.Keys.Keys)
             ownPending[key] = at;
+        foreach (var row in change.Rows)
+            ownRows.TryAdd(row.Id, 0);
         return at;
     }
 
@@ -86,7 +92,8 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after).OrderBy(r => r.Id)
                 .Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
             foreach (var row in fresh)
-                l1.Invalidate(row.Key);
+                if (!ownRows.TryRemove(row.Id, out _))
+                    l1.Invalidate(row.Key);
             if (fresh.Count > 0)
                 lastSeenId = fresh[^1].Id;
             if (fresh.Count < BatchSize)
@@ -123,6 +130,10 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
         {
             appliedAtCommit.Clear();
         }
+
+        foreach (var id in ownRows.Keys)
+            if (id <= lastSeenId)
+                ownRows.TryRemove(id, out _);
 
         // Keys written here before this read began are now covered by what it read.
         foreach (var (key, at) in ownPending)

@@ -59,7 +59,7 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         if (change.IsEmpty)
             return;
-        var committedAt = outbox.Committed(change.Keys.Keys);
+        var committedAt = outbox.Committed(change);
         foreach (var key in change.Keys.Keys)
             l1.Invalidate(key);
         if (settings.Enabled && await l2.InvalidateAsync(change.Keys.ToList()))

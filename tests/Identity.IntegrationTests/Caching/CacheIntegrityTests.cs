@@ -70,6 +70,10 @@ public sealed class CacheIntegrityTests : IAsyncLifetime
         };
         var db = inspector.GetDatabase();
         RedisKey key = prefix + name;
+        // Reads skip Redis for a key until its write's invalidation is applied there: wait, so the reads below meet the junk.
+        var outbox = server.Service<InvalidationOutbox>();
+        for (var i = 0; i < 250 && (outbox.IsPending(name) || outbox.IsPending(names.Member(member.MemberId))); i++)
+            await Task.Delay(20);
         var good = await WaitForValueAsync(db, key);
         Assert.True(good.HasValue, $"{kind}: nothing was cached under the key before the test spoiled it");
         await SpoilAsync(db, key, (byte[])good!, junk);

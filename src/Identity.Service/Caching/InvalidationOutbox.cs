@@ -17,6 +17,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     IOptions<CacheOptions> options, TimeProvider clock, ILogger<InvalidationOutbox> logger) : BackgroundService
 {
     const int BatchSize = 2000;
+    const int UnappliedBatchSize = 10_000;
     readonly CacheOptions settings = options.Value;
 
     // Keys this instance wrote whose invalidation has not yet been seen applied (key → Environment.TickCount64 of the commit).
@@ -24,6 +25,9 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
 
     // Keys of unapplied rows, as of the last read.
     volatile FrozenSet<string> storePending = FrozenSet<string>.Empty;
+
+    // More unapplied rows than one read takes (a long outage with many writes): every key counts as pending.
+    volatile bool pendingOverflow;
 
     // Rows this instance wrote: their keys were dropped from L1 at commit, so reading them back drops nothing again (a
     // second drop would only send hot keys back to the store).
@@ -39,7 +43,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     /// True when Redis may still hold an old value for the key: a write's invalidation is not yet applied there, or this
     /// instance cannot tell (it has not read the outbox within the bound).
     /// </summary>
-    public bool IsPending(string key) => !l1.InSync || ownPending.ContainsKey(key) || storePending.Contains(key);
+    public bool IsPending(string key) => !l1.InSync || pendingOverflow || ownPending.ContainsKey(key) || storePending.Contains(key);
 
     /// <summary>A write of this instance committed (called before its invalidation is tried).</summary>
     public long Committed(CacheChange change)
@@ -100,9 +104,11 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                 break;
         }
 
-        var unapplied = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => !r.Applied).OrderBy(r => r.Id)
-            .Select(r => new { r.Id, r.Key, r.Version }).Take(BatchSize * 5).ToListAsync(token), ct);
+        // Written as the partial index's own condition, so that SQLite reads the index rather than the table.
+        var unapplied = await store.ReadAsync((db, token) => db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0")
+            .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key, r.Version }).Take(UnappliedBatchSize).ToListAsync(token), ct);
         storePending = unapplied.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
+        pendingOverflow = unapplied.Count == UnappliedBatchSize;
 
         if (unapplied.Count > 0)
         {

@@ -151,21 +151,65 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.True(after > before, $"{rpc} left the member's snapshot version at {before}");
     }
 
-    static RecordOrderRequest Order(string memberId, string orderId) => new()
+    [Fact]
+    public async Task Expiry_committed_on_the_already_checked_in_path_and_on_a_refusal_bumps_the_version()
+    {
+        // Points earned in 2026 last until the end of 2027, brand-local; the clock crosses that line between calls.
+        var endOf2027 = new DateTimeOffset(2028, 1, 1, 0, 0, 0, TimeSpan.FromHours(8));
+        var clock = new ManualClock(new DateTimeOffset(2026, 3, 10, 2, 0, 0, TimeSpan.Zero));
+        await using var server = await IdentityServer.StartAsync(null, clock, "--Identity:Maintenance:IntervalMinutes=0");
+        var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(TestData.Phone()))).Member.MemberId;
+        var key = new MemberKey { MemberId = member };
+        await server.Loyalty.RecordOrderAsync(Order(member, "O-" + Guid.NewGuid().ToString("N"), clock.GetUtcNow()));
+        clock.Set(endOf2027.AddMinutes(-1));
+        var lastDay = Timestamp.FromDateTimeOffset(endOf2027.AddSeconds(-30));
+        await server.Loyalty.CheckInAsync(new CheckInRequest { Member = key, Channel = Channel.WechatMiniProgram, At = lastDay });
+
+        // The same brand-local day, checked in already, but the 2026 points are now due: they expire in this call.
+        clock.Set(endOf2027.AddMinutes(1));
+        var before = (Version: SnapshotVersion(server, member), Balance: Balance(server, member));
+        var again = await server.Loyalty.CheckInAsync(new CheckInRequest { Member = key, Channel = Channel.WechatMiniProgram, At = lastDay });
+        Assert.True(again.AlreadyCheckedIn);
+        Assert.True(Balance(server, member) < before.Balance, "nothing expired: the case does not test what it says");
+        Assert.True(SnapshotVersion(server, member) > before.Version, "expiry on the already-checked-in path left the version unchanged");
+        // And the cache serves the balance after the expiry, not the one before.
+        var (cached, _) = await server.Service<Identity.Service.Caching.MemberCache>().ByIdAsync(member, CancellationToken.None);
+        Assert.Equal(again.PointsBalance, cached!.PointsBalance);
+
+        // A refused redemption: whatever it committed (if anything) moves the version with it.
+        await server.Loyalty.RecordOrderAsync(Order(member, "O-" + Guid.NewGuid().ToString("N"), clock.GetUtcNow()));
+        clock.Set(new DateTimeOffset(2030, 1, 2, 0, 0, 0, TimeSpan.Zero));
+        before = (SnapshotVersion(server, member), Balance(server, member));
+        await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await server.Loyalty.RedeemPointsAsync(new RedeemPointsRequest
+        {
+            Member = key, RequestId = Guid.NewGuid().ToString("N"), Points = 1_000_000, Reason = "gift", Channel = Channel.WechatMiniProgram,
+        }));
+        var after = (Version: SnapshotVersion(server, member), Balance: Balance(server, member));
+        Assert.True(after.Balance == before.Balance || after.Version > before.Version, "a refusal committed a change without a version bump");
+    }
+
+    static long Balance(IdentityServer server, string memberId) =>
+        Scalar(server, """SELECT "PointsBalance" FROM loyalty_accounts WHERE "MemberId" = $id""", memberId);
+
+    static RecordOrderRequest Order(string memberId, string orderId, DateTimeOffset? paidAt = null) => new()
     {
         Member = new MemberKey { MemberId = memberId }, Channel = Channel.Pos, OrderId = orderId, AmountFen = 20_000,
-        PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        PaidAt = Timestamp.FromDateTimeOffset(paidAt ?? DateTimeOffset.UtcNow),
     };
 
+    long SnapshotVersion(string memberId) => SnapshotVersion(Server, memberId);
+
     /// <summary>Member version plus loyalty version, straight from the database file.</summary>
-    long SnapshotVersion(string memberId)
+    static long SnapshotVersion(IdentityServer server, string memberId) => Scalar(server, """
+        SELECT (SELECT "Version" FROM members WHERE "Id" = $id) + COALESCE((SELECT "Version" FROM loyalty_accounts WHERE "MemberId" = $id), 0)
+        """, memberId);
+
+    static long Scalar(IdentityServer server, string sql, string memberId)
     {
-        using var connection = new SqliteConnection($"Data Source={Server.DatabasePath};Mode=ReadOnly;Pooling=False");
+        using var connection = new SqliteConnection($"Data Source={server.DatabasePath};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT (SELECT "Version" FROM members WHERE "Id" = $id) + COALESCE((SELECT "Version" FROM loyalty_accounts WHERE "MemberId" = $id), 0)
-            """;
+        command.CommandText = sql;
         command.Parameters.AddWithValue("$id", memberId);
         return (long)command.ExecuteScalar()!;
     }

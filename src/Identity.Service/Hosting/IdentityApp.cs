@@ -89,7 +89,7 @@ public static class IdentityApp
                 Pooling = true,
             };
             db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds))
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>())
               // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
               // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
               .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
@@ -118,6 +118,10 @@ public static class IdentityApp
         services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
         services.AddSingleton<CacheCounters>();
+        services.AddSingleton<CacheKeys>();
+        services.AddSingleton<CacheChangeInterceptor>();
+        services.AddSingleton<InvalidationOutbox>();
+        services.AddHostedService(provider => provider.GetRequiredService<InvalidationOutbox>());
         services.AddSingleton<L1Cache>();
         services.AddSingleton<RedisCache>();
         services.AddSingleton<SnapshotLoader>();

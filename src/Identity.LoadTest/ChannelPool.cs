@@ -17,6 +17,7 @@ internal sealed class ChannelPool : IDisposable
     private readonly MemberService.MemberServiceClient[] members;
     private readonly LoyaltyService.LoyaltyServiceClient[] loyalty;
     private readonly Health.HealthClient[] health;
+    private readonly MemberService.MemberServiceClient[] anonymous;
     private int next = -1;
 
     public ChannelPool(Uri server, int connections, string? key = null)
@@ -43,6 +44,7 @@ internal sealed class ChannelPool : IDisposable
         members = [.. invokers.Select(invoker => new MemberService.MemberServiceClient(invoker))];
         loyalty = [.. invokers.Select(invoker => new LoyaltyService.LoyaltyServiceClient(invoker))];
         health = [.. channels.Select(channel => new Health.HealthClient(channel))];
+        anonymous = [.. channels.Select(channel => new MemberService.MemberServiceClient(channel))];
     }
 
     public int Count => channels.Length;
@@ -52,6 +54,9 @@ internal sealed class ChannelPool : IDisposable
     public LoyaltyService.LoyaltyServiceClient Loyalty => loyalty[NextIndex()];
 
     public Health.HealthClient Health => health[NextIndex()];
+
+    /// <summary>MemberService without the client key: for the unauthenticated scenario, which sends keys of its own.</summary>
+    public MemberService.MemberServiceClient Anonymous => anonymous[NextIndex()];
 
     /// <summary>Opens every connection before the load starts; best effort (the warm-up covers what this misses).</summary>
     public async Task ConnectAsync(TimeSpan timeout, CancellationToken cancellationToken)

@@ -54,6 +54,7 @@ internal sealed class Scenario(string name, string description, Func<LoadContext
         new("resolve-openid", "ResolveMember by mini-program openid", ResolveOpenIdAsync),
         new("order", "RecordOrder: unique order id, 100-50000 fen, paid now, at POS store S001", RecordOrderAsync),
         new("mix", "90% resolve-phone, 10% order", MixAsync),
+        new("unauthenticated", "ResolveMember by phone with a made-up key (a new one per call): UNAUTHENTICATED is the expected answer", UnauthenticatedAsync),
         new("warm", "Every member in turn (not Zipf), by phone with benefit_context and by openid: fills the caches before a measurement", WarmAsync),
     ];
 
@@ -105,6 +106,25 @@ internal sealed class Scenario(string name, string description, Func<LoadContext
             PaidAt = Timestamp.FromDateTime(DateTime.UtcNow),
         };
         await context.Pool.Loyalty.RecordOrderAsync(request, options);
+    }
+
+    private static async Task UnauthenticatedAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var sequence = ++worker.Sequence;
+        var headers = new Metadata { { "authorization", string.Create(CultureInfo.InvariantCulture, $"Bearer idk_made-up-{worker.Id}-{sequence}") } };
+        try
+        {
+            await context.Pool.Anonymous.ResolveMemberAsync(new ResolveMemberRequest
+            {
+                Phone = SeededMembers.Phone(context.Keys.Next(worker.Random)),
+                BenefitContext = new BenefitContext { Channel = Channel.Pos, StoreId = SeededMembers.StoreId },
+            }, options.WithHeaders(headers));
+            throw new InvalidOperationException("A made-up key was accepted.");
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+        {
+            // The expected refusal.
+        }
     }
 
     private static async Task WarmAsync(LoadContext context, WorkerState worker, CallOptions options)

@@ -1,77 +1,41 @@
-using Identity.Service.Members;
 using Identity.Service.Storage;
-using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Caching;
 
 /// <summary>
-/// What a write touched, collected inside its transaction: the members (with their new snapshot versions) and the
-/// lookup keys (phones, identities) whose answer may have changed. Applied to the caches after the commit.
+/// The cache keys a write changed, filled by <see cref="CacheChangeInterceptor"/> from the change tracker as the write
+/// is saved (write code never lists them by hand): snapshot keys with the member's new snapshot version, lookup keys
+/// (phones, identities) with 0. The same keys go to the outbox in the same transaction.
 /// </summary>
 public sealed class CacheChange
 {
-    readonly Dictionary<string, long> members = [];
-    readonly HashSet<string> phoneIndexes = [];
-    readonly HashSet<IdentityKey> identities = [];
+    // The write running on this async flow: set by CachedWrites around the store transaction.
+    static readonly AsyncLocal<CacheChange?> current = new();
 
-    public IReadOnlyDictionary<string, long> Members => members;
-    public IEnumerable<byte[]> PhoneIndexes => phoneIndexes.Select(Convert.FromBase64String);
-    public IReadOnlyCollection<IdentityKey> Identities => identities;
+    readonly Dictionary<string, long> keys = [];
+    readonly List<CacheOutboxRecord> rows = [];
 
-    public bool IsEmpty => members.Count == 0 && phoneIndexes.Count == 0 && identities.Count == 0;
-
-    public void Phone(byte[]? index)
+    internal static CacheChange? Current
     {
-        if (index is not null)
-            phoneIndexes.Add(Convert.ToBase64String(index));
+        get => current.Value;
+        set => current.Value = value;
     }
 
-    public void Identity(IdentityKey identity) => identities.Add(identity);
+    public IReadOnlyDictionary<string, long> Keys => keys;
 
-    /// <summary>Only the member's snapshot changed (points, tier), not how it is looked up.</summary>
-    public void Snapshot(string memberId) => members.TryAdd(memberId, 0);
+    /// <summary>True when the write erased a member: its acknowledgement waits until no instance can still serve it.</summary>
+    public bool ErasesMember { get; private set; }
 
-    /// <summary>The member, its phone and identities as they are now (call before and after a change to cover both).</summary>
-    public void Member(MemberRecord member)
+    public bool IsEmpty => keys.Count == 0;
+
+    /// <summary>The outbox rows written for this change (their ids are known once saved).</summary>
+    public IReadOnlyList<CacheOutboxRecord> Rows => rows;
+
+    internal void Add(CacheOutboxRecord row)
     {
-        members.TryAdd(member.Id, 0);
-        Phone(member.PhoneIndex);
-        foreach (var identity in member.Identities)
-            identities.Add(new IdentityKey(identity.Channel, identity.ExternalId));
+        rows.Add(row);
+        keys[row.Key] = keys.TryGetValue(row.Key, out var version) ? Math.Max(version, row.Version) : row.Version;
     }
 
-    /// <summary>Reads the final snapshot versions of the members: call last, inside the transaction, after the changes.</summary>
-    public async Task SealAsync(IdentityDbContext db, CancellationToken ct)
-    {
-        foreach (var id in members.Keys.ToList())
-            members[id] = await SnapshotVersionAsync(db, id, ct);
-    }
-
-    /// <summary>A snapshot's version: the member's plus its loyalty account's. Both only grow, so the sum does.</summary>
-    public static async Task<long> SnapshotVersionAsync(IdentityDbContext db, string memberId, CancellationToken ct)
-    {
-        var member = db.Members.Local.FirstOrDefault(m => m.Id == memberId)?.Version
-                     ?? await db.Members.Where(m => m.Id == memberId).Select(m => (long?)m.Version).FirstOrDefaultAsync(ct) ?? 0;
-        var account = db.LoyaltyAccounts.Local.FirstOrDefault(a => a.MemberId == memberId)?.Version
-                      ?? await db.LoyaltyAccounts.Where(a => a.MemberId == memberId).Select(a => (long?)a.Version).FirstOrDefaultAsync(ct) ?? 0;
-        return member + account;
-    }
-}
-
-/// <summary>Runs a write transaction that records what it touched, then invalidates the caches after the commit.</summary>
-public sealed class CachedWrites(IdentityStore store, MemberCache cache)
-{
-    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
-    {
-        var change = new CacheChange();
-        var result = await store.WriteAsync(async (db, ct) =>
-        {
-            var value = await write(db, change, ct);
-            await change.SealAsync(db, ct);
-            return value;
-        }, cancellationToken);
-        // The caller reads its own write: every level drops the old copies before the call returns.
-        await cache.InvalidateAsync(change);
-        return result;
-    }
+    internal void Erased() => ErasesMember = true;
 }

@@ -12,16 +12,26 @@ public sealed class CacheOptions
     public bool L1Enabled { get; set; } = true;
 
     /// <summary>
-    /// How long an L1 entry lives. Writes drop entries at once (here, and through Redis on every instance); with no
-    /// Redis configured, this bounds how long another instance's write can go unseen, so keep it short then.
+    /// How long an L1 entry lives. Writes drop entries at once here, through Redis on every instance, and through the
+    /// outbox within <see cref="InvalidationBoundMilliseconds"/>, so the lifetime only limits memory.
     /// </summary>
     public int L1TtlSeconds { get; set; } = 300;
 
     /// <summary>
-    /// How long an L1 entry lives while Redis is unreachable. No invalidation from other instances can arrive then, so
-    /// this bounds how long a write made elsewhere can go unseen here.
+    /// The longest a write committed through one instance can go unseen on another, whatever Redis does (paused,
+    /// slow, killed, unreachable). Every instance reads the outbox several times within this bound; an instance that
+    /// could not read it within the bound serves nothing from L1. Erasures are acknowledged only after this long.
     /// </summary>
-    public int L1OutageTtlSeconds { get; set; } = 10;
+    public int InvalidationBoundMilliseconds { get; set; } = 1000;
+
+    /// <summary>How often each instance reads the outbox (new changes, and changes Redis has not yet applied).</summary>
+    public int OutboxPollMilliseconds { get; set; } = 200;
+
+    /// <summary>How long applied outbox rows are kept (for instances that read them late) before they are deleted.</summary>
+    public int OutboxRetentionSeconds { get; set; } = 60;
+
+    /// <summary>Values read from Redis larger than this are junk: dropped, counted and reloaded.</summary>
+    public int MaxValueBytes { get; set; } = 256 * 1024;
 
     /// <summary>At most this many L1 entries (snapshots and lookups).</summary>
     public int L1MaxEntries { get; set; } = 200_000;
@@ -42,7 +52,7 @@ public sealed class RedisOptions
     public string? Configuration { get; set; }
 
     /// <summary>Versioned key prefix: bump it when the snapshot format changes incompatibly.</summary>
-    public string KeyPrefix { get; set; } = "identity:v1:";
+    public string KeyPrefix { get; set; } = "identity:v2:";
 
     /// <summary>Per-operation timeout. Redis is only a cache: a slow answer is treated as a miss.</summary>
     public int OperationTimeoutMilliseconds { get; set; } = 150;

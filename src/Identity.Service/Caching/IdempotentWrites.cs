@@ -39,8 +39,9 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
             catch (IdentityException refused) when (refused.Remembered)
             {
                 // Kept with whatever the use case already did (points that expired on the way): a repeat is refused alike.
-                // The member the refused write was about is the one it touched.
-                Idempotency.RememberRefusal(db, key, refused, change.Members.Count == 1 ? change.Members.Keys.First() : null, clock.GetUtcNow());
+                // A remembered refusal is a debit an account could not cover: the member is the account's owner.
+                var owners = db.ChangeTracker.Entries<LoyaltyAccountRecord>().Select(e => e.Entity.MemberId).Distinct().ToList();
+                Idempotency.RememberRefusal(db, key, refused, owners.Count == 1 ? owners[0] : null, clock.GetUtcNow());
                 return (null, refused);
             }
         }, cancellationToken);
@@ -51,14 +52,4 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
     public Task<TReply> RunAsync<TResult, TReply>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<TResult>> write, Func<TResult, TReply> reply,
         CancellationToken cancellationToken) =>
         writes.WriteAsync(async (db, change, ct) => reply(await write(db, change, ct)), cancellationToken);
-}
-
-/// <summary>Sets a flag on a reply and returns it, for replays.</summary>
-public static class ReplyExtensions
-{
-    public static T Also<T>(this T message, Action<T> change)
-    {
-        change(message);
-        return message;
-    }
 }

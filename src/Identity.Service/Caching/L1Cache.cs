@@ -4,9 +4,10 @@ using Microsoft.Extensions.Options;
 namespace Identity.Service.Caching;
 
 /// <summary>
-/// The in-process level: bounded by entry count; entries are dropped by invalidations and expire after a lifetime that
-/// bounds staleness only when an invalidation could have been missed. An entry loaded before an invalidation of its key
-/// is not stored (a load that raced a write must not put the old value back).
+/// The in-process level: bounded by entry count; entries are dropped by invalidations (through Redis at once, through
+/// the outbox within <c>InvalidationBoundMilliseconds</c>). An entry is served only while this instance has read the
+/// outbox recently enough, so a write made anywhere is never unseen here for longer than that bound. An entry loaded
+/// before an invalidation of its key is not stored (a load that raced a write must not put the old value back).
 /// </summary>
 public sealed class L1Cache : IDisposable
 {
@@ -15,6 +16,9 @@ public sealed class L1Cache : IDisposable
     readonly CacheOptions options;
     long sequence;
     long clearedAt;
+
+    // When the last outbox read that completed began (Environment.TickCount64); 0 before the first.
+    long syncedAt;
 
     public L1Cache(IOptions<CacheOptions> options)
     {
@@ -26,45 +30,33 @@ public sealed class L1Cache : IDisposable
 
     public bool Enabled => options.Enabled && options.L1Enabled && !disposed;
 
-    // When the invalidation bus went down (Environment.TickCount64), 0 while it is up.
-    long outageSince;
+    public long Sequence => Interlocked.Read(ref sequence);
 
     /// <summary>
-    /// Set while the invalidation bus is down. No entry is then served for longer than <c>L1OutageTtlSeconds</c> past
-    /// what it may have missed: entries stored during the outage live that long, and entries from before it stop
-    /// being served that long after it began.
+    /// True while every write committed more than <c>InvalidationBoundMilliseconds</c> ago has reached this instance
+    /// (the last outbox read began within the bound). Otherwise L1 answers nothing.
     /// </summary>
-    public bool Degraded
-    {
-        get => Interlocked.Read(ref outageSince) != 0;
-        set
-        {
-            if (value)
-                Interlocked.CompareExchange(ref outageSince, Math.Max(1, Environment.TickCount64), 0);
-            else
-                Interlocked.Exchange(ref outageSince, 0);
-        }
-    }
+    public bool InSync => Environment.TickCount64 - Interlocked.Read(ref syncedAt) <= options.InvalidationBoundMilliseconds;
 
-    public long Sequence => Interlocked.Read(ref sequence);
+    /// <summary>An outbox read that began at <paramref name="startedAt"/> has been applied.</summary>
+    public void Synced(long startedAt)
+    {
+        var previous = Interlocked.Exchange(ref syncedAt, startedAt);
+        // After a gap longer than the bound, rows read meanwhile may have been deleted: nothing kept is trusted.
+        if (previous != 0 && startedAt - previous > options.InvalidationBoundMilliseconds)
+            Clear();
+    }
 
     public bool TryGet<T>(string key, out T? value) where T : class
     {
-        if (Enabled && entries.TryGetValue(key, out var found) && found is Entry { Value: T typed } entry)
+        if (Enabled && InSync && entries.TryGetValue(key, out var found) && found is T typed)
         {
-            var since = Interlocked.Read(ref outageSince);
-            if (since == 0 || entry.StoredAt >= since || Environment.TickCount64 - since <= options.L1OutageTtlSeconds * 1000L)
-            {
-                value = typed;
-                return true;
-            }
-            entries.Remove(key); // from before an outage that has lasted too long to trust it
+            value = typed;
+            return true;
         }
         value = null;
         return false;
     }
-
-    sealed record Entry(object Value, long StoredAt);
 
     /// <summary>Stores a value loaded when <see cref="Sequence"/> was <paramref name="loadedAt"/>, unless its key was invalidated since.</summary>
     public void Set(string key, object value, long loadedAt, TimeSpan? ttl = null)
@@ -74,11 +66,10 @@ public sealed class L1Cache : IDisposable
         // A load that began before the last clear or the last invalidation of its key may hold the old value.
         if (InvalidatedSince(key, loadedAt))
             return;
-        var lifetime = Degraded ? TimeSpan.FromSeconds(options.L1OutageTtlSeconds) : ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds);
-        entries.Set(key, new Entry(value, Environment.TickCount64), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = lifetime });
+        entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds) });
     }
 
-    /// <summary>True when the key was invalidated (here or through Redis) after <paramref name="loadedAt"/>.</summary>
+    /// <summary>True when the key was invalidated (here, through Redis or through the outbox) after <paramref name="loadedAt"/>.</summary>
     public bool InvalidatedSince(string key, long loadedAt) =>
         loadedAt < Interlocked.Read(ref clearedAt)
         || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! > loadedAt);
@@ -89,11 +80,11 @@ public sealed class L1Cache : IDisposable
             return;
         var at = Interlocked.Increment(ref sequence);
         // Remember the invalidation longer than any load can take, so a racing load cannot store the old value.
-        recentInvalidations.Set(key, at, TimeSpan.FromSeconds(10));
+        recentInvalidations.Set(key, at, TimeSpan.FromSeconds(30));
         entries.Remove(key);
     }
 
-    /// <summary>Drops everything: after Redis comes back, invalidations sent meanwhile may have been missed.</summary>
+    /// <summary>Drops everything.</summary>
     public void Clear()
     {
         if (disposed)

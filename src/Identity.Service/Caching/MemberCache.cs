@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using Identity.Service.Members;
+using System.Text;
+using Google.Protobuf;
 using Identity.V1;
 using Microsoft.Extensions.Options;
 
@@ -7,30 +8,30 @@ namespace Identity.Service.Caching;
 
 /// <summary>
 /// The hot read path: phone / identity / id → member snapshot, through L1 (in process) → L2 (Redis) → the store. A miss
-/// for one key is loaded once however many callers wait. Unknown keys are remembered briefly. A cached lookup is checked
-/// against the snapshot it leads to, so a stale lookup heals itself instead of answering with the wrong member.
+/// for one key is loaded once however many callers wait, but never handed to a caller that arrived after an
+/// invalidation of the key. Unknown keys are remembered briefly. A cached lookup is checked against the snapshot it
+/// leads to, so a stale lookup heals itself. Whatever Redis returns is checked: anything but a value sealed for its key
+/// reads as a miss, and is dropped and reloaded.
 /// </summary>
-public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader, CacheCounters counters, IOptions<CacheOptions> options)
+public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox outbox, CacheKeys keys, SnapshotLoader loader,
+    CacheCounters counters, IOptions<CacheOptions> options)
 {
     static readonly object NotFound = new();
+
+    // A lookup value in Redis: the snapshot key's token (so one script can fetch both), then the sealed member id. A
+    // remembered "not found" has this token instead (never a real one) and seals the empty string.
+    static readonly string NotFoundToken = new('~', CacheKeys.TokenLength);
+
     readonly CacheOptions settings = options.Value;
-    readonly ConcurrentDictionary<string, Lazy<Task<MemberSnapshot?>>> inflight = new();
+    readonly ConcurrentDictionary<string, Flight> inflight = new(StringComparer.Ordinal);
 
-    string Prefix => l2.KeyPrefix;
-
-    string MemberKey(string memberId) => $"{Prefix}m:{memberId}";
-
-    string VersionKey(string memberId) => $"{Prefix}mv:{memberId}";
-
-    string PhoneKey(byte[] index) => $"{Prefix}p:{Convert.ToBase64String(index)}";
-
-    string IdentityKey(Members.IdentityKey identity) => $"{Prefix}i:{identity.Channel}:{identity.ExternalId}";
+    sealed record Flight(Lazy<Task<MemberSnapshot?>> Load, long StartedAt);
 
     public Task<MemberSnapshot?> ByPhoneAsync(byte[] phoneIndex, CancellationToken ct) =>
-        ByLookupAsync(PhoneKey(phoneIndex), s => s.PhoneIndex.Span.SequenceEqual(phoneIndex), () => loader.ByPhoneAsync(phoneIndex), ct);
+        ByLookupAsync(keys.Phone(phoneIndex), s => s.PhoneIndex.Span.SequenceEqual(phoneIndex), () => loader.ByPhoneAsync(phoneIndex), ct);
 
     public Task<MemberSnapshot?> ByIdentityAsync(Members.IdentityKey identity, CancellationToken ct) =>
-        ByLookupAsync(IdentityKey(identity),
+        ByLookupAsync(keys.Identity(identity),
             s => s.Member.ChannelIdentities.Any(i => (int)i.Channel == identity.Channel && i.ExternalId == identity.ExternalId),
             () => loader.ByIdentityAsync(identity), ct);
 
@@ -42,24 +43,29 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
         var cached = await SnapshotAsync(memberId, ct);
         if (cached is not null)
             return (cached, null);
+        var loadedAt = l1.Sequence;
         var (snapshot, redirectedFrom) = await loader.ByIdAsync(memberId).WaitAsync(ct);
         if (snapshot is not null && redirectedFrom is null)
-            await StoreAsync(snapshot, l1.Sequence);
+            await StoreAsync(snapshot, loadedAt);
         return (snapshot, redirectedFrom);
     }
 
-    /// <summary>After a committed write: drop every level's copies here, and everywhere else through Redis.</summary>
+    /// <summary>
+    /// After a committed write: drop the keys here at once (the caller reads its own write), then in Redis and on every
+    /// instance. If Redis cannot take it now, the keys stay pending here (reads skip Redis for them) until the outbox
+    /// has applied them. An erasure is acknowledged only once no instance can still serve the member.
+    /// </summary>
     public async Task InvalidateAsync(CacheChange change)
     {
-        if (change.IsEmpty || !settings.Enabled)
+        if (change.IsEmpty)
             return;
-        var snapshots = change.Members.Select(m => (MemberKey(m.Key), VersionKey(m.Key), m.Value)).ToList();
-        var keys = change.PhoneIndexes.Select(PhoneKey).Concat(change.Identities.Select(IdentityKey)).ToList();
-        foreach (var (key, _, _) in snapshots)
+        var committedAt = outbox.Committed(change);
+        foreach (var key in change.Keys.Keys)
             l1.Invalidate(key);
-        foreach (var key in keys)
-            l1.Invalidate(key);
-        await l2.InvalidateAsync(snapshots, keys);
+        if (settings.Enabled && await l2.InvalidateAsync(change.Keys.ToList()))
+            outbox.AppliedAtCommit(change, committedAt);
+        if (change.ErasesMember)
+            await Task.Delay(settings.InvalidationBoundMilliseconds + 20);
     }
 
     async Task<MemberSnapshot?> ByLookupAsync(string key, Func<MemberSnapshot, bool> matches, Func<Task<MemberSnapshot?>> load, CancellationToken ct)
@@ -79,26 +85,39 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
                 return snapshot;
             l1.Invalidate(key); // the lookup is stale: the member no longer has this key
         }
-        return await SingleFlight(key, async () =>
+        var (found, startedAt) = await SingleFlight(key, async loadedAt =>
         {
-            var loadedAt = l1.Sequence;
             counters.StoreLoaded();
             var loaded = await load();
             var ttl = TimeSpan.FromSeconds(settings.NegativeTtlSeconds);
             if (loaded is null)
             {
                 l1.Set(key, NotFound, loadedAt, ttl);
-                await l2.SetAsync(key, [], ttl);
+                await l2.SetAsync(key, LookupValue(key, NotFoundToken, ""), ttl);
                 // An enrolment that committed while we looked must not stay hidden behind our "not found".
                 if (l1.InvalidatedSince(key, loadedAt))
                     await l2.DeleteAsync(key);
                 return null;
             }
             await StoreAsync(loaded, loadedAt);
-            l1.Set(key, loaded.Member.MemberId, loadedAt);
-            await l2.SetAsync(key, System.Text.Encoding.UTF8.GetBytes(loaded.Member.MemberId), TimeSpan.FromSeconds(settings.L2TtlSeconds));
+            var id = loaded.Member.MemberId;
+            l1.Set(key, id, loadedAt);
+            await l2.SetAsync(key, LookupValue(key, keys.Member(id)[2..], id), TimeSpan.FromSeconds(settings.L2TtlSeconds));
             return loaded;
         }, ct);
+        // A shared load that began before the member was last invalidated may hold its old snapshot.
+        if (found is not null && l1.InvalidatedSince(keys.Member(found.Member.MemberId), startedAt))
+            return await SnapshotAsync(found.Member.MemberId, ct) is { } current && matches(current) ? current : await ByLookupAsync(key, matches, load, ct);
+        return found;
+    }
+
+    byte[] LookupValue(string key, string token, string memberId)
+    {
+        var sealedId = keys.Seal(key, Encoding.UTF8.GetBytes(memberId));
+        var value = new byte[token.Length + sealedId.Length];
+        Encoding.ASCII.GetBytes(token, value);
+        sealedId.CopyTo(value, token.Length);
+        return value;
     }
 
     /// <summary>
@@ -112,10 +131,17 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
             counters.L1Hit();
             return (local, null);
         }
-        var loadedAt = l1.Sequence;
-        var (id, bytes) = await l2.GetLookupAsync(key, $"{Prefix}m:");
-        if (id is null)
+        if (outbox.IsPending(key))
             return (null, null);
+        var loadedAt = l1.Sequence;
+        var (value, snapshotBytes) = await l2.GetLookupAsync(key);
+        if (value is null)
+            return (null, null);
+        if (!TryReadLookup(key, value, out var id))
+        {
+            await l2.DropJunkAsync(key);
+            return (null, null);
+        }
         counters.L2Hit();
         if (id.Length == 0)
         {
@@ -123,62 +149,119 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, SnapshotLoader loader
             return (NotFound, null);
         }
         l1.Set(key, id, loadedAt);
-        if (bytes is not { Length: > 0 })
+        var memberKey = keys.Member(id);
+        if (snapshotBytes is null || outbox.IsPending(memberKey))
             return (id, null);
-        var snapshot = MemberSnapshot.Parser.ParseFrom(bytes);
-        l1.Set(MemberKey(id), snapshot, loadedAt);
+        if (await OpenSnapshotAsync(memberKey, snapshotBytes) is not { } snapshot)
+            return (id, null);
+        l1.Set(memberKey, snapshot, loadedAt);
         return (id, snapshot);
+    }
+
+    bool TryReadLookup(string key, byte[] value, out string memberId)
+    {
+        memberId = "";
+        if (value.Length <= CacheKeys.TokenLength || !keys.TryOpen(key, value.AsSpan(CacheKeys.TokenLength), out var plaintext))
+            return false;
+        var token = Encoding.ASCII.GetString(value, 0, CacheKeys.TokenLength);
+        memberId = Encoding.UTF8.GetString(plaintext);
+        // The token must be the one for the id (or the "not found" token with no id): anything else is not ours.
+        return memberId.Length == 0 ? token == NotFoundToken : token == keys.Member(memberId)[2..];
+    }
+
+    /// <summary>A snapshot read from Redis, or null (dropped and counted) when it is not one sealed for this key.</summary>
+    async Task<MemberSnapshot?> OpenSnapshotAsync(string key, byte[] bytes)
+    {
+        if (keys.TryOpen(key, bytes, out var plaintext))
+        {
+            try
+            {
+                var snapshot = MemberSnapshot.Parser.ParseFrom(plaintext);
+                if (snapshot.Member is not null && keys.Member(snapshot.Member.MemberId) == key)
+                    return snapshot;
+            }
+            catch (InvalidProtocolBufferException)
+            {
+            }
+        }
+        await l2.DropJunkAsync(key);
+        return null;
     }
 
     async Task<MemberSnapshot?> SnapshotAsync(string memberId, CancellationToken ct)
     {
-        var key = MemberKey(memberId);
+        var key = keys.Member(memberId);
         if (l1.TryGet<MemberSnapshot>(key, out var local))
         {
             counters.L1Hit();
             return local;
         }
-        var loadedAt = l1.Sequence;
-        if (await l2.GetAsync(key) is { Length: > 0 } bytes)
+        if (!outbox.IsPending(key))
         {
-            counters.L2Hit();
-            var parsed = MemberSnapshot.Parser.ParseFrom(bytes);
-            l1.Set(key, parsed, loadedAt);
-            return parsed;
+            var loadedAt = l1.Sequence;
+            if (await l2.GetSnapshotAsync(key) is { } bytes && await OpenSnapshotAsync(key, bytes) is { } parsed)
+            {
+                counters.L2Hit();
+                l1.Set(key, parsed, loadedAt);
+                return parsed;
+            }
         }
-        return await SingleFlight(key, async () =>
+        var (snapshot, _) = await SingleFlight(key, async loadedAt =>
         {
-            var at = l1.Sequence;
             counters.StoreLoaded();
-            var (snapshot, redirectedFrom) = await loader.ByIdAsync(memberId);
-            if (snapshot is null || redirectedFrom is not null)
+            var (loaded, redirectedFrom) = await loader.ByIdAsync(memberId);
+            if (loaded is null || redirectedFrom is not null)
                 return null;
-            await StoreAsync(snapshot, at);
-            return snapshot;
+            await StoreAsync(loaded, loadedAt);
+            return loaded;
         }, ct);
+        return snapshot;
     }
 
     async Task StoreAsync(MemberSnapshot snapshot, long loadedAt)
     {
-        var id = snapshot.Member.MemberId;
-        l1.Set(MemberKey(id), snapshot, loadedAt);
-        await l2.SetSnapshotAsync(MemberKey(id), VersionKey(id), Google.Protobuf.MessageExtensions.ToByteArray(snapshot), SnapshotLoader.Version(snapshot));
+        var key = keys.Member(snapshot.Member.MemberId);
+        l1.Set(key, snapshot, loadedAt);
+        await l2.SetSnapshotAsync(key, keys.Seal(key, snapshot.ToByteArray()), SnapshotLoader.Version(snapshot));
     }
 
-    /// <summary>One load per key at a time; callers give up on their own deadline without cancelling the shared load.</summary>
-    Task<MemberSnapshot?> SingleFlight(string key, Func<Task<MemberSnapshot?>> load, CancellationToken ct)
+    /// <summary>
+    /// One load per key at a time; callers give up on their own deadline without cancelling the shared load. A caller
+    /// joins a load only if the key was not invalidated after it began: a reader that saw a write committed never gets
+    /// the result of a load that may have read the store before it.
+    /// </summary>
+    async Task<(MemberSnapshot? Snapshot, long StartedAt)> SingleFlight(string key, Func<long, Task<MemberSnapshot?>> load, CancellationToken ct)
     {
-        var flight = inflight.GetOrAdd(key, static (k, state) => new Lazy<Task<MemberSnapshot?>>(async () =>
+        while (true)
+        {
+            var flight = inflight.GetOrAdd(key, static (_, state) => state.self.NewFlight(state.key, state.load), (self: this, key, load));
+            if (l1.InvalidatedSince(key, flight.StartedAt))
+            {
+                // Too old for this caller: start a fresh load in its place (others already waiting keep theirs).
+                var fresh = NewFlight(key, load);
+                if (!inflight.TryUpdate(key, fresh, flight))
+                    continue;
+                flight = fresh;
+            }
+            return (await flight.Load.Value.WaitAsync(ct), flight.StartedAt);
+        }
+    }
+
+    Flight NewFlight(string key, Func<long, Task<MemberSnapshot?>> load)
+    {
+        Flight? flight = null;
+        var startedAt = l1.Sequence;
+        flight = new Flight(new Lazy<Task<MemberSnapshot?>>(async () =>
         {
             try
             {
-                return await state.load();
+                return await load(startedAt);
             }
             finally
             {
-                state.self.inflight.TryRemove(k, out _);
+                inflight.TryRemove(KeyValuePair.Create(key, flight!));
             }
-        }), (load, self: this));
-        return flight.Value.WaitAsync(ct);
+        }), startedAt);
+        return flight;
     }
 }

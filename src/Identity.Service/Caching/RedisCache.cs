@@ -7,34 +7,76 @@ using StackExchange.Redis;
 namespace Identity.Service.Caching;
 
 /// <summary>
-/// The shared level and the invalidation bus. Redis is only a cache: every call has a short timeout, failures count
-/// towards a breaker that skips Redis for a while, and any failure reads as a miss. Nothing here throws to a caller.
+/// The shared level and the invalidation bus. Redis is only a cache, and an untrusted one: every call has a short
+/// timeout, failures count towards a breaker that skips Redis for a while, and any failure reads as a miss. A value of
+/// the wrong type, too large or empty is dropped by the scripts below and reported as junk. Nothing here throws to a
+/// caller. Key names arrive already hashed (<see cref="CacheKeys"/>); this class adds the prefix.
 /// </summary>
 public sealed class RedisCache : IAsyncDisposable
 {
-    // Sets a snapshot only if no newer version was announced: a load that raced a write cannot put the old value back.
-    const string SetIfNewer = """
-        local current = redis.call('GET', KEYS[2])
-        if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
+    // Reads a string value defensively: 1 and the value, 0 when absent, 2 when the key held junk (dropped).
+    const string SafeRead = """
+        local function read(key, cap)
+          local n = redis.pcall('STRLEN', key)
+          if type(n) ~= 'number' then redis.call('DEL', key) return 2, false end
+          if n == 0 then
+            if redis.call('EXISTS', key) == 1 then redis.call('DEL', key) return 2, false end
+            return 0, false
+          end
+          if n > cap then redis.call('DEL', key) return 2, false end
+          return 1, redis.call('GET', key)
+        end
+        local function number(key)
+          local v = redis.pcall('GET', key)
+          if type(v) ~= 'string' then return nil end
+          return tonumber(v)
+        end
+
+        """;
+
+    // A snapshot: {status, value}.
+    const string GetSnapshot = SafeRead + """
+        local s, v = read(KEYS[1], tonumber(ARGV[1]))
+        return {s, v}
+        """;
+
+    // A lookup and the snapshot it points to in one round trip: the lookup value starts with the snapshot key's token.
+    const string GetLookup = SafeRead + """
+        local cap = tonumber(ARGV[2])
+        local s, v = read(KEYS[1], cap)
+        if s ~= 1 then return {s, false, 0, false} end
+        local t = string.sub(v, 1, tonumber(ARGV[3]))
+        if string.len(v) <= tonumber(ARGV[3]) or string.find(t, '[^%w_-]') then return {1, v, 0, false} end
+        local s2, v2 = read(ARGV[1] .. t, cap)
+        return {1, v, s2, v2}
+        """;
+
+    // Stores a snapshot unless a newer version was announced or one of the same version is already stored: a load that
+    // raced a write cannot put the old value back. A version key that is not a number does not count.
+    const string SetIfNewer = SafeRead + """
+        local current = number(KEYS[2])
+        local version = tonumber(ARGV[2])
+        if current and current > version then return 0 end
+        if current and current == version and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
         redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
         return 1
         """;
 
-    // Announces a member's new version and drops its snapshot.
-    const string Bump = """
-        local current = redis.call('GET', KEYS[2])
-        if not current or tonumber(current) < tonumber(ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) end
-        redis.call('DEL', KEYS[1])
+    // Applies invalidations: KEYS are (snapshot, version) pairs for ARGV[1] members, then lookup keys; ARGV[2..] the
+    // members' versions, then the TTL, the channel and the message. Announces each version, drops every key, publishes.
+    const string Invalidate = SafeRead + """
+        local members = tonumber(ARGV[1])
+        local ttl = ARGV[members + 2]
+        for i = 1, members do
+          local current = number(KEYS[2 * i])
+          local version = tonumber(ARGV[i + 1])
+          if not current or current < version then redis.call('SET', KEYS[2 * i], ARGV[i + 1], 'EX', ttl) end
+          redis.call('DEL', KEYS[2 * i - 1])
+        end
+        for i = 2 * members + 1, #KEYS do redis.call('DEL', KEYS[i]) end
+        redis.call('PUBLISH', ARGV[members + 3], ARGV[members + 4])
         return 1
-        """;
-
-    // A lookup and the snapshot it points to in one round trip (the id picks the second key, so MGET cannot).
-    const string LookupWithSnapshot = """
-        local id = redis.call('GET', KEYS[1])
-        if not id then return nil end
-        if id == '' then return {''} end
-        return {id, redis.call('GET', ARGV[1] .. id)}
         """;
 
     readonly RedisOptions options;
@@ -71,6 +113,9 @@ public sealed class RedisCache : IAsyncDisposable
 
     public bool IsConnected => connecting.IsCompletedSuccessfully && connecting.Result is { IsConnected: true };
 
+    /// <summary>True when a call would be tried now (connected, breaker closed).</summary>
+    public bool IsUsable => IsConnected && clock.GetUtcNow().UtcTicks >= Interlocked.Read(ref openUntilTicks);
+
     async Task<ConnectionMultiplexer?> ConnectAsync()
     {
         var configuration = ConfigurationOptions.Parse(options.Configuration!);
@@ -82,26 +127,15 @@ public sealed class RedisCache : IAsyncDisposable
         configuration.ConnectRetry = 1;
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
-        multiplexer.ConnectionFailed += (_, e) => Safely(() =>
-        {
-            // From now on no invalidation can reach us: L1 stops trusting anything for longer than L1OutageTtlSeconds.
-            l1.Degraded = true;
-            Log.RedisDown(logger, e.FailureType.ToString());
-        });
+        multiplexer.ConnectionFailed += (_, e) => Safely(() => Log.RedisDown(logger, e.FailureType.ToString()));
         multiplexer.ConnectionRestored += (_, _) => Safely(() =>
         {
             if (!subscribed)
                 _ = SubscribeAsync(multiplexer);
-            // Invalidations sent while we were away are lost: start L1 afresh (only after a real outage; a second
-            // connection coming up at start has missed nothing).
-            if (l1.Degraded)
-                l1.Clear();
-            l1.Degraded = false;
+            // Messages missed meanwhile need no clearing here: the outbox brings every change within the bound.
             Interlocked.Exchange(ref consecutiveFailures, 0);
             Log.RedisBack(logger);
         });
-        if (!multiplexer.IsConnected)
-            l1.Degraded = true;
         await SubscribeAsync(multiplexer);
         return multiplexer;
     }
@@ -173,45 +207,82 @@ public sealed class RedisCache : IAsyncDisposable
         return multiplexer.GetDatabase();
     }
 
-    public Task<byte[]?> GetAsync(string key) =>
-        TryAsync<byte[]?>(async db => await db.StringGetAsync(key) is { HasValue: true } value ? (byte[]?)value : null);
+    RedisKey Key(string name) => options.KeyPrefix + name;
+
+    /// <summary>A snapshot's sealed bytes, or null. Junk found under the key is dropped and counted.</summary>
+    public async Task<byte[]?> GetSnapshotAsync(string key)
+    {
+        var result = await TryAsync(db => db.ScriptEvaluateAsync(GetSnapshot, [Key(key)], [cacheOptions.MaxValueBytes]));
+        if (result is null || result.IsNull)
+            return null;
+        var parts = (RedisResult[])result!;
+        return Value(parts[0], parts[1]);
+    }
 
     /// <summary>
-    /// A lookup key's target and, when it is a member id, that member's snapshot bytes (null when not cached):
-    /// (null, null) when Redis does not know the key, ("", null) for a remembered "not found".
+    /// A lookup key's sealed value and, when it leads to a snapshot cached here, that snapshot's sealed bytes; (null,
+    /// null) when Redis does not know the key. Junk found under either key is dropped and counted.
     /// </summary>
-    public async Task<(string? Id, byte[]? Snapshot)> GetLookupAsync(string lookupKey, string snapshotKeyPrefix)
+    public async Task<(byte[]? Lookup, byte[]? Snapshot)> GetLookupAsync(string lookupKey)
     {
-        var result = await TryAsync(db => db.ScriptEvaluateAsync(LookupWithSnapshot, [lookupKey], [snapshotKeyPrefix]));
+        var result = await TryAsync(db => db.ScriptEvaluateAsync(GetLookup, [Key(lookupKey)],
+            [options.KeyPrefix + "m:", cacheOptions.MaxValueBytes, CacheKeys.TokenLength]));
         if (result is null || result.IsNull)
             return (null, null);
         var parts = (RedisResult[])result!;
-        var id = (string?)parts[0] ?? "";
-        return (id, parts.Length > 1 && !parts[1].IsNull ? (byte[]?)parts[1] : null);
+        return (Value(parts[0], parts[1]), Value(parts[2], parts[3]));
+    }
+
+    byte[]? Value(RedisResult status, RedisResult value)
+    {
+        var code = (int)status;
+        if (code == 2)
+            counters.JunkDropped();
+        return code == 1 && !value.IsNull ? (byte[]?)value : null;
     }
 
     public Task SetAsync(string key, byte[] value, TimeSpan ttl) =>
-        TryAsync(db => db.StringSetAsync(key, value, ttl, flags: CommandFlags.FireAndForget));
+        TryAsync(db => db.StringSetAsync(Key(key), value, ttl, flags: CommandFlags.FireAndForget));
 
-    public Task DeleteAsync(string key) => TryAsync(db => db.KeyDeleteAsync(key));
+    /// <summary>Drops a key whose value could not be used (it is then reloaded and replaced).</summary>
+    public Task DropJunkAsync(string key)
+    {
+        counters.JunkDropped();
+        return TryAsync(db => db.KeyDeleteAsync(Key(key)));
+    }
 
-    public Task SetSnapshotAsync(string key, string versionKey, byte[] value, long version) =>
-        TryAsync(db => db.ScriptEvaluateAsync(SetIfNewer, [key, versionKey], [value, version, cacheOptions.L2TtlSeconds]));
+    public Task DeleteAsync(string key) => TryAsync(db => db.KeyDeleteAsync(Key(key)));
 
-    /// <summary>After a write: bump versions, drop keys, and tell every instance to drop its L1 copies.</summary>
-    public Task InvalidateAsync(IReadOnlyList<(string Key, string VersionKey, long Version)> snapshots, IReadOnlyList<string> keys) =>
-        TryAsync(async db =>
+    public Task SetSnapshotAsync(string key, byte[] value, long version) =>
+        TryAsync(db => db.ScriptEvaluateAsync(SetIfNewer, [Key(key), Key(CacheKeys.VersionOf(key))], [value, version, cacheOptions.L2TtlSeconds]));
+
+    /// <summary>
+    /// Applies changed keys: announces snapshot versions, drops the keys, and tells every instance to drop its L1
+    /// copies, in one script. False when Redis could not be reached (the outbox applies them later).
+    /// </summary>
+    public async Task<bool> InvalidateAsync(IReadOnlyCollection<KeyValuePair<string, long>> changed)
+    {
+        if (changed.Count == 0)
+            return true;
+        var members = changed.Where(c => CacheKeys.IsMember(c.Key)).ToList();
+        var keys = new List<RedisKey>(changed.Count + members.Count);
+        var args = new List<RedisValue>(members.Count + 4) { members.Count };
+        foreach (var (key, version) in members)
         {
-            var batch = new List<Task>(snapshots.Count + 2);
-            foreach (var (key, versionKey, version) in snapshots)
-                batch.Add(db.ScriptEvaluateAsync(Bump, [key, versionKey], [version, cacheOptions.L2TtlSeconds]));
-            if (keys.Count > 0)
-                batch.Add(db.KeyDeleteAsync(keys.Select(k => (RedisKey)k).ToArray()));
-            var all = snapshots.Select(s => s.Key).Concat(keys).Prepend(instanceId);
-            batch.Add(db.PublishAsync(channel, string.Join('\n', all)));
-            await Task.WhenAll(batch);
+            keys.Add(Key(key));
+            keys.Add(Key(CacheKeys.VersionOf(key)));
+            args.Add(version);
+        }
+        keys.AddRange(changed.Where(c => !CacheKeys.IsMember(c.Key)).Select(c => Key(c.Key)));
+        args.Add(cacheOptions.L2TtlSeconds);
+        args.Add(options.KeyPrefix + "invalidate");
+        args.Add(string.Join('\n', changed.Select(c => c.Key).Prepend(instanceId)));
+        return await TryAsync(async db =>
+        {
+            await db.ScriptEvaluateAsync(Invalidate, keys.ToArray(), args.ToArray());
             return true;
         });
+    }
 
     /// <summary>Runs one Redis operation; any failure counts towards the breaker and reads as "no answer".</summary>
     async Task<T?> TryAsync<T>(Func<IDatabase, Task<T>> operation)
@@ -240,7 +311,6 @@ public sealed class RedisCache : IAsyncDisposable
     void Failed()
     {
         counters.RedisFailed();
-        l1.Degraded = true;
         if (Interlocked.Increment(ref consecutiveFailures) >= options.BreakerFailures)
         {
             Interlocked.Exchange(ref openUntilTicks, clock.GetUtcNow().AddSeconds(options.BreakerOpenSeconds).UtcTicks);
@@ -269,7 +339,7 @@ public sealed class RedisHealthCheck(RedisCache redis) : IHealthCheck
 /// <summary>Counts what the cache does, for tests and diagnostics.</summary>
 public sealed class CacheCounters
 {
-    long storeLoads, l1Hits, l2Hits, redisFailures, invalidationsReceived;
+    long storeLoads, l1Hits, l2Hits, redisFailures, invalidationsReceived, junkDropped, outboxApplied;
 
     public long StoreLoads => Interlocked.Read(ref storeLoads);
     public long L1Hits => Interlocked.Read(ref l1Hits);
@@ -277,9 +347,17 @@ public sealed class CacheCounters
     public long RedisFailures => Interlocked.Read(ref redisFailures);
     public long InvalidationsReceivedCount => Interlocked.Read(ref invalidationsReceived);
 
+    /// <summary>Values found in Redis that could not be used (wrong type, too large, empty, not sealed by us, unparsable).</summary>
+    public long JunkDroppedCount => Interlocked.Read(ref junkDropped);
+
+    /// <summary>Outbox rows applied to Redis by this instance's drain.</summary>
+    public long OutboxAppliedCount => Interlocked.Read(ref outboxApplied);
+
     public void StoreLoaded() => Interlocked.Increment(ref storeLoads);
     public void L1Hit() => Interlocked.Increment(ref l1Hits);
     public void L2Hit() => Interlocked.Increment(ref l2Hits);
     public void RedisFailed() => Interlocked.Increment(ref redisFailures);
     public void InvalidationsReceived() => Interlocked.Increment(ref invalidationsReceived);
+    public void JunkDropped() => Interlocked.Increment(ref junkDropped);
+    public void OutboxApplied(int rows) => Interlocked.Add(ref outboxApplied, rows);
 }

@@ -20,6 +20,8 @@ public static class ErrorMapping
                 return ToRpcException(identity);
             case OperationCanceledException when callCancelled.IsCancellationRequested:
                 return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled or its deadline passed."));
+            case var fault when StoreFaults.Classify(fault) is { } storeFault:
+                return ToRpcException(storeFault);
             case DbUpdateConcurrencyException:
                 return Build(StatusCode.Aborted, ErrorReasons.ConcurrentUpdate, "The member changed while this call ran; retry it.");
             case TimeoutException:
@@ -43,6 +45,30 @@ public static class ErrorMapping
         return status.ToRpcException();
     }
 
+    /// <summary>How long a caller is asked to wait before retrying a write the store refused.</summary>
+    public static readonly TimeSpan BusyRetryDelay = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan FullRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// UNAVAILABLE with RetryInfo: both faults pass by themselves (the other writer finishes, space is freed), and the
+    /// write was not applied, so retrying it is safe. Never INTERNAL: the request was fine.
+    /// </summary>
+    public static RpcException ToRpcException(StoreFault fault)
+    {
+        var (reason, delay, message) = fault switch
+        {
+            StoreFault.Busy => (ErrorReasons.StoreBusy, BusyRetryDelay,
+                "The store is busy with other writes beyond its busy timeout; nothing was written. Retry the call shortly."),
+            _ => (ErrorReasons.StoreFull, FullRetryDelay,
+                "The store cannot write: its disk is full (or failing). Nothing was written; reads still work. Retry the call once space is freed."),
+        };
+        var status = new Google.Rpc.Status { Code = (int)StatusCode.Unavailable, Message = message };
+        status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) }));
+        status.Details.Add(Any.Pack(new ErrorInfo { Reason = reason, Domain = ErrorReasons.Domain }));
+        return status.ToRpcException();
+    }
+
     static RpcException Build(StatusCode code, string reason, string message)
     {
         var status = new Google.Rpc.Status { Code = (int)code, Message = message };
@@ -52,7 +78,7 @@ public static class ErrorMapping
 }
 
 /// <summary>Applies <see cref="ErrorMapping"/> to every call, and logs what was not a domain failure.</summary>
-public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, StoreFaultLog storeFaults) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -84,7 +110,9 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interce
     RpcException Map(Exception exception, ServerCallContext context)
     {
         var mapped = ErrorMapping.ToRpcException(exception, context.CancellationToken);
-        if (mapped.StatusCode is StatusCode.Internal or StatusCode.Unavailable or StatusCode.Aborted)
+        if (StoreFaults.Classify(exception) is { } fault)
+            storeFaults.Faulted(fault, context.Method); // expected under load or a full disk: a throttled warning, no stack
+        else if (mapped.StatusCode is StatusCode.Internal or StatusCode.Unavailable or StatusCode.Aborted)
             Log.CallFailed(logger, context.Method, exception.GetType().Name, exception);
         return mapped;
     }

@@ -5,6 +5,10 @@ namespace Identity.Service.Errors;
 /// <summary>Collects every problem with a request so the caller learns them all at once, then throws one INVALID_ARGUMENT.</summary>
 public sealed class FieldViolations
 {
+    /// <summary>0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants a Timestamp may hold.</summary>
+    const long MinTimestampSeconds = -62_135_596_800;
+    const long MaxTimestampSeconds = 253_402_300_799;
+
     readonly List<BadRequest.Types.FieldViolation> violations = [];
 
     public bool Any => violations.Count > 0;
@@ -56,6 +60,39 @@ public sealed class FieldViolations
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Reads a <c>google.protobuf.Timestamp</c> field: null when absent, or after recording the violation when it is not a
+    /// valid instant (seconds outside 0001-01-01..9999-12-31, nanos outside 0..999999999).
+    /// </summary>
+    public DateTimeOffset? Instant(string field, Google.Protobuf.WellKnownTypes.Timestamp? value)
+    {
+        if (value is null)
+            return null;
+        if (value.Seconds is < MinTimestampSeconds or > MaxTimestampSeconds || value.Nanos is < 0 or > 999_999_999)
+        {
+            Add(field, "is not a valid timestamp (seconds must fall in 0001-01-01..9999-12-31 UTC, nanos in 0..999999999)");
+            return null;
+        }
+        return value.ToDateTimeOffset();
+    }
+
+    /// <summary>Checks that a present, valid instant falls in [<paramref name="from"/>, <paramref name="to"/>]; returns it unchanged.</summary>
+    public DateTimeOffset? Within(string field, DateTimeOffset? value, DateTimeOffset from, DateTimeOffset to, string description)
+    {
+        if (value is { } at && (at < from || at > to))
+            Add(field, description);
+        return value;
+    }
+
+    /// <summary>Checks an integer the caller sends against its documented range.</summary>
+    public bool InRange(string field, long value, long min, long max)
+    {
+        if (value >= min && value <= max)
+            return true;
+        Add(field, $"must be between {min} and {max}");
+        return false;
     }
 
     public void ThrowIfAny()

@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server.Model;
 using Identity.Service.Caching;
 using Identity.Service.Errors;
 using Identity.Service.Loyalty;
@@ -8,6 +9,7 @@ using Identity.Service.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Identity.Service.Hosting;
@@ -43,6 +45,8 @@ public static class IdentityApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<CallerRateLimiting>();
+        // Broken gRPC frames are the caller's error (INVALID_ARGUMENT), checked once the caller is known and admitted.
+        app.UseMiddleware<GrpcFrameGuard>();
         app.MapGrpcService<MemberGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcService<LoyaltyGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcService<PartnerGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
@@ -85,7 +89,10 @@ public static class IdentityApp
                 Pooling = true,
             };
             db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>())
+              // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
+              // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
+              .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
         });
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<IdentityStore>();
@@ -111,6 +118,10 @@ public static class IdentityApp
         services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
         services.AddSingleton<CacheCounters>();
+        services.AddSingleton<CacheKeys>();
+        services.AddSingleton<CacheChangeInterceptor>();
+        services.AddSingleton<InvalidationOutbox>();
+        services.AddHostedService(provider => provider.GetRequiredService<InvalidationOutbox>());
         services.AddSingleton<L1Cache>();
         services.AddSingleton<RedisCache>();
         services.AddSingleton<SnapshotLoader>();
@@ -125,6 +136,22 @@ public static class IdentityApp
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<PartnerPseudonyms>();
         services.AddSingleton<PartnerSharing>();
+
+        services.AddSingleton<MalformedRequestLog>();
+        services.AddSingleton<StoreFaultLog>();
+        GuardRequestParsing(services);
         return services;
+    }
+
+    /// <summary>
+    /// Swaps grpc-dotnet's method binder for one that binds the same methods with guarded request marshallers, so a
+    /// request that does not parse is INVALID_ARGUMENT rather than UNKNOWN. Fails at start if the binder is not found.
+    /// </summary>
+    static void GuardRequestParsing(IServiceCollection services)
+    {
+        var binder = services.Single(d => d.ServiceType == typeof(IServiceMethodProvider<>)
+            && d.ImplementationType?.Name == "BinderServiceMethodProvider`1");
+        services.Remove(binder);
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(GuardedServiceMethodProvider<>));
     }
 }

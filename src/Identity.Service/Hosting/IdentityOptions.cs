@@ -14,6 +14,14 @@ public sealed class IdentityOptions
 
     public MaintenanceOptions Maintenance { get; set; } = new();
 
+    /// <summary>
+    /// How many days back an order or membership purchase may be dated (<c>paid_at</c>): tills that were offline
+    /// post late, but not forever. Default 30; at least 1.
+    /// </summary>
+    public int LateOrderWindowDays { get; set; } = 30;
+
+    public TimeSpan LateOrderWindow => TimeSpan.FromDays(Math.Max(1, LateOrderWindowDays));
+
     public string DatabasePath => Database.Path ?? System.IO.Path.Combine(DataDirectory, "identity.db");
 }
 

@@ -22,7 +22,7 @@ public static partial class Log
     [LoggerMessage(6, LogLevel.Warning, "Redis is unreachable ({FailureType}): serving from the in-process cache and the store.")]
     public static partial void RedisDown(ILogger logger, string failureType);
 
-    [LoggerMessage(7, LogLevel.Information, "Redis is back: the in-process cache was cleared and caching resumes.")]
+    [LoggerMessage(7, LogLevel.Information, "Redis is back: caching through it resumes and the outbox applies what it missed.")]
     public static partial void RedisBack(ILogger logger);
 
     [LoggerMessage(8, LogLevel.Warning, "Loading the newly published program failed; the periodic refresh will retry.")]
@@ -49,4 +49,13 @@ public static partial class Log
 
     [LoggerMessage(41, LogLevel.Information, "Completed {Count} erasures made before erasure removed everything.")]
     public static partial void ErasuresCompleted(ILogger logger, int count);
+
+    [LoggerMessage(14, LogLevel.Information, "Refused a malformed request ({Kind}) to {Method}: {Reason} ({Suppressed} more like it since the last line).")]
+    public static partial void MalformedRequest(ILogger logger, string kind, string method, string reason, int suppressed);
+
+    [LoggerMessage(15, LogLevel.Warning, "{Method}: the store is {Fault}; the caller was told to retry ({Suppressed} more like it since the last line).")]
+    public static partial void StoreFault(ILogger logger, string method, string fault, int suppressed);
+
+    [LoggerMessage(60, LogLevel.Warning, "Reading or applying the cache outbox failed; it is tried again at the next poll.")]
+    public static partial void OutboxFailed(ILogger logger, Exception exception);
 }

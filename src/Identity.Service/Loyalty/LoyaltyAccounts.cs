@@ -44,11 +44,8 @@ public static class LoyaltyAccounts
         account.PaidExpiresAt = state.PaidExpiresAt;
     }
 
-    public static void Touch(LoyaltyAccountRecord account, DateTimeOffset now)
-    {
-        account.Version++;
-        account.UpdatedAt = now;
-    }
+    /// <summary>Marks the account changed; its version is bumped when it is saved (CacheChangeInterceptor).</summary>
+    public static void Touch(LoyaltyAccountRecord account, DateTimeOffset now) => account.UpdatedAt = now;
 
     /// <summary>
     /// Everything the quote needs about a member. A member with no account yet gets the program's entry state.

@@ -16,7 +16,7 @@ namespace Identity.Service.Loyalty;
 public sealed class LoyaltyGrpcService(
     IdempotentWrites idempotent, OrderRecording orders, RefundRecording refunds, PointsSpending spending, DailyCheckIn checkIns,
     MembershipPurchase memberships, PointsStatements statements, MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance,
-    LedgerVerifier verifier, RedisCache redis, TimeProvider clock)
+    LedgerVerifier verifier, RedisCache redis, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
     : LoyaltyService.LoyaltyServiceBase
 {
     public const string ProgramAnnouncement = "program";
@@ -51,7 +51,7 @@ public sealed class LoyaltyGrpcService(
     public override Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow);
         if (command.Channel == Channel.Partner)
             throw IdentityException.Invalid("channel", "must not be CHANNEL_PARTNER: partner orders are recorded through PartnerService");
         if (caller.Role == ClientRole.Pos && command.Channel != Channel.Pos)
@@ -66,7 +66,7 @@ public sealed class LoyaltyGrpcService(
     public override Task<RecordRefundResponse> RecordRefund(RecordRefundRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow);
         var scope = caller.OrderScope();
         var key = IdempotencyKey.Business("refund", $"{command.Channel}:{command.RefundId}", request);
         // The stored order decides, repeats included: an order the caller may not refund is answered as unknown.
@@ -99,7 +99,7 @@ public sealed class LoyaltyGrpcService(
     public override Task<CheckInResponse> CheckIn(CheckInRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), catalog.Program.TimeZone);
         caller.RequireOwnChannel((int)command.Channel, "channel");
         command = command with { Member = caller.Scoped(command.Member) };
         // Without a request id the brand-local day is the key (a second check-in that day grants nothing).
@@ -113,7 +113,7 @@ public sealed class LoyaltyGrpcService(
     public override Task<PurchaseMembershipResponse> PurchaseMembership(PurchaseMembershipRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow());
+        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow);
         caller.RequireOwnChannel((int)command.Channel, "channel");
         command = command with { Member = caller.Scoped(command.Member) };
         var key = IdempotencyKey.PerClient("membership", caller.Id, command.RequestId, request);
@@ -131,7 +131,7 @@ public sealed class LoyaltyGrpcService(
     }
 
     public override Task<RunMaintenanceResponse> RunMaintenance(RunMaintenanceRequest request, ServerCallContext context) =>
-        maintenance.RunAsync(request.AsOf?.ToDateTimeOffset(), context.CancellationToken);
+        maintenance.RunAsync(LoyaltyRequests.Read(request, clock.GetUtcNow()), context.CancellationToken);
 
     public override Task<VerifyLedgerResponse> VerifyLedger(VerifyLedgerRequest request, ServerCallContext context) =>
         verifier.VerifyAsync(context.CancellationToken);

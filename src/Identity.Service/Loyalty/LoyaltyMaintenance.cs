@@ -35,7 +35,6 @@ public sealed class LoyaltyMaintenance(
                     if (l > 0)
                     {
                         LoyaltyAccounts.Touch(account, clock.GetUtcNow());
-                        change.Snapshot(memberId);
                     }
                     (lotCount, pointCount) = (lotCount + l, pointCount + p);
                 }
@@ -62,7 +61,6 @@ public sealed class LoyaltyMaintenance(
                     var (state, down, ended) = TierEvaluator.Assess(program, LoyaltyAccounts.State(account), account.Growth, at);
                     LoyaltyAccounts.Apply(account, state);
                     LoyaltyAccounts.Touch(account, clock.GetUtcNow());
-                    change.Snapshot(memberId);
                     counts = (counts.Item1 + 1, counts.Item2 + (down ? 1 : 0), counts.Item3 + (ended ? 1 : 0));
                 }
                 return counts;

@@ -5,7 +5,11 @@ using Identity.V1;
 
 namespace Identity.Service.Loyalty;
 
-public sealed record OrderCommand(MemberLookup Member, Channel Channel, string OrderId, string? StoreId, string? GuideId, long AmountFen, DateTimeOffset PaidAt);
+public sealed record OrderCommand(MemberLookup Member, Channel Channel, string OrderId, string? StoreId, string? GuideId, long AmountFen, DateTimeOffset PaidAt)
+{
+    /// <summary>True when the caller sent no paid_at and <see cref="PaidAt"/> is the server's now (not part of what the caller sent).</summary>
+    public bool PaidAtDefaulted { get; init; }
+}
 
 public sealed record RefundCommand(Channel Channel, string OrderId, string RefundId, long AmountFen, DateTimeOffset RefundedAt);
 
@@ -28,10 +32,13 @@ public static class LoyaltyRequests
     public const int MaxPageSize = 500;
 
     /// <summary>Instants a client may send ahead of the server's clock (clock skew between tills and server).</summary>
-    static readonly TimeSpan FutureSkew = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan FutureSkew = TimeSpan.FromMinutes(5);
 
-    /// <summary>How far back a check-in may be dated: it is a daily action, not a back-fill.</summary>
-    static readonly TimeSpan CheckInLateness = TimeSpan.FromDays(1);
+    /// <summary>How far from now a benefit quote may be asked for: "what would apply at this instant" within a year either way.</summary>
+    public static readonly TimeSpan QuoteHorizon = TimeSpan.FromDays(365);
+
+    /// <summary>How far from now maintenance may be run "as of".</summary>
+    public static readonly TimeSpan MaintenanceHorizon = TimeSpan.FromDays(365);
 
     public static QuoteContext ReadContext(FieldViolations v, string field, BenefitContext? context, DateTimeOffset now)
     {
@@ -42,7 +49,8 @@ public static class LoyaltyRequests
         }
         v.KnownEnum($"{field}.channel", context.Channel, required: true);
         var store = v.Optional($"{field}.store_id", context.StoreId, MemberLimits.StoreIdLength);
-        var at = context.At is null ? now : ReadInstant(v, $"{field}.at", context.At);
+        var at = v.Within($"{field}.at", v.Instant($"{field}.at", context.At), now - QuoteHorizon, now + QuoteHorizon,
+            "must be within a year of now") ?? now;
         return new QuoteContext(context.Channel, store, at);
     }
 
@@ -55,7 +63,7 @@ public static class LoyaltyRequests
         return (member!, context);
     }
 
-    public static OrderCommand Read(RecordOrderRequest request, DateTimeOffset now)
+    public static OrderCommand Read(RecordOrderRequest request, DateTimeOffset now, TimeSpan lateOrderWindow)
     {
         var v = new FieldViolations();
         var member = MemberRequests.ReadMember(v, "member", request.Member);
@@ -64,19 +72,19 @@ public static class LoyaltyRequests
         var store = v.Optional("store_id", request.StoreId, MemberLimits.StoreIdLength);
         var guide = v.Optional("guide_id", request.GuideId, MemberLimits.GuideIdLength);
         Positive(v, "amount_fen", request.AmountFen, MaxAmountFen);
-        var paidAt = request.PaidAt is null ? now : NotFuture(v, "paid_at", ReadInstant(v, "paid_at", request.PaidAt), now);
+        var paidAt = PaidAt(v, "paid_at", request.PaidAt, now, lateOrderWindow);
         v.ThrowIfAny();
-        return new OrderCommand(member!, request.Channel, orderId!, store, guide, request.AmountFen, paidAt);
+        return new OrderCommand(member!, request.Channel, orderId!, store, guide, request.AmountFen, paidAt ?? now) { PaidAtDefaulted = paidAt is null };
     }
 
-    public static RefundCommand Read(RecordRefundRequest request, DateTimeOffset now)
+    public static RefundCommand Read(RecordRefundRequest request, DateTimeOffset now, TimeSpan lateOrderWindow)
     {
         var v = new FieldViolations();
         v.KnownEnum("channel", request.Channel, required: true);
         var orderId = v.Required("order_id", request.OrderId, KeyLength);
         var refundId = v.Required("refund_id", request.RefundId, KeyLength);
         Positive(v, "amount_fen", request.AmountFen, MaxAmountFen);
-        var at = request.RefundedAt is null ? now : NotFuture(v, "refunded_at", ReadInstant(v, "refunded_at", request.RefundedAt), now);
+        var at = PaidAt(v, "refunded_at", request.RefundedAt, now, lateOrderWindow) ?? now;
         v.ThrowIfAny();
         return new RefundCommand(request.Channel, orderId!, refundId!, request.AmountFen, at);
     }
@@ -99,27 +107,39 @@ public static class LoyaltyRequests
         var v = new FieldViolations();
         var member = MemberRequests.ReadMember(v, "member", request.Member);
         var requestId = v.Required("request_id", request.RequestId, KeyLength);
-        if (request.Points == 0 || Math.Abs(request.Points) > MaxPoints)
-            v.Add("points", $"must be non-zero and at most {MaxPoints} either way");
+        // Compared without Math.Abs, which overflows on long.MinValue.
+        if (request.Points == 0 || request.Points < -MaxPoints || request.Points > MaxPoints)
+            v.Add("points", $"must be non-zero and between {-MaxPoints} and {MaxPoints}");
         var reason = v.Required("reason", request.Reason, MemberLimits.ReasonLength);
         var actor = v.Required("operator", request.Operator, MemberLimits.OperatorLength);
         v.ThrowIfAny();
         return new AdjustCommand(member!, requestId!, request.Points, reason!, actor!);
     }
 
-    public static CheckInCommand Read(CheckInRequest request, DateTimeOffset now)
+    /// <summary>
+    /// A check-in is for today: <c>at</c> must fall on the brand-local day of now (or of now ± the clock skew, so a till a
+    /// few minutes off at midnight still counts) and not be more than the skew ahead of now.
+    /// </summary>
+    public static CheckInCommand Read(CheckInRequest request, DateTimeOffset now, TimeZoneInfo zone)
     {
         var v = new FieldViolations();
         var member = MemberRequests.ReadMember(v, "member", request.Member);
         v.KnownEnum("channel", request.Channel, required: true);
-        var at = request.At is null ? now : NotFuture(v, "at", ReadInstant(v, "at", request.At), now);
-        if (at < now - CheckInLateness)
-            v.Add("at", "must be within the last day: check-in is not back-filled");
+        var at = v.Instant("at", request.At);
+        if (at is { } given)
+        {
+            var day = BrandTime.LocalDate(zone, given);
+            if (given > now + FutureSkew)
+                v.Add("at", "must not be in the future");
+            else if (day != BrandTime.LocalDate(zone, now) && day != BrandTime.LocalDate(zone, now - FutureSkew)
+                && day != BrandTime.LocalDate(zone, now + FutureSkew))
+                v.Add("at", "must be today in the program's time zone: check-in is not back-filled");
+        }
         v.ThrowIfAny();
-        return new CheckInCommand(member!, request.Channel, at);
+        return new CheckInCommand(member!, request.Channel, at ?? now);
     }
 
-    public static PurchaseCommand Read(PurchaseMembershipRequest request, DateTimeOffset now)
+    public static PurchaseCommand Read(PurchaseMembershipRequest request, DateTimeOffset now, TimeSpan lateOrderWindow)
     {
         var v = new FieldViolations();
         var member = MemberRequests.ReadMember(v, "member", request.Member);
@@ -127,7 +147,7 @@ public static class LoyaltyRequests
         var tier = v.Required("tier_code", request.TierCode, 32);
         Positive(v, "paid_fen", request.PaidFen, MaxAmountFen);
         v.KnownEnum("channel", request.Channel, required: false);
-        var paidAt = request.PaidAt is null ? now : NotFuture(v, "paid_at", ReadInstant(v, "paid_at", request.PaidAt), now);
+        var paidAt = PaidAt(v, "paid_at", request.PaidAt, now, lateOrderWindow) ?? now;
         v.ThrowIfAny();
         return new PurchaseCommand(member!, requestId!, tier!, request.PaidFen, request.Channel, paidAt);
     }
@@ -162,28 +182,20 @@ public static class LoyaltyRequests
         return (request.ProgramJson, request.ValidateOnly, request.ExpectedVersion);
     }
 
-    static DateTimeOffset ReadInstant(FieldViolations v, string field, Google.Protobuf.WellKnownTypes.Timestamp timestamp)
-    {
-        // Timestamp.ToDateTimeOffset throws outside 0001..9999 and for out-of-range nanos.
-        if (timestamp.Seconds is < -62135596800 or > 253402300799 || timestamp.Nanos is < 0 or > 999_999_999)
-        {
-            v.Add(field, "is not a valid timestamp");
-            return default;
-        }
-        return timestamp.ToDateTimeOffset();
-    }
+    /// <summary>
+    /// When an order, refund or purchase happened: absent is null (the caller defaults it to now); present must lie in
+    /// [now − the late-order window, now + the clock skew].
+    /// </summary>
+    public static DateTimeOffset? PaidAt(FieldViolations v, string field, Google.Protobuf.WellKnownTypes.Timestamp? value, DateTimeOffset now, TimeSpan lateOrderWindow) =>
+        v.Within(field, v.Instant(field, value), now - lateOrderWindow, now + FutureSkew,
+            $"must be within the last {lateOrderWindow.TotalDays:0} days and not more than {FutureSkew.TotalMinutes:0} minutes ahead of the server's clock");
 
-    static DateTimeOffset NotFuture(FieldViolations v, string field, DateTimeOffset at, DateTimeOffset now)
+    public static DateTimeOffset? Read(RunMaintenanceRequest request, DateTimeOffset now)
     {
-        if (at > now + FutureSkew)
-            v.Add(field, "must not be in the future");
-        return at;
-    }
-
-    static DateTimeOffset Missing(FieldViolations v, string field)
-    {
-        v.Add(field, "is required");
-        return default;
+        var v = new FieldViolations();
+        var asOf = v.Within("as_of", v.Instant("as_of", request.AsOf), now - MaintenanceHorizon, now + MaintenanceHorizon, "must be within a year of now");
+        v.ThrowIfAny();
+        return asOf;
     }
 
     static void Positive(FieldViolations v, string field, long value, long max)

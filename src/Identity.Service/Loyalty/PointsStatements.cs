@@ -29,7 +29,6 @@ public sealed class PointsStatements(IdentityStore store, CachedWrites writes, P
             await writes.WriteAsync(async (db, change, ct) =>
             {
                 var account = await db.LoyaltyAccounts.FirstAsync(a => a.MemberId == memberId, ct);
-                change.Snapshot(memberId);
                 await PointsLedger.ExpireDueAsync(db, account, now, ct);
                 LoyaltyAccounts.Touch(account, now);
                 return 0;

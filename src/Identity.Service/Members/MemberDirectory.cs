@@ -98,10 +98,6 @@ public sealed class MemberDirectory(
             }
 
             var changed = BindMissing(member, command.Identities, command.Source, now);
-            change.Member(member);
-            change.Phone(phoneIndex);
-            foreach (var identity in command.Identities)
-                change.Identity(identity);
             if (!created)
                 changed |= FillProfileGaps(member, command.Profile);
             if (changed && !created)
@@ -135,7 +131,6 @@ public sealed class MemberDirectory(
             var changed = BindMissing(member, identities, source, clock.GetUtcNow());
             if (changed)
                 member.Touch(clock.GetUtcNow());
-            change.Member(member);
             return new BindResult(member, !changed);
         }, cancellationToken);
 
@@ -160,7 +155,6 @@ public sealed class MemberDirectory(
                 (member.Birthday, changed) = (update.Birthday, true);
             if (changed)
                 member.Touch(clock.GetUtcNow());
-            change.Snapshot(member.Id);
             return member;
         }, cancellationToken);
 
@@ -175,11 +169,9 @@ public sealed class MemberDirectory(
             if (owner is not null)
                 IdentityException.ThrowFailedPrecondition(ErrorReasons.PhoneBelongsToAnotherMember,
                     $"The new phone belongs to member {owner}; merge the members instead.");
-            change.Member(member);
             member.PhoneCiphertext = protector.Encrypt(phone);
             member.PhoneIndex = index;
             member.Touch(clock.GetUtcNow());
-            change.Member(member);
             Log.PhoneChanged(logger, member.Id, phone.Masked);
             return member;
         }, cancellationToken);
@@ -234,7 +226,6 @@ public sealed class MemberDirectory(
         var now = clock.GetUtcNow();
         member.Consents.Add(new ConsentRecord { MemberId = member.Id, Purpose = (int)purpose, Granted = granted, Channel = channel, DecidedAt = now });
         member.Touch(now);
-        change.Snapshot(member.Id);
         return member;
     }
 
@@ -267,8 +258,6 @@ public sealed class MemberDirectory(
         MergeKind kind, string reason, string actor, DateTimeOffset now, CancellationToken ct)
     {
         var plan = MergePlanner.Plan(survivor, absorbed, kind);
-        change.Member(survivor);
-        change.Member(absorbed);
 
         foreach (var identity in absorbed.Identities.ToList())
         {
@@ -307,7 +296,6 @@ public sealed class MemberDirectory(
             survivor.PhoneIndex = index;
         }
         survivor.Touch(now);
-        change.Member(survivor);
         await loyalty.MergeAsync(db, survivor, absorbed, now, ct);
 
         // Keep redirects one hop deep: whoever pointed at the absorbed member now points at the survivor.

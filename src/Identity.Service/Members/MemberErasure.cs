@@ -29,9 +29,9 @@ static class MemberErasure
             family.Add(await MemberQueries.LoadAsync(db, id, ct) ?? throw new InvalidOperationException("A merged member row is missing."));
         var ids = family.Select(m => m.Id).ToList();
 
+        // The cache keys to drop are taken from the tracked changes (identities, phones, member rows) as they are saved.
         foreach (var row in family)
         {
-            change.Member(row);
             db.ChannelIdentities.RemoveRange(row.Identities);
             db.Consents.RemoveRange(row.Consents);
         }
@@ -45,6 +45,9 @@ static class MemberErasure
         await db.AuditEvents.Where(a => a.MemberId != null && ids.Contains(a.MemberId))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.MemberId, (string?)null), ct);
 
+        // A snapshot's version is the member's plus its account's, and must only grow: the account leaves with the
+        // ledger, so the member row takes over its version.
+        var accountVersions = await db.LoyaltyAccounts.Where(a => ids.Contains(a.MemberId)).ToDictionaryAsync(a => a.MemberId, a => a.Version, ct);
         foreach (var id in ids)
             await TombstoneLedgerAsync(db, id, NewTombstone(), ct);
 
@@ -60,6 +63,8 @@ static class MemberErasure
             row.EnrolledGuideId = null;
             // The enrolment instant could be matched against a store's records; the row keeps only the erasure instant.
             row.CreatedAt = now;
+            // Plus one for the erasure itself (the save only bumps a version the write left alone).
+            row.Version += accountVersions.GetValueOrDefault(row.Id) + 1;
             row.Touch(now);
         }
         // Absorbed rows stay merged into the erased member, so their ids answer MEMBER_ERASED too.

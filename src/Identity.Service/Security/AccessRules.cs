@@ -6,10 +6,8 @@ namespace Identity.Service.Security;
 /// <summary>
 /// Who may call what: one rule per RPC, the roles that may call it (admins may call everything). What a call may
 /// touch (its stores, its members) is decided by the handlers on what the call resolves to, never on request fields
-/// alone. Writes by admins and every partner call are audited.
+/// alone.
 /// </summary>
-public sealed record AccessRule(IReadOnlySet<ClientRole> Roles, bool Write);
-
 public static class AccessRules
 {
     static readonly ClientRole[] Pos = [ClientRole.Pos];

@@ -10,6 +10,7 @@ namespace Identity.Service.Security;
 public sealed class AdminGrpcService(ClientRegistry registry, AuditTrail audit) : AdminService.AdminServiceBase
 {
     const int MaxStores = 100;
+    const int MaxRequestsPerSecond = 1_000_000;
 
     public override async Task<CreateClientResponse> CreateClient(CreateClientRequest request, ServerCallContext context)
     {
@@ -24,8 +25,8 @@ public sealed class AdminGrpcService(ClientRegistry registry, AuditTrail audit) 
         var stores = request.Stores.Select(s => v.Required("stores", s, MemberLimits.StoreIdLength)).OfType<string>().Distinct().ToList();
         if (stores.Any(s => s.Contains(',', StringComparison.Ordinal)))
             v.Add("stores", "must not contain commas");
-        if (request.RequestsPerSecond is < 0 or > 1_000_000)
-            v.Add("requests_per_second", "must be between 0 (the role's default) and 1000000");
+        if (request.RequestsPerSecond is < 0 or > MaxRequestsPerSecond)
+            v.Add("requests_per_second", $"must be between 0 (the role's default) and {MaxRequestsPerSecond}");
         v.ThrowIfAny();
         var (client, key) = await registry.CreateAsync(name!, request.Role, stores, request.Channel, request.RequestsPerSecond, context.CancellationToken);
         return new CreateClientResponse { Client = ClientRegistry.ToMessage(client), Key = key };
@@ -52,7 +53,11 @@ public sealed class AdminGrpcService(ClientRegistry registry, AuditTrail audit) 
         var clientId = v.Optional("client_id", request.ClientId, 64);
         var memberId = v.Optional("member_id", request.MemberId, MemberLimits.MemberIdLength);
         var (size, before) = PageToken.Read(v, request.PageSize, request.PageToken, defaultSize: 100, maxSize: 1000);
+        var from = v.Instant("from", request.From);
+        var to = v.Instant("to", request.To);
+        if (from > to)
+            v.Add("to", "must not be before from");
         v.ThrowIfAny();
-        return audit.ListAsync(clientId, memberId, request.From?.ToDateTimeOffset(), request.To?.ToDateTimeOffset(), size, before, context.CancellationToken);
+        return audit.ListAsync(clientId, memberId, from, to, size, before, context.CancellationToken);
     }
 }

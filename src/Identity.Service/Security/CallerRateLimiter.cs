@@ -1,10 +1,11 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Identity.V1;
 
 namespace Identity.Service.Security;
 
 /// <summary>Token buckets partitioned by client: one client's flood spends only its own tokens.</summary>
-public sealed class CallerRateLimiter : IDisposable
+public sealed class CallerRateLimiter(TimeProvider clock)
 {
     /// <summary>Requests per second when the registry gives a client none.</summary>
     public static int RoleDefault(ClientRole role) => role switch
@@ -15,20 +16,13 @@ public sealed class CallerRateLimiter : IDisposable
         _ => 1000,
     };
 
-    readonly PartitionedRateLimiter<Caller> limiter = PartitionedRateLimiter.Create<Caller, string>(caller =>
+    // Keyed by rate too: a client whose rate changes gets a bucket for the new rate. Clients are few (the registry's).
+    readonly ConcurrentDictionary<(string Id, int PerSecond), TokenBucket> buckets = new();
+
+    public RateLimitLease Acquire(Caller caller)
     {
         var perSecond = caller.RequestsPerSecond > 0 ? caller.RequestsPerSecond : RoleDefault(caller.Role);
-        return RateLimitPartition.GetTokenBucketLimiter(caller.Id, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = perSecond, // one second of burst
-            TokensPerPeriod = Math.Max(1, perSecond / 10),
-            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
-    });
-
-    public RateLimitLease Acquire(Caller caller) => limiter.AttemptAcquire(caller);
-
-    public void Dispose() => limiter.Dispose();
+        var bucket = buckets.GetOrAdd((caller.Id, perSecond), static (key, clock) => new TokenBucket(key.PerSecond, clock), clock);
+        return bucket.TryTake(out var retryAfter) ? TokenBucketLease.Acquired : new TokenBucketLease(retryAfter);
+    }
 }

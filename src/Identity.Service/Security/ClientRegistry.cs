@@ -27,6 +27,10 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
     ActiveClients clients = ActiveClients.Empty;
     Task<ActiveClients>? reloading;
     int generation;
+    long loads;
+
+    /// <summary>How many times this instance has read the clients from the store (refused keys must not add to it per call).</summary>
+    public long Loads => Interlocked.Read(ref loads);
     readonly Lock reloadLock = new();
 
     public async ValueTask<Caller?> AuthenticateAsync(string key, CancellationToken ct)
@@ -56,6 +60,7 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
         {
             var startedFor = Volatile.Read(ref generation);
             var startedAt = clock.GetUtcNow();
+            Interlocked.Increment(ref loads);
             var records = await store.ReadAsync((db, token) => db.Clients.AsNoTracking().Where(c => c.RevokedAt == null).ToListAsync(token),
                 CancellationToken.None);
             var loaded = new ActiveClients(records.ToDictionary(r => Convert.ToHexString(r.KeyHash), ToCaller, StringComparer.Ordinal), startedAt);

@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
 using Identity.Service.Errors;
@@ -16,7 +15,8 @@ namespace Identity.Service.Security;
 /// </summary>
 public sealed class PartnerGrpcService(
     MemberSnapshots snapshots, PartnerSharing sharing, PhoneProtector protector, PartnerPseudonyms pseudonyms, ProgramCatalog programs,
-    IdempotentWrites idempotent, Loyalty.Writes.OrderRecording orders, TimeProvider clock)
+    IdempotentWrites idempotent, Loyalty.Writes.OrderRecording orders, TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
     : PartnerService.PartnerServiceBase
 {
     public override async Task<CheckMembershipResponse> CheckMembership(CheckMembershipRequest request, ServerCallContext context)
@@ -41,12 +41,10 @@ public sealed class PartnerGrpcService(
         var caller = context.Caller();
         var v = new FieldViolations();
         var orderId = v.Required("order_id", request.OrderId, LoyaltyRequests.KeyLength);
-        if (request.AmountFen is <= 0 or > LoyaltyRequests.MaxAmountFen)
-            v.Add("amount_fen", $"must be between 1 and {LoyaltyRequests.MaxAmountFen}");
+        v.InRange("amount_fen", request.AmountFen, 1, LoyaltyRequests.MaxAmountFen);
+        var paidAt = LoyaltyRequests.PaidAt(v, "paid_at", request.PaidAt, clock.GetUtcNow(), options.Value.LateOrderWindow);
         if (request.PaidAt is null)
             v.Add("paid_at", "is required");
-        else if (request.PaidAt.ToDateTimeOffset() > clock.GetUtcNow().AddMinutes(5))
-            v.Add("paid_at", "must not be in the future");
         var member = await FindConsentingAsync(caller, request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.Phone ? request.Phone : null,
             request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.PartnerMemberId ? request.PartnerMemberId : null,
             request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.None, context, v);
@@ -56,9 +54,8 @@ public sealed class PartnerGrpcService(
         // The partner's own key space: its client id and its order id. No other client can name or refund these orders.
         var key = IdempotencyKey.Business("partner-order", $"{caller.Id}:{orderId}", request);
         var memberId = member.Member.MemberId;
-        var paidAt = request.PaidAt!.ToDateTimeOffset();
         var kept = await idempotent.RunAsync(key,
-            (db, change, ct) => orders.RecordPartnerAsync(db, change, caller.Id, memberId, orderId!, request.AmountFen, paidAt, ct),
+            (db, change, ct) => orders.RecordPartnerAsync(db, change, caller.Id, memberId, orderId!, request.AmountFen, paidAt!.Value, ct),
             LoyaltyReplies.PartnerOrder, r => r.Also(x => x.Replayed = true), context.CancellationToken);
         return new RecordPartnerOrderResponse
         {

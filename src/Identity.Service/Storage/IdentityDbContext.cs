@@ -20,6 +20,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<AuditEventRecord> AuditEvents => Set<AuditEventRecord>();
     public DbSet<ConsentRecord> Consents => Set<ConsentRecord>();
     public DbSet<PartnerLinkRecord> PartnerLinks => Set<PartnerLinkRecord>();
+    public DbSet<CacheOutboxRecord> CacheOutbox => Set<CacheOutboxRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -148,6 +149,15 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             link.ToTable("partner_links");
             link.HasKey(l => new { l.ClientId, l.PartnerMemberId });
             link.HasIndex(l => l.MemberId);
+        });
+
+        model.Entity<CacheOutboxRecord>(row =>
+        {
+            row.ToTable("cache_outbox");
+            row.HasKey(r => r.Id);
+            row.Property(r => r.Key).HasMaxLength(32);
+            // Unapplied rows are read on every poll: normally none, found without a scan.
+            row.HasIndex(r => r.Applied).HasFilter("\"Applied\" = 0");
         });
 
         model.Entity<ProgramRecord>(program =>

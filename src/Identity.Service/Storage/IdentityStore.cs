@@ -1,17 +1,22 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Identity.Service.Errors;
+using Identity.Service.Hosting;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
 
 namespace Identity.Service.Storage;
 
 /// <summary>
 /// Runs reads and write transactions against the store. SQLite allows one writer at a time: writes from this process
 /// queue on a gate and then open <c>BEGIN IMMEDIATE</c> transactions, so they never fail with SQLITE_BUSY part-way
-/// (a lock held by another process is waited for up to the busy timeout).
+/// (a lock held by another process is waited for up to the busy timeout). A write that cannot start within the busy
+/// timeout — the gate or the file lock stays taken — fails as a store fault the caller retries (UNAVAILABLE).
 /// </summary>
-public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts)
+public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options)
 {
     readonly SemaphoreSlim writeGate = new(1, 1);
+    readonly TimeSpan busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
 
     public async Task<T> ReadAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
@@ -23,7 +28,8 @@ public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts)
     /// <summary>Runs <paramref name="write"/> in one transaction and commits it; if it throws, nothing is written.</summary>
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
     {
-        await writeGate.WaitAsync(cancellationToken);
+        if (!await writeGate.WaitAsync(busyTimeout, cancellationToken))
+            throw new StoreBusyException(busyTimeout);
         try
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);

@@ -31,7 +31,7 @@ public sealed class MemberRecord
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary>Bumped by every write; also the optimistic-concurrency token.</summary>
+    /// <summary>Bumped by every write that touches the member (CacheChangeInterceptor); also the optimistic-concurrency token.</summary>
     public long Version { get; set; }
 
     /// <summary>For a merged member: the survivor (always the final one; chains are collapsed on merge).</summary>
@@ -49,11 +49,8 @@ public sealed class MemberRecord
 
     public List<ConsentRecord> Consents { get; set; } = [];
 
-    public void Touch(DateTimeOffset now)
-    {
-        UpdatedAt = now;
-        Version++;
-    }
+    /// <summary>Marks the row changed; the version is bumped when it is saved (CacheChangeInterceptor).</summary>
+    public void Touch(DateTimeOffset now) => UpdatedAt = now;
 }
 
 /// <summary>One channel identity; its key (channel, external id) has exactly one owner.</summary>

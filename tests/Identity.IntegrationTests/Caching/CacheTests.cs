@@ -152,6 +152,7 @@ public sealed class CacheTests : IAsyncLifetime
         await using var inspector = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
         var keys = inspector.GetDatabase();
         var prefix = server.Service<RedisCache>().KeyPrefix;
+        var names = server.Service<CacheKeys>();
 
         var phone = TestData.Phone();
         var openId = TestData.OpenId();
@@ -161,11 +162,11 @@ public sealed class CacheTests : IAsyncLifetime
         })).Member;
         await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
         await other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) });
-        Assert.True(await keys.KeyExistsAsync($"{prefix}m:{member.MemberId}"));
+        Assert.True(await keys.KeyExistsAsync(prefix + names.Member(member.MemberId)));
 
         await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest });
 
-        Assert.False(await keys.KeyExistsAsync($"{prefix}m:{member.MemberId}"));
+        Assert.False(await keys.KeyExistsAsync(prefix + names.Member(member.MemberId)));
         await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
         await WaitUntilAsync(() => other.Service<CacheCounters>().InvalidationsReceivedCount > 0, TimeSpan.FromMilliseconds(500));
         await Rpc.FailsWith(StatusCode.NotFound, other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) }));
@@ -176,12 +177,12 @@ public sealed class CacheTests : IAsyncLifetime
         var fan = (await server.Members.EnrollMemberAsync(TestData.EnrollFan(fanOpenId))).Member;
         await other.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = survivor.MemberId });
         await other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(fanOpenId) });
-        Assert.True(await keys.KeyExistsAsync($"{prefix}m:{fan.MemberId}"));
+        Assert.True(await keys.KeyExistsAsync(prefix + names.Member(fan.MemberId)));
 
         await server.Members.MergeMembersAsync(new MergeMembersRequest { SurvivorMemberId = survivor.MemberId, AbsorbedMemberId = fan.MemberId, Reason = "dup", Operator = "ops" });
 
-        Assert.False(await keys.KeyExistsAsync($"{prefix}m:{fan.MemberId}"));
-        Assert.False(await keys.KeyExistsAsync($"{prefix}m:{survivor.MemberId}"));
+        Assert.False(await keys.KeyExistsAsync(prefix + names.Member(fan.MemberId)));
+        Assert.False(await keys.KeyExistsAsync(prefix + names.Member(survivor.MemberId)));
         await WaitUntilAsync(() => other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(fanOpenId) })
             .ResponseAsync.Result.Member.MemberId == survivor.MemberId, TimeSpan.FromMilliseconds(500));
         var survivorNow = await other.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = survivor.MemberId });

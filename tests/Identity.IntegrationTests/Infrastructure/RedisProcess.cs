@@ -25,7 +25,8 @@ public sealed class RedisProcess : IAsyncDisposable
     public async Task RestartAsync()
     {
         var start = new ProcessStartInfo("redis-server",
-            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--enable-debug-command", "yes"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -46,6 +47,20 @@ public sealed class RedisProcess : IAsyncDisposable
             }
         }
         throw new TimeoutException($"redis-server did not listen on {Port}");
+    }
+
+    /// <summary>Freezes the process (SIGSTOP): connections stay open and nothing answers.</summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Thaws a frozen process (SIGCONT).</summary>
+    public void Thaw() => Signal("CONT");
+
+    void Signal(string signal)
+    {
+        if (process is not { HasExited: false })
+            return;
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill?.WaitForExit(5000);
     }
 
     /// <summary>Kills the server at once (SIGKILL): the outage a cache must survive.</summary>

@@ -143,4 +143,32 @@ public sealed class ErrorMappingTests
 
         Assert.Same(original, Map(original));
     }
+
+    public static TheoryData<string, Exception, string> StoreFaultCases => new()
+    {
+        { "SQLITE_BUSY", new Microsoft.Data.Sqlite.SqliteException("database is locked", 5), ErrorReasons.StoreBusy },
+        { "SQLITE_LOCKED", new Microsoft.Data.Sqlite.SqliteException("database table is locked", 6), ErrorReasons.StoreBusy },
+        { "write gate", new StoreBusyException(TimeSpan.FromSeconds(1)), ErrorReasons.StoreBusy },
+        { "SQLITE_BUSY inside EF", new DbUpdateException("save failed", new Microsoft.Data.Sqlite.SqliteException("database is locked", 5)), ErrorReasons.StoreBusy },
+        { "SQLITE_FULL", new Microsoft.Data.Sqlite.SqliteException("database or disk is full", 13), ErrorReasons.StoreFull },
+        { "SQLITE_IOERR", new Microsoft.Data.Sqlite.SqliteException("disk I/O error", 10), ErrorReasons.StoreFull },
+        { "ENOSPC", new DbUpdateException("save failed", new IOException("No space left on device", 28)), ErrorReasons.StoreFull },
+    };
+
+    [Theory]
+    [MemberData(nameof(StoreFaultCases))]
+    public void Store_faults_are_UNAVAILABLE_with_RetryInfo_and_a_stable_reason(string because, Exception fault, string reason)
+    {
+        var rpc = Map(fault);
+        var status = StatusOf(rpc);
+        Assert.True(rpc.StatusCode == StatusCode.Unavailable, because);
+        Assert.Equal(reason, status.GetDetail<ErrorInfo>()?.Reason);
+        Assert.True(status.GetDetail<RetryInfo>()?.RetryDelay.ToTimeSpan() > TimeSpan.Zero, because);
+    }
+
+    [Fact]
+    public void Other_SQLite_errors_stay_INTERNAL()
+    {
+        Assert.Equal(StatusCode.Internal, Map(new Microsoft.Data.Sqlite.SqliteException("constraint failed", 19)).StatusCode);
+    }
 }

@@ -36,8 +36,8 @@ public sealed class MigrationTests : IDisposable
         var options = Options.Create(new IdentityOptions { DataDirectory = root, Database = new DatabaseOptions { Path = DatabasePath } });
         var keys = new PhoneKeys(RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32));
         var contexts = new ContextFactory(FileOptions);
-        var programs = new ProgramCatalog(contexts, new IdentityStore(contexts), TimeProvider.System);
-        var store = new IdentityStore(contexts);
+        var programs = new ProgramCatalog(contexts, new IdentityStore(contexts, Microsoft.Extensions.Options.Options.Create(new Identity.Service.Hosting.IdentityOptions())), TimeProvider.System);
+        var store = new IdentityStore(contexts, Microsoft.Extensions.Options.Options.Create(new Identity.Service.Hosting.IdentityOptions()));
         var clients = new Identity.Service.Security.ClientRegistry(store, TimeProvider.System);
         var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, store, TimeProvider.System, NullLogger<DatabaseMigrator>.Instance);
         await migrator.StartAsync(CancellationToken.None);

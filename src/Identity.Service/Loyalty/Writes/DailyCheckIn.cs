@@ -16,7 +16,6 @@ public sealed class DailyCheckIn(ProgramCatalog catalog, PhoneProtector protecto
         var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
         var localDate = PointsMath.LocalDate(program, command.At).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
         // The brand-local day is the key: the second check-in that day grants nothing.

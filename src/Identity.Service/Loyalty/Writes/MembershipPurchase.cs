@@ -21,7 +21,6 @@ public sealed class MembershipPurchase(ProgramCatalog catalog, PhoneProtector pr
             throw IdentityException.Invalid("paid_fen", $"must be the tier's price, {terms.PriceFen} fen");
 
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         var current = account.PaidTierCode == tier.Code ? account.PaidExpiresAt : null;
         var (expiresAt, renewed) = TierEvaluator.PaidExpiry(program, tier, current, command.PaidAt);
         account.PaidTierCode = tier.Code;

@@ -14,7 +14,6 @@ public sealed class OrderRecording(ProgramCatalog catalog, PhoneProtector protec
         var program = await catalog.ForWriteAsync(db, ct);
         var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
         // The quote needs the loyalty state and birthday only: no reply form of the member, no phone decryption.
@@ -55,7 +54,6 @@ public sealed class OrderRecording(ProgramCatalog catalog, PhoneProtector protec
         var program = await catalog.ForWriteAsync(db, ct);
         var (member, _) = await MemberQueries.LoadActiveAsync(db, memberId, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
         var points = PointsMath.OrderPoints(amountFen, program.Points.PartnerPerYuanMilli, 1000);
         var key = $"{partnerId}:{orderId}";

@@ -15,7 +15,6 @@ public sealed class PointsSpending(ProgramCatalog catalog, PhoneProtector protec
         var program = await catalog.ForWriteAsync(db, ct);
         var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
         EnsureCovered(account, command.Points);
         await PointsLedger.SpendAsync(db, account, V1.PointsEntryKind.Redeem, command.Points, $"redeem:{command.RequestId}", command.Reason, now, ct);
@@ -29,7 +28,6 @@ public sealed class PointsSpending(ProgramCatalog catalog, PhoneProtector protec
         var program = await catalog.ForWriteAsync(db, ct);
         var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
         var reference = $"adjust:{command.RequestId}";
         var reason = $"{command.Reason} (by {command.Operator})";

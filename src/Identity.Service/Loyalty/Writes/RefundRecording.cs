@@ -28,7 +28,6 @@ public sealed class RefundRecording(ProgramCatalog catalog, TimeProvider clock)
 
         var member = await db.Members.FirstAsync(m => m.Id == order.MemberId, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        change.Snapshot(member.Id);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
         await db.SaveChangesAsync(ct);
 

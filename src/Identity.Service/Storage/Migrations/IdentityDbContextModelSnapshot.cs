@@ -58,6 +58,34 @@ namespace Identity.Service.Storage.Migrations
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("Identity.Service.Storage.CacheOutboxRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Applied")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Applied")
+                        .HasFilter("\"Applied\" = 0");
+
+                    b.ToTable("cache_outbox", (string)null);
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.ChannelIdentityRecord", b =>
                 {
                     b.Property<int>("Channel")

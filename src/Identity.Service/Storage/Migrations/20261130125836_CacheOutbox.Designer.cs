@@ -10,8 +10,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Identity.Service.Storage.Migrations
 {
     [DbContext(typeof(IdentityDbContext))]
-    [Migration("20261130133118_CompleteErasure")]
-    partial class CompleteErasure
+    [Migration("20261130125836_CacheOutbox")]
+    partial class CacheOutbox
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -32,9 +32,6 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<string>("ClientName")
                         .IsRequired()
                         .HasColumnType("TEXT");
-
-                    b.Property<int>("Count")
-                        .HasColumnType("INTEGER");
 
                     b.Property<string>("MemberId")
                         .HasColumnType("TEXT");
@@ -59,6 +56,34 @@ namespace Identity.Service.Storage.Migrations
                     b.HasIndex("MemberId", "Id");
 
                     b.ToTable("audit_events", (string)null);
+                });
+
+            modelBuilder.Entity("Identity.Service.Storage.CacheOutboxRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Applied")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Applied")
+                        .HasFilter("\"Applied\" = 0");
+
+                    b.ToTable("cache_outbox", (string)null);
                 });
 
             modelBuilder.Entity("Identity.Service.Storage.ChannelIdentityRecord", b =>
@@ -224,10 +249,6 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<string>("FailureReason")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("MemberId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
                     b.Property<byte[]>("RequestHash")
                         .IsRequired()
                         .HasColumnType("BLOB");
@@ -237,8 +258,6 @@ namespace Identity.Service.Storage.Migrations
                         .HasColumnType("BLOB");
 
                     b.HasKey("Scope", "Key");
-
-                    b.HasIndex("MemberId");
 
                     b.ToTable("idempotency_keys", (string)null);
                 });
@@ -310,11 +329,8 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<long?>("ErasedAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<int>("ErasureReasonCode")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ErasureTicketRef")
-                        .HasMaxLength(64)
+                    b.Property<string>("ErasureReason")
+                        .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Gender")

@@ -3,12 +3,6 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Identity.Service.Security;
 
-/// <summary>The one policy every RPC endpoint requires: the caller's role appears in the RPC's rule.</summary>
-public sealed class RpcAccessRequirement : IAuthorizationRequirement
-{
-    public const string Policy = "rpc-access";
-}
-
 /// <summary>
 /// Decides <see cref="RpcAccessRequirement"/> from the endpoint's gRPC method and <see cref="AccessRules"/>. A method
 /// without a rule is refused to everyone, admins included, so a new RPC is closed until someone writes its rule.

@@ -1,0 +1,29 @@
+using Identity.Service.Storage;
+
+namespace Identity.Service.Caching;
+
+/// <summary>
+/// Runs a write transaction and then drops what it changed from the caches before the call returns, so the caller
+/// reads its own write. What changed is worked out by <see cref="CacheChangeInterceptor"/> and is also in the outbox,
+/// so an invalidation that cannot reach Redis now is applied later, never lost.
+/// </summary>
+public sealed class CachedWrites(IdentityStore store, MemberCache cache)
+{
+    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        var change = new CacheChange();
+        var outer = CacheChange.Current;
+        CacheChange.Current = change;
+        T result;
+        try
+        {
+            result = await store.WriteAsync((db, ct) => write(db, change, ct), cancellationToken);
+        }
+        finally
+        {
+            CacheChange.Current = outer;
+        }
+        await cache.InvalidateAsync(change);
+        return result;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Identity.Service.Hosting;
+using Identity.Service.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Identity.Service.Caching;
+
+/// <summary>
+/// Makes every write reach every cache, whatever Redis does. Each instance reads the outbox every
+/// <c>OutboxPollMilliseconds</c>: new rows drop its L1 copies (a second path beside Redis messages), and rows Redis has
+/// not yet applied are applied by whichever instance reaches Redis first. Until a key's row is applied, Redis may hold
+/// an old value for it, so reads of that key skip Redis ("pending"). Applied rows are deleted after a retention period.
+/// </summary>
+public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCache redis, CacheCounters counters,
+    IOptions<CacheOptions> options, TimeProvider clock, ILogger<InvalidationOutbox> logger) : BackgroundService
+{
+    const int BatchSize = 2000;
+    const int UnappliedBatchSize = 10_000;
+    readonly CacheOptions settings = options.Value;
+
+    // Keys this instance wrote whose invalidation has not yet been seen applied (key → Environment.TickCount64 of the commit).
+    readonly ConcurrentDictionary<string, long> ownPending = new(StringComparer.Ordinal);
+
+    // Keys of unapplied rows, as of the last read.
+    volatile FrozenSet<string> storePending = FrozenSet<string>.Empty;
+
+    // More unapplied rows than one read takes (a long outage with many writes): every key counts as pending.
+    volatile bool pendingOverflow;
+
+    // Rows this instance wrote: their keys were dropped from L1 at commit, so reading them back drops nothing again (a
+    // second drop would only send hot keys back to the store).
+    readonly ConcurrentDictionary<long, byte> ownRows = new();
+
+    // Rows this instance applied to Redis right after the commit: marked applied at the next drain without repeating them.
+    readonly ConcurrentQueue<long> appliedAtCommit = new();
+
+    long lastSeenId = -1;
+    long lastCleanup;
+
+    /// <summary>
+    /// True when Redis may still hold an old value for the key: a write's invalidation is not yet applied there, or this
+    /// instance cannot tell (it has not read the outbox within the bound).
+    /// </summary>
+    public bool IsPending(string key) => !l1.InSync || pendingOverflow || ownPending.ContainsKey(key) || storePending.Contains(key);
+
+    /// <summary>A write of this instance committed (called before its invalidation is tried).</summary>
+    public long Committed(CacheChange change)
+    {
+        var at = Environment.TickCount64;
+        foreach (var key in change.Keys.Keys)
+            ownPending[key] = at;
+        foreach (var row in change.Rows)
+            ownRows.TryAdd(row.Id, 0);
+        return at;
+    }
+
+    /// <summary>The write's invalidation reached Redis: its keys are current there, and its rows need not be applied again.</summary>
+    public void AppliedAtCommit(CacheChange change, long committedAt)
+    {
+        foreach (var key in change.Keys.Keys)
+            ownPending.TryRemove(KeyValuePair.Create(key, committedAt));
+        foreach (var row in change.Rows)
+            appliedAtCommit.Enqueue(row.Id);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(10, settings.OutboxPollMilliseconds)));
+        do
+        {
+            try
+            {
+                await PollAsync(stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // L1 stops answering once the bound passes without a successful read; the next tick tries again.
+                Log.OutboxFailed(logger, exception);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    async Task PollAsync(CancellationToken ct)
+    {
+        var startedAt = Environment.TickCount64;
+        if (lastSeenId < 0)
+            lastSeenId = await store.ReadAsync((db, token) => db.CacheOutbox.MaxAsync(r => (long?)r.Id, token), ct) ?? 0;
+
+        // New rows from any instance: drop the L1 copies (Redis messages usually got here first).
+        while (true)
+        {
+            var after = lastSeenId;
+            var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after).OrderBy(r => r.Id)
+                .Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
+            foreach (var row in fresh)
+                if (!ownRows.TryRemove(row.Id, out _))
+                    l1.Invalidate(row.Key);
+            if (fresh.Count > 0)
+                lastSeenId = fresh[^1].Id;
+            if (fresh.Count < BatchSize)
+                break;
+        }
+
+        // Written as the partial index's own condition, so that SQLite reads the index rather than the table.
+        var unapplied = await store.ReadAsync((db, token) => db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0")
+            .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key, r.Version }).Take(UnappliedBatchSize).ToListAsync(token), ct);
+        storePending = unapplied.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
+        pendingOverflow = unapplied.Count == UnappliedBatchSize;
+
+        if (unapplied.Count > 0)
+        {
+            var done = new HashSet<long>();
+            while (appliedAtCommit.TryDequeue(out var id))
+                done.Add(id);
+            var toApply = unapplied.Where(r => !done.Contains(r.Id))
+                .GroupBy(r => r.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(r => r.Version))).ToList();
+            // Without Redis there is nothing to apply: rows only carry changes between instances.
+            var applied = toApply.Count == 0 || !redis.IsConfigured || (redis.IsUsable && await redis.InvalidateAsync(toApply));
+            var ids = applied ? unapplied.Select(r => r.Id).ToList() : unapplied.Where(r => done.Contains(r.Id)).Select(r => r.Id).ToList();
+            if (ids.Count > 0)
+            {
+                await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => ids.Contains(r.Id))
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Applied, true), token), ct);
+                var left = unapplied.Where(r => !ids.Contains(r.Id)).Select(r => r.Key);
+                storePending = left.ToFrozenSet(StringComparer.Ordinal);
+                counters.OutboxApplied(applied ? toApply.Count : 0);
+            }
+            if (!applied)
+                foreach (var id in done.Where(d => !ids.Contains(d)))
+                    appliedAtCommit.Enqueue(id);
+        }
+        else
+        {
+            appliedAtCommit.Clear();
+        }
+
+        foreach (var id in ownRows.Keys)
+            if (id <= lastSeenId)
+                ownRows.TryRemove(id, out _);
+
+        // Keys written here before this read began are now covered by what it read.
+        foreach (var (key, at) in ownPending)
+            if (at < startedAt)
+                ownPending.TryRemove(KeyValuePair.Create(key, at));
+        l1.Synced(startedAt);
+
+        if (startedAt - lastCleanup > 5_000)
+        {
+            lastCleanup = startedAt;
+            var cutoff = clock.GetUtcNow().AddSeconds(-settings.OutboxRetentionSeconds);
+            await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => r.Applied && r.CreatedAt < cutoff).ExecuteDeleteAsync(token), ct);
+        }
+    }
+}

@@ -105,6 +105,7 @@ public static class IdentityApp
 
         services.AddSingleton<ProgramCatalog>();
         services.AddSingleton<PointsStatements>();
+        services.AddSingleton<Loyalty.Writes.AccountOpening>();
         services.AddSingleton<Loyalty.Writes.OrderRecording>();
         services.AddSingleton<Loyalty.Writes.RefundRecording>();
         services.AddSingleton<Loyalty.Writes.PointsSpending>();

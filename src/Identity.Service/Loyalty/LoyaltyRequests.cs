@@ -37,8 +37,11 @@ public static class LoyaltyRequests
     /// <summary>How far from now a benefit quote may be asked for: "what would apply at this instant" within a year either way.</summary>
     public static readonly TimeSpan QuoteHorizon = TimeSpan.FromDays(365);
 
-    /// <summary>How far from now maintenance may be run "as of".</summary>
-    public static readonly TimeSpan MaintenanceHorizon = TimeSpan.FromDays(365);
+    /// <summary>
+    /// How far from now maintenance may be run "as of": far enough for an operator to rehearse years of expiry and
+    /// assessment, near enough that no date arithmetic can leave the calendar.
+    /// </summary>
+    public static readonly TimeSpan MaintenanceHorizon = TimeSpan.FromDays(10 * 366);
 
     public static QuoteContext ReadContext(FieldViolations v, string field, BenefitContext? context, DateTimeOffset now)
     {
@@ -193,7 +196,7 @@ public static class LoyaltyRequests
     public static DateTimeOffset? Read(RunMaintenanceRequest request, DateTimeOffset now)
     {
         var v = new FieldViolations();
-        var asOf = v.Within("as_of", v.Instant("as_of", request.AsOf), now - MaintenanceHorizon, now + MaintenanceHorizon, "must be within a year of now");
+        var asOf = v.Within("as_of", v.Instant("as_of", request.AsOf), now - MaintenanceHorizon, now + MaintenanceHorizon, "must be within ten years of now");
         v.ThrowIfAny();
         return asOf;
     }

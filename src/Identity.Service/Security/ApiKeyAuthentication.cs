@@ -27,7 +27,17 @@ public sealed class ApiKeyAuthentication(
         string? header = Request.Headers.Authorization;
         if (header is null || header.Length > 256 || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return Fail(MissingKey);
-        var caller = await registry.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        Caller? caller;
+        try
+        {
+            caller = await registry.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The store could not be read and no copy of the clients is at hand: a fault worth a retry, not the caller's.
+            Context.Items[StoreFaultKey] = true;
+            return Fail("The client keys cannot be checked right now; retry shortly.");
+        }
         if (caller is null)
             return Fail(UnknownKey);
 
@@ -48,6 +58,10 @@ public sealed class ApiKeyAuthentication(
     }
 
     static readonly object FailureKey = new();
+    static readonly object StoreFaultKey = new();
+
+    /// <summary>True when the key could not be checked because the store failed (the answer is UNAVAILABLE).</summary>
+    public static bool FailedOnStore(HttpContext context) => context.Items.ContainsKey(StoreFaultKey);
 
     /// <summary>Why the call was not authenticated, in the words the caller needs.</summary>
     public static string ChallengeMessage(HttpContext context) => context.Items[FailureKey] as string ?? MissingKey;

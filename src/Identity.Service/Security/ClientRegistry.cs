@@ -38,12 +38,28 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
         var now = clock.GetUtcNow();
         var current = clients;
         if (now - current.LoadedAt > CacheTtl)
-            current = await ReloadAsync(ct);
+            current = await ReloadOrKeepAsync(current, ct);
         if (current.Find(key) is { } caller)
             return caller;
         if (now - current.LoadedAt > UnknownKeyReload)
-            return (await ReloadAsync(ct)).Find(key);
+            return (await ReloadOrKeepAsync(current, ct)).Find(key);
         return null;
+    }
+
+    /// <summary>
+    /// A fresh copy of the clients; while the store cannot be read (busy, disk trouble), the copy in hand keeps
+    /// answering. With none in hand the store's fault goes to the caller (UNAVAILABLE, worth a retry).
+    /// </summary>
+    async Task<ActiveClients> ReloadOrKeepAsync(ActiveClients current, CancellationToken ct)
+    {
+        try
+        {
+            return await ReloadAsync(ct);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && current != ActiveClients.Empty)
+        {
+            return current;
+        }
     }
 
     /// <summary>One reload at a time; callers that arrive meanwhile share it.</summary>

@@ -20,6 +20,9 @@ public sealed class RpcAccessResults(AuditTrail audit) : IAuthorizationMiddlewar
         var method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName;
         if (method is null)
             return fallback.HandleAsync(next, context, policy, authorizeResult);
+        if (ApiKeyAuthentication.FailedOnStore(context))
+            return GrpcStatusReply.WriteAsync(context, StatusCode.Unavailable, Errors.ErrorReasons.StoreBusy, ApiKeyAuthentication.ChallengeMessage(context),
+                new Google.Rpc.RetryInfo { RetryDelay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) });
         if (authorizeResult.Challenged || context.Features.Get<Caller>() is not { } caller)
             return GrpcStatusReply.WriteAsync(context, StatusCode.Unauthenticated, "UNAUTHENTICATED", ApiKeyAuthentication.ChallengeMessage(context));
 

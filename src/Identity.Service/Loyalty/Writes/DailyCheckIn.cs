@@ -1,22 +1,16 @@
 using Identity.Service.Caching;
-using Identity.Service.Members;
-using Identity.Service.Phones;
 using Identity.Service.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Loyalty.Writes;
 
 /// <summary>The daily check-in: points once per member per brand-local day.</summary>
-public sealed class DailyCheckIn(ProgramCatalog catalog, PhoneProtector protector, TimeProvider clock)
+public sealed class DailyCheckIn(AccountOpening accounts)
 {
     public async Task<CheckInResult> CheckInAsync(IdentityDbContext db, CacheChange change, CheckInCommand command, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var program = await catalog.ForWriteAsync(db, ct);
-        var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
+        var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct);
         var localDate = PointsMath.LocalDate(program, command.At).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        await PointsLedger.ExpireDueAsync(db, account, now, ct);
 
         // The brand-local day is the key: the second check-in that day grants nothing.
         if (await db.CheckIns.AnyAsync(c => c.MemberId == member.Id && c.LocalDate == localDate, ct))

@@ -1,20 +1,15 @@
 using Identity.Service.Caching;
 using Identity.Service.Members;
-using Identity.Service.Phones;
 using Identity.Service.Storage;
 
 namespace Identity.Service.Loyalty.Writes;
 
 /// <summary>Records a purchase: points at the quoted multiplier, growth, and the tier it leads to.</summary>
-public sealed class OrderRecording(ProgramCatalog catalog, PhoneProtector protector, TimeProvider clock)
+public sealed class OrderRecording(AccountOpening accounts, ProgramCatalog catalog, TimeProvider clock)
 {
     public async Task<OrderResult> RecordAsync(IdentityDbContext db, CacheChange change, OrderCommand command, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var program = await catalog.ForWriteAsync(db, ct);
-        var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
-        var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        await PointsLedger.ExpireDueAsync(db, account, now, ct);
+        var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct);
 
         // The quote needs the loyalty state and birthday only: no reply form of the member, no phone decryption.
         var snapshot = LoyaltyAccounts.Snapshot(null, member, account, program);

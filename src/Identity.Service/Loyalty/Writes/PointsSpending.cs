@@ -1,21 +1,15 @@
 using Identity.Service.Caching;
 using Identity.Service.Errors;
-using Identity.Service.Members;
-using Identity.Service.Phones;
 using Identity.Service.Storage;
 
 namespace Identity.Service.Loyalty.Writes;
 
 /// <summary>Redemptions and operator adjustments: points spent soonest-expiring first, never more than the balance.</summary>
-public sealed class PointsSpending(ProgramCatalog catalog, PhoneProtector protector, TimeProvider clock)
+public sealed class PointsSpending(AccountOpening accounts)
 {
     public async Task<PointsResult> RedeemAsync(IdentityDbContext db, CacheChange change, RedeemCommand command, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var program = await catalog.ForWriteAsync(db, ct);
-        var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
-        var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        await PointsLedger.ExpireDueAsync(db, account, now, ct);
+        var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct);
         EnsureCovered(account, command.Points);
         await PointsLedger.SpendAsync(db, account, V1.PointsEntryKind.Redeem, command.Points, $"redeem:{command.RequestId}", command.Reason, now, ct);
         LoyaltyAccounts.Touch(account, now);
@@ -24,11 +18,7 @@ public sealed class PointsSpending(ProgramCatalog catalog, PhoneProtector protec
 
     public async Task<PointsResult> AdjustAsync(IdentityDbContext db, CacheChange change, AdjustCommand command, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var program = await catalog.ForWriteAsync(db, ct);
-        var (member, _) = await MemberQueries.ResolveAsync(db, protector, command.Member, ct);
-        var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
-        await PointsLedger.ExpireDueAsync(db, account, now, ct);
+        var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct);
         var reference = $"adjust:{command.RequestId}";
         var reason = $"{command.Reason} (by {command.Operator})";
         if (command.Points > 0)

@@ -49,6 +49,7 @@ internal static class ProtoNames
     public static readonly EnumNames<MemberState> MemberState = new(MemberReflection.Descriptor, "MEMBER_STATE_");
     public static readonly EnumNames<MergeKind> MergeKind = new(MemberReflection.Descriptor, "MERGE_KIND_");
     public static readonly EnumNames<ConsentPurpose> ConsentPurpose = new(MemberReflection.Descriptor, "CONSENT_PURPOSE_");
+    public static readonly EnumNames<ErasureReason> ErasureReason = new(MemberReflection.Descriptor, "ERASURE_REASON_");
     public static readonly EnumNames<ClientRole> ClientRole = new(AdminReflection.Descriptor, "CLIENT_ROLE_");
     public static readonly EnumNames<BenefitKind> BenefitKind = new(LoyaltyReflection.Descriptor, "BENEFIT_KIND_");
     public static readonly EnumNames<PointsEntryKind> PointsEntryKind = new(LoyaltyReflection.Descriptor, "POINTS_ENTRY_KIND_");

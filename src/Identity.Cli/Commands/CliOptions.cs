@@ -23,6 +23,9 @@ internal static partial class CliOptions
     public static Option<ConsentPurpose> ConsentPurpose(string name, string description, bool required = false) =>
         Enum(name, description, "purpose", ProtoNames.ConsentPurpose, required, listNames: true);
 
+    public static Option<ErasureReason> ErasureReason(string name, string description, bool required = false) =>
+        Enum(name, description, "reason", ProtoNames.ErasureReason, required, listNames: true);
+
     public static Option<ClientRole> ClientRole(string name, string description, bool required = false) =>
         Enum(name, description, "role", ProtoNames.ClientRole, required, listNames: true);
 

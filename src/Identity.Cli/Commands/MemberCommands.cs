@@ -213,15 +213,18 @@ internal static class MemberCommands
     private static Command Erase(RpcAction action)
     {
         var memberId = CliOptions.Text("--member-id", "Member to erase", "id", required: true);
-        var reason = CliOptions.Text("--reason", "Why, e.g. the PIPL deletion request reference", "text", required: true);
-        var command = new Command("erase", "Erase a member's personal data (PIPL deletion)");
+        var reason = CliOptions.ErasureReason("--reason", "Why (a code; no free text is stored)", required: true);
+        var ticket = CliOptions.Text("--ticket", "The deletion request's ticket reference: up to 64 of A-Z a-z 0-9 - _", "ref");
+        var command = new Command("erase", "Erase a member completely (PIPL art. 47); the ledger stays only under an anonymous tombstone");
         command.Options.Add(memberId);
         command.Options.Add(reason);
+        command.Options.Add(ticket);
 
         action.Set(command, (parse, client, options) => client.EraseMemberAsync(new EraseMemberRequest
         {
             MemberId = parse.GetRequiredValue(memberId),
-            Reason = parse.GetRequiredValue(reason),
+            ReasonCode = parse.GetValue(reason),
+            TicketRef = parse.GetValue(ticket) ?? "",
         }, options), (printer, response) => printer.Erased(response));
         return command;
     }

@@ -60,6 +60,9 @@ internal sealed partial class Printer(TextWriter output)
     {
         Line("erased", response.MemberId, response.AlreadyErased ? "(already erased)" : null);
         Line("at", Time(response.ErasedAt));
+        Line("reason", ProtoNames.ErasureReason.Format(response.ReasonCode));
+        if (response.TicketRef.Length > 0)
+            Line("ticket", response.TicketRef);
     }
 
     public void Member(Member? member, string? note = null)

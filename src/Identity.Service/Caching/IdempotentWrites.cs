@@ -39,7 +39,9 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
             catch (IdentityException refused) when (refused.Remembered)
             {
                 // Kept with whatever the use case already did (points that expired on the way): a repeat is refused alike.
-                Idempotency.RememberRefusal(db, key, refused, clock.GetUtcNow());
+                // A remembered refusal is a debit an account could not cover: the member is the account's owner.
+                var owners = db.ChangeTracker.Entries<LoyaltyAccountRecord>().Select(e => e.Entity.MemberId).Distinct().ToList();
+                Idempotency.RememberRefusal(db, key, refused, owners.Count == 1 ? owners[0] : null, clock.GetUtcNow());
                 return (null, refused);
             }
         }, cancellationToken);

@@ -136,6 +136,7 @@ public static class IdentityApp
         services.AddSingleton<AuditTrail>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<PartnerPseudonyms>();
+        services.AddSingleton<PartnerSharing>();
 
         services.AddSingleton<MalformedRequestLog>();
         services.AddSingleton<StoreFaultLog>();

@@ -43,6 +43,13 @@ public static partial class Log
     [LoggerMessage(13, LogLevel.Information, "Erased member {MemberId}.")]
     public static partial void Erased(ILogger logger, string memberId);
 
+    [LoggerMessage(40, LogLevel.Warning,
+        "The write-ahead log could not be emptied (readers held it, or the database was unavailable); it is emptied at the next erasure or orderly stop.")]
+    public static partial void CheckpointIncomplete(ILogger logger);
+
+    [LoggerMessage(41, LogLevel.Information, "Completed {Count} erasures made before erasure removed everything.")]
+    public static partial void ErasuresCompleted(ILogger logger, int count);
+
     [LoggerMessage(14, LogLevel.Information, "Refused a malformed request ({Kind}) to {Method}: {Reason} ({Suppressed} more like it since the last line).")]
     public static partial void MalformedRequest(ILogger logger, string kind, string method, string reason, int suppressed);
 

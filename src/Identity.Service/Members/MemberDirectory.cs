@@ -16,7 +16,7 @@ public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom);
 
 public sealed record BindResult(MemberRecord Member, bool AlreadyBound);
 
-public sealed record EraseResult(string MemberId, DateTimeOffset ErasedAt, bool AlreadyErased);
+public sealed record EraseResult(string MemberId, DateTimeOffset ErasedAt, bool AlreadyErased, ErasureReason Reason, string? TicketRef);
 
 /// <summary>Profile fields to set; a field whose flag is false is left alone, a null value clears it.</summary>
 public sealed record ProfileUpdate(bool SetName, string? Name, bool SetGender, int Gender, bool SetBirthday, string? Birthday);
@@ -229,32 +229,30 @@ public sealed class MemberDirectory(
         return member;
     }
 
-    public Task<EraseResult> EraseAsync(string memberId, string reason, CancellationToken cancellationToken) =>
-        writes.WriteAsync(async (db, change, ct) =>
+    public async Task<EraseResult> EraseAsync(EraseCommand command, CancellationToken cancellationToken)
+    {
+        var result = await writes.WriteAsync(async (db, change, ct) =>
         {
-            var member = await MemberQueries.LoadAsync(db, memberId, ct);
+            var member = await MemberQueries.LoadAsync(db, command.MemberId, ct);
             if (member is { State: MemberRowState.Merged, MergedIntoId: { } survivorId })
                 member = await MemberQueries.LoadAsync(db, survivorId, ct);
             if (member is null)
-                IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {memberId} does not exist.");
+                IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, $"Member {command.MemberId} does not exist.");
             if (member is { State: MemberRowState.Erased, ErasedAt: { } erasedAt })
-                return new EraseResult(member.Id, erasedAt, AlreadyErased: true);
+                return new EraseResult(member.Id, erasedAt, AlreadyErased: true, (ErasureReason)member.ErasureReasonCode, member.ErasureTicketRef);
 
             var now = clock.GetUtcNow();
-            db.ChannelIdentities.RemoveRange(member.Identities);
-            db.Consents.RemoveRange(member.Consents);
-            member.PhoneCiphertext = null;
-            member.PhoneIndex = null;
-            member.Name = null;
-            member.Gender = 0;
-            member.Birthday = null;
-            member.State = MemberRowState.Erased;
-            member.ErasedAt = now;
-            member.ErasureReason = reason;
-            member.Touch(now);
+            await MemberErasure.EraseAsync(db, change, member, command.Reason, command.TicketRef, now, now, ct);
             Log.Erased(logger, member.Id);
-            return new EraseResult(member.Id, now, AlreadyErased: false);
+            return new EraseResult(member.Id, now, AlreadyErased: false, command.Reason, command.TicketRef);
         }, cancellationToken);
+        // Deleted content was overwritten in the pages (secure_delete); the checkpoint also empties the write-ahead log,
+        // which still holds earlier page images with the person's data.
+        // It runs even when the caller has gone away: the erasure is committed and must not leave copies behind.
+        if (!result.AlreadyErased && !await store.CheckpointAsync(CancellationToken.None))
+            Log.CheckpointIncomplete(logger);
+        return result;
+    }
 
     async Task<MergeRecordRow> MergeIntoAsync(IdentityDbContext db, CacheChange change, MemberRecord survivor, MemberRecord absorbed,
         MergeKind kind, string reason, string actor, DateTimeOffset now, CancellationToken ct)

@@ -111,13 +111,14 @@ public sealed class MemberGrpcService(
 
     public override async Task<EraseMemberResponse> EraseMember(EraseMemberRequest request, ServerCallContext context)
     {
-        var (memberId, reason) = MemberRequests.Read(request);
-        var result = await directory.EraseAsync(memberId, reason, context.CancellationToken);
+        var result = await directory.EraseAsync(MemberRequests.Read(request), context.CancellationToken);
         return new EraseMemberResponse
         {
             MemberId = result.MemberId,
             ErasedAt = Timestamp.FromDateTimeOffset(result.ErasedAt),
             AlreadyErased = result.AlreadyErased,
+            ReasonCode = result.Reason,
+            TicketRef = result.TicketRef ?? "",
         };
     }
 

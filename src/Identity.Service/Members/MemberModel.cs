@@ -1,4 +1,5 @@
 using Identity.Service.Phones;
+using Identity.V1;
 
 namespace Identity.Service.Members;
 
@@ -17,6 +18,9 @@ public sealed record Source(int Channel, string? StoreId, string? GuideId)
     public override string ToString() =>
         $"{(V1.Channel)Channel}" + (StoreId is null ? "" : $" store {StoreId}") + (GuideId is null ? "" : $" guide {GuideId}");
 }
+
+/// <summary>An erasure: the member, why (a code) and the deletion request's ticket reference.</summary>
+public sealed record EraseCommand(string MemberId, ErasureReason Reason, string? TicketRef);
 
 public sealed record EnrollCommand(Phone? Phone, IReadOnlyList<IdentityKey> Identities, ProfileValues Profile, Source Source);
 

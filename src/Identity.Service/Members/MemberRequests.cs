@@ -174,13 +174,28 @@ public static class MemberRequests
         return (id!, request.Purpose, request.Granted, (int)request.Channel);
     }
 
-    public static (string MemberId, string Reason) Read(EraseMemberRequest request)
+    /// <summary>
+    /// The erasure's reason is a code and an optional ticket reference. The deprecated free-text <c>reason</c> is only
+    /// checked for its bound and then discarded: it stands in for a missing code so that older clients keep working.
+    /// </summary>
+    public static EraseCommand Read(EraseMemberRequest request)
     {
         var v = new FieldViolations();
         var id = MemberId(v, "member_id", request.MemberId);
-        var reason = v.Required("reason", request.Reason, MemberLimits.ReasonLength);
+#pragma warning disable CS0612 // The deprecated field is read for compatibility only.
+        var legacyReason = v.Optional("reason", request.Reason, MemberLimits.ReasonLength);
+#pragma warning restore CS0612
+        v.KnownEnum("reason_code", request.ReasonCode, required: legacyReason is null);
+        string? ticket = null;
+        if (request.TicketRef.Length > 0)
+        {
+            if (request.TicketRef.Length > MemberLimits.TicketRefLength || !request.TicketRef.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                v.Add("ticket_ref", $"must be 1 to {MemberLimits.TicketRefLength} characters of A-Z, a-z, 0-9, '-' and '_'");
+            else
+                ticket = request.TicketRef;
+        }
         v.ThrowIfAny();
-        return (id!, reason!);
+        return new EraseCommand(id!, request.ReasonCode, ticket);
     }
 
     static Phone? ReadPhone(FieldViolations v, string field, string value)

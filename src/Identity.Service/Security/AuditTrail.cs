@@ -53,6 +53,7 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
             {
                 await store.WriteAsync(async (db, token) =>
                 {
+                    await ForgetErasedMembersAsync(db, rows, token);
                     db.AuditEvents.AddRange(rows);
                     foreach (var ((clientId, clientName, rpc, outcome, minute), n) in counts)
                     {
@@ -82,6 +83,24 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
         {
             flushing.Release();
         }
+    }
+
+    /// <summary>
+    /// A row about a member erased while it was buffered (here or on another instance) loses the member id, as the rows
+    /// written before the erasure did. The erasure's own row keeps it: it is the record of who erased the member.
+    /// </summary>
+    static async Task ForgetErasedMembersAsync(IdentityDbContext db, List<AuditEventRecord> rows, CancellationToken ct)
+    {
+        var named = rows.Where(r => r.MemberId is not null && !r.Rpc.EndsWith("/EraseMember", StringComparison.Ordinal))
+            .Select(r => r.MemberId!).Distinct().ToList();
+        if (named.Count == 0)
+            return;
+        var erased = await db.Members
+            .Where(m => named.Contains(m.Id) && (m.State == MemberRowState.Erased
+                || db.Members.Any(s => s.Id == m.MergedIntoId && s.State == MemberRowState.Erased)))
+            .Select(m => m.Id).ToListAsync(ct);
+        foreach (var row in rows.Where(r => r.MemberId is not null && erased.Contains(r.MemberId) && !r.Rpc.EndsWith("/EraseMember", StringComparison.Ordinal)))
+            row.MemberId = null;
     }
 
     /// <summary>Removes rows older than the retention; returns how many.</summary>

@@ -14,8 +14,9 @@ namespace Identity.Service.Security;
 /// exactly like a non-member.
 /// </summary>
 public sealed class PartnerGrpcService(
-    MemberSnapshots snapshots, PartnerPseudonyms pseudonyms, ProgramCatalog programs, IdempotentWrites idempotent, Loyalty.Writes.OrderRecording orders,
-    TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
+    MemberSnapshots snapshots, PartnerSharing sharing, PhoneProtector protector, PartnerPseudonyms pseudonyms, ProgramCatalog programs,
+    IdempotentWrites idempotent, Loyalty.Writes.OrderRecording orders, TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
     : PartnerService.PartnerServiceBase
 {
     public override async Task<CheckMembershipResponse> CheckMembership(CheckMembershipRequest request, ServerCallContext context)
@@ -63,38 +64,46 @@ public sealed class PartnerGrpcService(
         };
     }
 
-    /// <summary>The member, if it exists and currently consents to partner sharing; null otherwise (never says which).</summary>
+    /// <summary>
+    /// The member, if it exists and currently consents to partner sharing; null otherwise, never saying which — not in
+    /// the reply, and not in the time it takes: up to the decision, a member and a non-member cost the same work
+    /// (<see cref="PartnerSharing"/>); only a consenting member's snapshot is then read through the cache.
+    /// </summary>
     async Task<MemberSnapshot?> FindConsentingAsync(Caller caller, string? phone, string? pseudonym, bool missing, ServerCallContext context,
         FieldViolations? violations = null)
     {
         var v = violations ?? new FieldViolations();
-        MemberLookup? lookup = null;
+        byte[]? phoneIndex = null;
+        string? linkedId = null;
         if (missing)
             v.Add("key", "one of phone or partner_member_id is required");
         else if (phone is not null)
         {
             if (Phone.TryParse(phone, out var parsed, out var error))
-                lookup = new MemberLookup.ByPhone(parsed);
+                phoneIndex = protector.BlindIndex(parsed);
             else
                 v.Add("phone", error);
         }
-        else if (v.Required("partner_member_id", pseudonym, 64) is { } id && await pseudonyms.ResolveAsync(caller.Id, id, context.CancellationToken) is { } memberId)
-            lookup = new MemberLookup.ById(memberId);
+        else if (v.Required("partner_member_id", pseudonym, 64) is { } id)
+            linkedId = await pseudonyms.ResolveAsync(caller.Id, id, context.CancellationToken) ?? UnknownPseudonym;
         v.ThrowIfAny();
-        if (lookup is null)
-            return null;
 
-        MemberSnapshot snapshot;
+        var (memberId, shares) = await sharing.FindAsync(phoneIndex, linkedId, context.CancellationToken);
+        if (memberId is not null)
+            context.UserState[AuditInterceptor.AuditMemberKey] = memberId;
+        if (!shares)
+            return null;
         try
         {
-            (snapshot, _) = await snapshots.ResolveAsync(lookup, context.CancellationToken);
+            var (snapshot, _) = await snapshots.ResolveAsync(new MemberLookup.ById(memberId!), context.CancellationToken);
+            return snapshot;
         }
         catch (IdentityException e) when (e.Code == StatusCode.NotFound)
         {
-            return null;
+            return null; // erased between the two reads
         }
-        context.UserState[AuditInterceptor.AuditMemberKey] = snapshot.Member.MemberId;
-        var sharing = snapshot.Member.Consents.FirstOrDefault(c => c.Purpose == ConsentPurpose.PartnerSharing);
-        return sharing is { Granted: true } ? snapshot : null;
     }
+
+    /// <summary>Looked up like any id, so an unknown pseudonym costs what a known one does.</summary>
+    const string UnknownPseudonym = "-";
 }

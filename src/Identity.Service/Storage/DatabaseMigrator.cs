@@ -15,6 +15,8 @@ public sealed class DatabaseMigrator(
     Security.ClientRegistry clients,
     IOptions<IdentityOptions> options,
     DatabaseReadiness readiness,
+    IdentityStore store,
+    TimeProvider clock,
     ILogger<DatabaseMigrator> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -24,16 +26,49 @@ public sealed class DatabaseMigrator(
         var path = options.Value.DatabasePath;
         DataDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
+        var pendingNames = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        var pending = pendingNames.Count;
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
+        if (pendingNames.Any(n => n.EndsWith("_" + CompleteErasureMigration, StringComparison.Ordinal)))
+            await CompleteErasuresAsync(fresh: pending == db.Database.GetMigrations().Count(), cancellationToken);
         await programs.InitializeAsync(cancellationToken);
         await BootstrapAdminAsync(cancellationToken);
         readiness.MarkReady();
         Log.DatabaseReady(logger, path, pending);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// Upgrading to complete erasure: earlier erasures are completed, and an existing file is rebuilt once (VACUUM), since
+    /// pages freed before secure_delete was on may still hold deleted data.
+    /// </summary>
+    async Task CompleteErasuresAsync(bool fresh, CancellationToken ct)
+    {
+        if (await Members.MemberErasure.CompleteEarlierAsync(store, clock, ct) is > 0 and var completed)
+            Log.ErasuresCompleted(logger, completed);
+        if (fresh)
+            return;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+            await db.Database.ExecuteSqlRawAsync("VACUUM;", ct);
+        await store.CheckpointAsync(ct);
+    }
+
+    /// <summary>An orderly stop leaves no write-ahead log behind (it may hold page images of erased data).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!readiness.IsReady)
+            return;
+        try
+        {
+            if (!await store.CheckpointAsync(cancellationToken))
+                Log.CheckpointIncomplete(logger);
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException or OperationCanceledException)
+        {
+            // A stop never fails for it (the file may already be gone); the next start's first erasure checkpoints again.
+            Log.CheckpointIncomplete(logger);
+        }
+    }
 
     /// <summary>
     /// Authentication is on even with no configuration: the first start creates an admin client and writes its key to
@@ -55,6 +90,9 @@ public sealed class DatabaseMigrator(
     }
 
     public const string BootstrapKeyFile = "admin.key";
+
+    /// <summary>The migration that made erasure complete; applying it completes earlier erasures.</summary>
+    const string CompleteErasureMigration = "CompleteErasure";
 }
 
 public sealed class DatabaseReadiness

@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using Identity.Service.Errors;
+using Identity.V1;
 using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Storage;
@@ -30,13 +31,70 @@ public static class Idempotency
     public static void Remember(IdentityDbContext db, IdempotencyKey key, IMessage response, DateTimeOffset now) =>
         db.IdempotencyKeys.Add(new IdempotencyRecord
         {
-            Scope = key.Scope, Key = key.Key, RequestHash = key.Fingerprint, Response = response.ToByteArray(), CreatedAt = now,
+            Scope = key.Scope, Key = key.Key, RequestHash = key.Fingerprint, MemberId = MemberIdOf(response), Response = response.ToByteArray(),
+            CreatedAt = now,
         });
 
-    public static void RememberRefusal(IdentityDbContext db, IdempotencyKey key, IdentityException refusal, DateTimeOffset now) =>
+    /// <summary>Keeps a refusal of a write about <paramref name="memberId"/> (erasure finds it by the member).</summary>
+    public static void RememberRefusal(IdentityDbContext db, IdempotencyKey key, IdentityException refusal, string? memberId, DateTimeOffset now) =>
         db.IdempotencyKeys.Add(new IdempotencyRecord
         {
-            Scope = key.Scope, Key = key.Key, RequestHash = key.Fingerprint, Response = Encoding.UTF8.GetBytes(refusal.Message),
+            Scope = key.Scope, Key = key.Key, RequestHash = key.Fingerprint, MemberId = memberId, Response = Encoding.UTF8.GetBytes(refusal.Message),
             FailureReason = refusal.Reason, CreatedAt = now,
         });
+
+    /// <summary>
+    /// Every keyed write's reply names its member, in <c>member_id</c> or in a <c>member</c> message; erasure finds the
+    /// record by it.
+    /// </summary>
+    static string MemberIdOf(IMessage response) =>
+        response.Descriptor.FindFieldByName("member_id")?.Accessor.GetValue(response) is string { Length: > 0 } id
+            ? id
+            : response.Descriptor.FindFieldByName("member")?.Accessor.GetValue(response) is IMessage member && member != response
+                ? MemberIdOf(member)
+                : throw new InvalidOperationException($"{response.Descriptor.Name} does not name its member; erasure could not find it.");
+
+    /// <summary>
+    /// Records kept before they named their member get it from their reply, so erasure finds them. A refusal does not
+    /// name its member and is dropped instead (a retry of it is then decided afresh). Runs once, on upgrade.
+    /// </summary>
+    public static async Task BackfillMemberIdsAsync(IdentityStore store, CancellationToken cancellationToken)
+    {
+        const int Batch = 500;
+        (string Scope, string Key)? after = null;
+        while (true)
+        {
+            var done = await store.WriteAsync(async (db, ct) =>
+            {
+                var query = db.IdempotencyKeys.Where(k => k.MemberId == null);
+                if (after is var (scope, key))
+                    query = query.Where(k => k.Scope.CompareTo(scope) > 0 || (k.Scope == scope && k.Key.CompareTo(key) > 0));
+                var rows = await query.OrderBy(k => k.Scope).ThenBy(k => k.Key).Take(Batch).ToListAsync(ct);
+                foreach (var row in rows)
+                {
+                    if (row.FailureReason is not null)
+                        db.IdempotencyKeys.Remove(row);
+                    else if (ParserFor(row.Scope) is { } parser && MemberIdOf(parser.ParseFrom(row.Response)) is var memberId)
+                        db.Entry(row).Property(r => r.MemberId).CurrentValue = memberId;
+                }
+                if (rows.Count > 0)
+                    after = (rows[^1].Scope, rows[^1].Key);
+                return rows.Count < Batch;
+            }, cancellationToken);
+            if (done)
+                return;
+        }
+    }
+
+    static MessageParser? ParserFor(string scope) => scope switch
+    {
+        "order" or "partner-order" => RecordOrderResponse.Parser,
+        "refund" => RecordRefundResponse.Parser,
+        "redeem" => RedeemPointsResponse.Parser,
+        "adjust" => AdjustPointsResponse.Parser,
+        "membership" => PurchaseMembershipResponse.Parser,
+        "checkin" => CheckInResponse.Parser,
+        "consent" => SetConsentResponse.Parser,
+        _ => null,
+    };
 }

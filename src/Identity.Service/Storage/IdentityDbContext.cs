@@ -39,7 +39,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             member.Property(m => m.Birthday).HasMaxLength(10);
             member.Property(m => m.EnrolledStoreId).HasMaxLength(MemberLimits.StoreIdLength);
             member.Property(m => m.EnrolledGuideId).HasMaxLength(MemberLimits.GuideIdLength);
-            member.Property(m => m.ErasureReason).HasMaxLength(MemberLimits.ReasonLength);
+            member.Property(m => m.ErasureTicketRef).HasMaxLength(MemberLimits.TicketRefLength);
             member.Property(m => m.Version).IsConcurrencyToken();
             // The invariant that makes phone the identity key: one member per phone.
             member.HasIndex(m => m.PhoneIndex).IsUnique();
@@ -110,6 +110,8 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
         {
             key.ToTable("idempotency_keys");
             key.HasKey(k => new { k.Scope, k.Key });
+            key.Property(k => k.MemberId).HasMaxLength(MemberLimits.MemberIdLength);
+            key.HasIndex(k => k.MemberId);
         });
 
         model.Entity<CheckInRecord>(checkIn =>
@@ -178,5 +180,6 @@ public static class MemberLimits
     public const int StoreIdLength = 64;
     public const int GuideIdLength = 64;
     public const int ReasonLength = 256;
+    public const int TicketRefLength = 64;
     public const int OperatorLength = 64;
 }

@@ -44,9 +44,38 @@ public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts,
             writeGate.Release();
         }
     }
+
+    /// <summary>
+    /// Copies the write-ahead log into the database and truncates it to zero bytes (SQLite; a no-op elsewhere), so
+    /// that no earlier page image survives in the log. Returns false when readers kept it from completing.
+    /// </summary>
+    public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            if (!db.Database.IsSqlite())
+                return true;
+            var connection = db.Database.GetDbConnection();
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            // One row: busy (1 when a reader or writer blocked it), frames in the log, frames checkpointed.
+            return await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == 0;
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+    }
 }
 
-/// <summary>Per-connection SQLite settings (WAL itself is persistent and set once at migration).</summary>
+/// <summary>
+/// Per-connection SQLite settings (WAL itself is persistent and set once at migration). <c>secure_delete</c> makes
+/// SQLite overwrite deleted content and freed pages with zeros, so an erased member's data does not linger in free space.
+/// </summary>
 sealed class SqliteConnectionSettings(int busyTimeoutSeconds) : DbConnectionInterceptor
 {
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
@@ -60,7 +89,7 @@ sealed class SqliteConnectionSettings(int busyTimeoutSeconds) : DbConnectionInte
     void Apply(DbConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutSeconds * 1000}; PRAGMA synchronous = NORMAL;";
+        command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutSeconds * 1000}; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;";
         command.ExecuteNonQuery();
     }
 }

@@ -79,6 +79,9 @@ public sealed class IdempotencyRecord
     public required string Scope { get; init; }
     public required string Key { get; init; }
     public required byte[] RequestHash { get; init; }
+
+    /// <summary>The member the request resolved to, so that erasing the member also drops what its keys recorded.</summary>
+    public string? MemberId { get; init; }
     /// <summary>The response message, or for a refused request the UTF-8 message of its error.</summary>
     public required byte[] Response { get; init; }
 

@@ -39,8 +39,11 @@ public sealed class MemberRecord
 
     public DateTimeOffset? ErasedAt { get; set; }
 
-    /// <summary>The reference of the deletion request (e.g. a PIPL ticket), kept with the anonymised row.</summary>
-    public string? ErasureReason { get; set; }
+    /// <summary>Why the member was erased: an <c>identity.v1.ErasureReason</c> value, never free text.</summary>
+    public int ErasureReasonCode { get; set; }
+
+    /// <summary>The deletion request's ticket reference (letters, digits, '-' and '_'), kept with the erasure record.</summary>
+    public string? ErasureTicketRef { get; set; }
 
     public List<ChannelIdentityRecord> Identities { get; set; } = [];
 

@@ -27,7 +27,8 @@ public sealed class AuditEventRecord
     public required string ClientId { get; init; }
     public required string ClientName { get; init; }
     public required string Rpc { get; init; }
-    public string? MemberId { get; init; }
+    /// <summary>The member the call concerned; cleared when that member is erased.</summary>
+    public string? MemberId { get; set; }
     public required string Outcome { get; init; }
     public DateTimeOffset OccurredAt { get; init; }
 

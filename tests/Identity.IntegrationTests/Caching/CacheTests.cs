@@ -164,7 +164,7 @@ public sealed class CacheTests : IAsyncLifetime
         await other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) });
         Assert.True(await keys.KeyExistsAsync(prefix + names.Member(member.MemberId)));
 
-        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "PIPL" });
+        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest });
 
         Assert.False(await keys.KeyExistsAsync(prefix + names.Member(member.MemberId)));
         await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));

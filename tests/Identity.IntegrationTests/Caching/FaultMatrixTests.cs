@@ -210,7 +210,7 @@ public sealed class FaultMatrixTests(FaultMatrixTests.Cluster cluster) : IClassF
                     await a.Members.MergeMembersAsync(new MergeMembersRequest { SurvivorMemberId = memberId, AbsorbedMemberId = fanId, Reason = "dup", Operator = "ops" });
                     break;
                 case Write.Erase:
-                    await a.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = memberId, Reason = "PIPL" });
+                    await a.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = memberId, ReasonCode = ErasureReason.MemberRequest });
                     break;
             }
         }

@@ -49,7 +49,7 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
             }));
         },
         ["MemberService/EraseMember"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
-            await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = s.MemberId, Reason = "PIPL" }))),
+            await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = s.MemberId, ReasonCode = ErasureReason.MemberRequest }))),
         ["MemberService/SetConsent"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
             await server.Members.SetConsentAsync(new SetConsentRequest
             {

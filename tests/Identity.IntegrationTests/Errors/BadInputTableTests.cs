@@ -128,8 +128,10 @@ public sealed class BadInputTableTests(BadInputTableTests.Fixture fixture) : ICl
         Add("merge: no ids", merge, new MergeMembersRequest { Reason = "dup", Operator = "op" }, "survivor_member_id", "absorbed_member_id");
         Add("merge history: no member id", Members + "GetMergeHistory", new GetMergeHistoryRequest(), "member_id");
         Add("merge history: oversized member id", Members + "GetMergeHistory", new GetMergeHistoryRequest { MemberId = new string('m', 100) }, "member_id");
-        Add("erase: oversized member id", Members + "EraseMember", new EraseMemberRequest { MemberId = new string('m', 65), Reason = "x" }, "member_id");
-        Add("erase: no reason", Members + "EraseMember", new EraseMemberRequest { MemberId = "m1" }, "reason");
+        Add("erase: oversized member id", Members + "EraseMember", new EraseMemberRequest { MemberId = new string('m', 65), ReasonCode = ErasureReason.MemberRequest }, "member_id");
+        Add("erase: no reason code", Members + "EraseMember", new EraseMemberRequest { MemberId = "m1" }, "reason_code");
+        Add("erase: ticket reference with free text", Members + "EraseMember",
+            new EraseMemberRequest { MemberId = "m1", ReasonCode = ErasureReason.MemberRequest, TicketRef = "ticket of 王芳" }, "ticket_ref");
         var consent = Members + "SetConsent";
         Add("consent: no purpose", consent, new SetConsentRequest { MemberId = "m1", Channel = Channel.App }, "purpose");
         Add("consent: unknown purpose", consent, new SetConsentRequest { MemberId = "m1", Purpose = (ConsentPurpose)9, Channel = Channel.App }, "purpose");

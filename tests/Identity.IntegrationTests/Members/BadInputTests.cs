@@ -87,7 +87,7 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         var merge = await Rpc.FailsWith(StatusCode.InvalidArgument, members.MergeMembersAsync(new MergeMembersRequest { SurvivorMemberId = "a", AbsorbedMemberId = "b" }));
         Assert.Equal(["operator", "reason"], merge.BadFields().OrderBy(f => f));
 
-        var erase = await Rpc.FailsWith(StatusCode.InvalidArgument, members.EraseMemberAsync(new EraseMemberRequest { MemberId = new string('m', 65), Reason = "x" }));
+        var erase = await Rpc.FailsWith(StatusCode.InvalidArgument, members.EraseMemberAsync(new EraseMemberRequest { MemberId = new string('m', 65), ReasonCode = ErasureReason.MemberRequest }));
         Assert.Equal(["member_id"], erase.BadFields());
     }
 

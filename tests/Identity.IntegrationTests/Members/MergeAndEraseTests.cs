@@ -157,7 +157,7 @@ public sealed class MergeAndEraseTests(ServerFixture fixture) : IClassFixture<Se
             Phone = phone, ChannelIdentity = TestData.MiniProgram(openId), Profile = new Profile { Name = "张伟" }, Source = TestData.Pos(),
         })).Member;
 
-        var erased = await members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "PIPL request #42" });
+        var erased = await members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest, TicketRef = "PIPL-42" });
         Assert.False(erased.AlreadyErased);
 
         await Rpc.FailsWith(StatusCode.NotFound, members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
@@ -165,7 +165,7 @@ public sealed class MergeAndEraseTests(ServerFixture fixture) : IClassFixture<Se
         var byId = await Rpc.FailsWith(StatusCode.NotFound, members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = member.MemberId }));
         Assert.Equal("MEMBER_ERASED", byId.Reason());
 
-        var again = await members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "PIPL request #42" });
+        var again = await members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest, TicketRef = "PIPL-42" });
         Assert.True(again.AlreadyErased);
         Assert.Equal(erased.ErasedAt, again.ErasedAt);
 

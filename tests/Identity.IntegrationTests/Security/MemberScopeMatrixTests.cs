@@ -71,7 +71,7 @@ public sealed class MemberScopeMatrixTests(ServerFixture fixture) : IClassFixtur
             SurvivorMemberId = k.MemberId, AbsorbedMemberId = k.MemberId, Reason = "matrix", Operator = "matrix",
         }, false),
         ["MemberService/GetMergeHistory"] = (k => k.Form != Form.MemberId ? null : new GetMergeHistoryRequest { MemberId = k.MemberId }, true),
-        ["MemberService/EraseMember"] = (k => k.Form != Form.MemberId ? null : new EraseMemberRequest { MemberId = k.MemberId, Reason = "matrix" }, false),
+        ["MemberService/EraseMember"] = (k => k.Form != Form.MemberId ? null : new EraseMemberRequest { MemberId = k.MemberId, ReasonCode = ErasureReason.MemberRequest }, false),
         ["LoyaltyService/GetBenefits"] = (k => new GetBenefitsRequest
         {
             Member = k.ToMemberKey(), Context = new BenefitContext { Channel = Channel.Pos, StoreId = "S001" },

@@ -40,7 +40,7 @@ public sealed class ScopeAndRateTests(ServerFixture fixture) : IClassFixture<Ser
         {
             MemberId = member.MemberId, ChannelIdentity = new ChannelIdentity { Channel = Channel.WechatOfficialAccount, ExternalId = TestData.OpenId() },
         }));
-        await Rpc.FailsWith(StatusCode.PermissionDenied, app.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "x" }));
+        await Rpc.FailsWith(StatusCode.PermissionDenied, app.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest }));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class RedactionTests
         var partnerKey = await server.CreateClientAsync("redaction-partner", ClientRole.Partner);
         await new PartnerService.PartnerServiceClient(server.WithKey(partnerKey)).CheckMembershipAsync(new CheckMembershipRequest { Phone = phone });
         await server.Members.ChangePhoneAsync(new ChangePhoneRequest { MemberId = member.MemberId, NewPhone = TestData.Phone() });
-        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, Reason = "PIPL" });
+        await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest });
 
         Assert.Empty(LogRedaction.Find(server.Logs.Lines));
         Assert.Contains(server.Logs.Lines, l => l.Contains(TestData.Masked(phone), StringComparison.Ordinal));

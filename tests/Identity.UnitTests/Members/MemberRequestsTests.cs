@@ -299,11 +299,36 @@ public sealed class MemberRequestsTests
             MemberRequests.Read(new MergeMembersRequest { SurvivorMemberId = "m-1", AbsorbedMemberId = "m-1" })));
     }
 
+#pragma warning disable CS0612 // The deprecated free-text reason is still accepted: these tests cover that.
     [Fact]
-    public void An_erasure_needs_a_reason()
+    public void An_erasure_needs_a_reason_code()
     {
-        Assert.Equal(["reason"], ViolatedFields(() => MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", Reason = " " })));
+        Assert.Equal(["reason_code"], ViolatedFields(() => MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", Reason = " " })));
+        Assert.Equal(["reason_code"], ViolatedFields(() => MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", ReasonCode = (ErasureReason)99 })));
     }
+
+    [Theory]
+    [InlineData("PIPL 42")]
+    [InlineData("王芳")]
+    [InlineData("a/b")]
+    [InlineData("x0123456789012345678901234567890123456789012345678901234567890123")]
+    public void A_ticket_reference_is_a_bounded_token_not_free_text(string ticket)
+    {
+        Assert.Equal(["ticket_ref"], ViolatedFields(() =>
+            MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", ReasonCode = ErasureReason.MemberRequest, TicketRef = ticket })));
+    }
+
+    [Fact]
+    public void An_erasure_keeps_the_code_and_ticket_and_never_the_deprecated_free_text()
+    {
+        var command = MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", ReasonCode = ErasureReason.LegalOrder, TicketRef = "DSR-2026_0042" });
+        Assert.Equal(new EraseCommand("m-1", ErasureReason.LegalOrder, "DSR-2026_0042"), command);
+
+        // An older client's free text still erases; the text goes nowhere (the command has no place for it).
+        var legacy = MemberRequests.Read(new EraseMemberRequest { MemberId = "m-1", Reason = "王芳 asked by phone 13800138000" });
+        Assert.Equal(new EraseCommand("m-1", ErasureReason.Unspecified, null), legacy);
+    }
+#pragma warning restore CS0612
 
     static MemberLookup Resolve(ResolveMemberRequest request) => MemberRequests.Read(request, DateTimeOffset.UtcNow).Lookup;
 }

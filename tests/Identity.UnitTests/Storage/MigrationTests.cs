@@ -5,6 +5,7 @@ using Identity.Service.Phones;
 using Identity.Service.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -38,7 +39,7 @@ public sealed class MigrationTests : IDisposable
         var programs = new ProgramCatalog(contexts, new IdentityStore(contexts, Microsoft.Extensions.Options.Options.Create(new Identity.Service.Hosting.IdentityOptions())), TimeProvider.System);
         var store = new IdentityStore(contexts, Microsoft.Extensions.Options.Options.Create(new Identity.Service.Hosting.IdentityOptions()));
         var clients = new Identity.Service.Security.ClientRegistry(store, TimeProvider.System);
-        var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, NullLogger<DatabaseMigrator>.Instance);
+        var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, store, TimeProvider.System, NullLogger<DatabaseMigrator>.Instance);
         await migrator.StartAsync(CancellationToken.None);
         return readiness;
     }
@@ -193,6 +194,60 @@ public sealed class MigrationTests : IDisposable
         await db.SaveChangesAsync();
 
         Assert.Equal(2, await db.ChannelIdentities.CountAsync());
+    }
+
+    [Fact]
+    public async Task The_upgrade_completes_erasures_made_before_erasure_removed_everything()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        await using (var db = Open())
+        {
+            await db.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>().MigrateAsync("20261123121428_CallersAndPrivacy");
+            // What an erasure used to leave: the free-text reason, the ledger and orders under the id, merge records, partner links.
+            await db.Database.ExecuteSqlRawAsync("""
+                INSERT INTO members (Id, State, Gender, EnrolledChannel, EnrolledStoreId, CreatedAt, UpdatedAt, Version, ErasedAt, ErasureReason)
+                    VALUES ('m1', 3, 0, 1, 'S001', 5, 5, 2, 7, '王芳 called from 13800138000');
+                INSERT INTO members (Id, State, Gender, EnrolledChannel, CreatedAt, UpdatedAt, Version, MergedIntoId)
+                    VALUES ('m0', 2, 0, 2, 4, 4, 2, 'm1');
+                INSERT INTO loyalty_accounts (MemberId, GrowthTierCode, AssessmentAt, Growth, PointsBalance, Version, UpdatedAt)
+                    VALUES ('m1', 'normal', 0, 100, 100, 1, 5);
+                INSERT INTO points_entries (MemberId, Kind, Points, BalanceAfter, Reference, Reason, CreatedAt)
+                    VALUES ('m1', 1, 100, 100, 'order:1:O-1', 'gift for 王芳', 5);
+                INSERT INTO points_lots (MemberId, Points, Remaining, EarnedAt, ExpiresAt, Source) VALUES ('m1', 100, 100, 5, 9, 'order:1:O-1');
+                INSERT INTO orders (Channel, OrderId, MemberId, StoreId, GuideId, AmountFen, PaidAt, PointsEarned, GrowthEarned, RefundedFen,
+                    PointsReversed, GrowthReversed, Partner) VALUES (1, 'O-1', 'm1', 'S001', 'G007', 10000, 5, 100, 100, 0, 0, 0, 0);
+                INSERT INTO merges (Id, SurvivorId, AbsorbedId, Kind, Reason, Actor, MovedIdentities, FilledFields, MergedAt)
+                    VALUES ('g1', 'm1', 'm0', 2, 'dup', 'ops', '[{{"c":2,"x":"o-openid"}}]', '', 6);
+                INSERT INTO partner_links (ClientId, PartnerMemberId, MemberId) VALUES ('c1', 'pm_1', 'm1');
+                INSERT INTO idempotency_keys (Scope, Key, RequestHash, Response, FailureReason, CreatedAt)
+                    VALUES ('redeem', 'r-refused', x'00', x'00', 'INSUFFICIENT_POINTS', 5);
+                """);
+            // Keyed writes of that time name their member only inside the response.
+            foreach (var (key, memberId) in new[] { ("1:O-1", "m1"), ("1:O-2", "m2") })
+            {
+                var response = Google.Protobuf.MessageExtensions.ToByteArray(new Identity.V1.RecordOrderResponse { MemberId = memberId, PointsEarned = 5 });
+                await db.Database.ExecuteSqlAsync(
+                    $"INSERT INTO idempotency_keys (Scope, Key, RequestHash, Response, CreatedAt) VALUES ('order', {key}, x'01', {response}, 5)");
+            }
+        }
+
+        await MigrateAsync();
+
+        await using var check = Open();
+        var member = await check.Members.SingleAsync(m => m.Id == "m1");
+        Assert.Equal((MemberRowState.Erased, 0, null, null), (member.State, member.ErasureReasonCode, member.ErasureTicketRef, member.EnrolledStoreId));
+        Assert.Empty(await check.Merges.ToListAsync());
+        Assert.Empty(await check.PartnerLinks.ToListAsync());
+        var account = await check.LoyaltyAccounts.SingleAsync();
+        Assert.StartsWith("erased_", account.MemberId, StringComparison.Ordinal);
+        var entry = await check.PointsEntries.SingleAsync();
+        Assert.Equal((account.MemberId, "order", null), (entry.MemberId, entry.Reference, entry.Reason));
+        Assert.Equal(("order", account.MemberId), await check.PointsLots.Select(l => ValueTuple.Create(l.Source, l.MemberId)).SingleAsync());
+        var order = await check.Orders.SingleAsync();
+        Assert.Equal((account.MemberId, null, null, 10000L), (order.MemberId, order.StoreId, order.GuideId, order.AmountFen));
+        Assert.NotEqual("O-1", order.OrderId);
+        // The erased member's keyed write is gone; another member's now names it; the refusal that named no one is gone.
+        Assert.Equal([("1:O-2", "m2")], await check.IdempotencyKeys.Select(k => ValueTuple.Create(k.Key, k.MemberId)).ToListAsync());
     }
 
     [Fact]

@@ -249,6 +249,10 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<string>("FailureReason")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("MemberId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<byte[]>("RequestHash")
                         .IsRequired()
                         .HasColumnType("BLOB");
@@ -258,6 +262,8 @@ namespace Identity.Service.Storage.Migrations
                         .HasColumnType("BLOB");
 
                     b.HasKey("Scope", "Key");
+
+                    b.HasIndex("MemberId");
 
                     b.ToTable("idempotency_keys", (string)null);
                 });
@@ -329,8 +335,11 @@ namespace Identity.Service.Storage.Migrations
                     b.Property<long?>("ErasedAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("ErasureReason")
-                        .HasMaxLength(256)
+                    b.Property<int>("ErasureReasonCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ErasureTicketRef")
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Gender")

@@ -13,6 +13,7 @@ public sealed class L1Cache : IDisposable
 {
     readonly MemoryCache entries;
     readonly MemoryCache recentInvalidations = new(new MemoryCacheOptions());
+    readonly object[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new object())];
     readonly CacheOptions options;
     long sequence;
     long clearedAt;
@@ -63,11 +64,21 @@ public sealed class L1Cache : IDisposable
     {
         if (!Enabled)
             return;
-        // A load that began before the last clear or the last invalidation of its key may hold the old value.
-        if (InvalidatedSince(key, loadedAt))
-            return;
-        entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds) });
+        // A load that began before the last clear or the last invalidation of its key may hold the old value. The check
+        // and the store happen under the key's stripe lock, which Invalidate also takes: an invalidation is either seen
+        // here, or comes after the store and removes it. Otherwise a reader could find the old value after its own write.
+        lock (Stripe(key))
+        {
+            if (InvalidatedSince(key, loadedAt))
+                return;
+            entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds) });
+        }
+        // Clear takes no stripe lock (it is rare): a clear that raced this store is caught here instead.
+        if (loadedAt < Interlocked.Read(ref clearedAt))
+            entries.Remove(key);
     }
+
+    object Stripe(string key) => stripes[(key.GetHashCode() & int.MaxValue) % stripes.Length];
 
     /// <summary>True when the key was invalidated (here, through Redis or through the outbox) after <paramref name="loadedAt"/>.</summary>
     public bool InvalidatedSince(string key, long loadedAt) =>
@@ -78,10 +89,13 @@ public sealed class L1Cache : IDisposable
     {
         if (disposed)
             return;
-        var at = Interlocked.Increment(ref sequence);
-        // Remember the invalidation longer than any load can take, so a racing load cannot store the old value.
-        recentInvalidations.Set(key, at, TimeSpan.FromSeconds(30));
-        entries.Remove(key);
+        lock (Stripe(key))
+        {
+            var at = Interlocked.Increment(ref sequence);
+            // Remember the invalidation longer than any load can take, so a racing load cannot store the old value.
+            recentInvalidations.Set(key, at, TimeSpan.FromSeconds(30));
+            entries.Remove(key);
+        }
     }
 
     /// <summary>Drops everything.</summary>

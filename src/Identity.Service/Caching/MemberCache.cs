@@ -131,9 +131,11 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             counters.L1Hit();
             return (local, null);
         }
+        // The sequence first, then the pending check: a write marks its keys pending before it invalidates L1, so a
+        // read that starts after the invalidation either sees them pending or stores nothing older than it.
+        var loadedAt = l1.Sequence;
         if (outbox.IsPending(key))
             return (null, null);
-        var loadedAt = l1.Sequence;
         var (value, snapshotBytes) = await l2.GetLookupAsync(key);
         if (value is null)
             return (null, null);
@@ -196,9 +198,9 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             counters.L1Hit();
             return local;
         }
+        var loadedAt = l1.Sequence; // before the pending check, as in LookupAsync
         if (!outbox.IsPending(key))
         {
-            var loadedAt = l1.Sequence;
             if (await l2.GetSnapshotAsync(key) is { } bytes && await OpenSnapshotAsync(key, bytes) is { } parsed)
             {
                 counters.L2Hit();

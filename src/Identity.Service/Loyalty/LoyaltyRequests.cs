@@ -5,22 +5,6 @@ using Identity.V1;
 
 namespace Identity.Service.Loyalty;
 
-public sealed record OrderCommand(MemberLookup Member, Channel Channel, string OrderId, string? StoreId, string? GuideId, long AmountFen, DateTimeOffset PaidAt)
-{
-    /// <summary>True when the caller sent no paid_at and <see cref="PaidAt"/> is the server's now (not part of what the caller sent).</summary>
-    public bool PaidAtDefaulted { get; init; }
-}
-
-public sealed record RefundCommand(Channel Channel, string OrderId, string RefundId, long AmountFen, DateTimeOffset RefundedAt);
-
-public sealed record RedeemCommand(MemberLookup Member, string RequestId, long Points, string? Reason, Channel Channel, string? StoreId);
-
-public sealed record AdjustCommand(MemberLookup Member, string RequestId, long Points, string Reason, string Operator);
-
-public sealed record CheckInCommand(MemberLookup Member, Channel Channel, DateTimeOffset At);
-
-public sealed record PurchaseCommand(MemberLookup Member, string RequestId, string TierCode, long PaidFen, Channel Channel, DateTimeOffset PaidAt);
-
 /// <summary>Reads loyalty requests into commands, reporting every bad field at once (INVALID_ARGUMENT).</summary>
 public static class LoyaltyRequests
 {
@@ -77,7 +61,7 @@ public static class LoyaltyRequests
         Positive(v, "amount_fen", request.AmountFen, MaxAmountFen);
         var paidAt = PaidAt(v, "paid_at", request.PaidAt, now, lateOrderWindow);
         v.ThrowIfAny();
-        return new OrderCommand(member!, request.Channel, orderId!, store, guide, request.AmountFen, paidAt ?? now) { PaidAtDefaulted = paidAt is null };
+        return new OrderCommand(member!, request.Channel, orderId!, store, guide, request.AmountFen, paidAt ?? now);
     }
 
     public static RefundCommand Read(RecordRefundRequest request, DateTimeOffset now, TimeSpan lateOrderWindow)
@@ -205,40 +189,5 @@ public static class LoyaltyRequests
     {
         if (value <= 0 || value > max)
             v.Add(field, $"must be between 1 and {max}");
-    }
-}
-
-/// <summary>Opaque page tokens: the last entry id of the page, base64url.</summary>
-public static class PageToken
-{
-    /// <summary>Reads AIP-158 paging fields: the page size (0 = default, capped) and the position after a token.</summary>
-    public static (int Size, long? Before) Read(FieldViolations v, int pageSize, string token, int defaultSize, int maxSize)
-    {
-        if (pageSize < 0)
-            v.Add("page_size", "must not be negative");
-        long? before = null;
-        if (token.Length > 0)
-        {
-            if (TryDecode(token, out var id))
-                before = id;
-            else
-                v.Add("page_token", "is not a token this service issued");
-        }
-        return (pageSize <= 0 ? defaultSize : Math.Min(pageSize, maxSize), before);
-    }
-
-    public static string Encode(long id) => Convert.ToBase64String(BitConverter.GetBytes(id ^ 0x5A5A_5A5A_5A5A_5A5A)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    public static bool TryDecode(string token, out long id)
-    {
-        id = 0;
-        if (token.Length is 0 or > 16)
-            return false;
-        var base64 = token.Replace('-', '+').Replace('_', '/').PadRight(12, '=');
-        Span<byte> bytes = stackalloc byte[9];
-        if (!Convert.TryFromBase64String(base64, bytes, out var written) || written != 8)
-            return false;
-        id = BitConverter.ToInt64(bytes[..8]) ^ 0x5A5A_5A5A_5A5A_5A5A;
-        return id > 0;
     }
 }

@@ -10,17 +10,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Identity.Service.Members;
 
-public sealed record EnrollResult(MemberRecord Member, bool Created, IReadOnlyList<MergeRecordRow> Merges);
-
-public sealed record ResolveResult(MemberRecord Member, string? RedirectedFrom);
-
-public sealed record BindResult(MemberRecord Member, bool AlreadyBound);
-
-public sealed record EraseResult(string MemberId, DateTimeOffset ErasedAt, bool AlreadyErased, ErasureReason Reason, string? TicketRef);
-
-/// <summary>Profile fields to set; a field whose flag is false is left alone, a null value clears it.</summary>
-public sealed record ProfileUpdate(bool SetName, string? Name, bool SetGender, int Gender, bool SetBirthday, string? Birthday);
-
 /// <summary>
 /// The member directory: enrolment, resolution, binding, merges, phone changes and erasure, each one store transaction.
 /// Every operation addressed by member id follows a merged id to its survivor (except merging, which names ids exactly).
@@ -374,8 +363,3 @@ public sealed class MemberDirectory(
 
     static string ChannelName(int channel) => ((V1.Channel)channel).ToString();
 }
-
-public sealed record MovedIdentity(int Channel, string ExternalId);
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(List<MovedIdentity>))]
-sealed partial class MergeJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

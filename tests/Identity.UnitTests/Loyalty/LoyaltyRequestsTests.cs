@@ -55,9 +55,8 @@ public sealed class LoyaltyRequestsTests
     {
         var absent = LoyaltyRequests.Read(Order(null), Now, Window);
         Assert.Equal(Now, absent.PaidAt);
-        Assert.True(absent.PaidAtDefaulted);
 
-        Assert.False(LoyaltyRequests.Read(Order(Timestamp.FromDateTimeOffset(Now - Window)), Now, Window).PaidAtDefaulted);
+        Assert.Equal(Now - Window, LoyaltyRequests.Read(Order(Timestamp.FromDateTimeOffset(Now - Window)), Now, Window).PaidAt);
         LoyaltyRequests.Read(Order(Timestamp.FromDateTimeOffset(Now.AddMinutes(5))), Now, Window);
         Assert.Equal(["paid_at"], ViolatedFields(() => LoyaltyRequests.Read(Order(Timestamp.FromDateTimeOffset(Now - Window - TimeSpan.FromSeconds(1))), Now, Window)));
         Assert.Equal(["paid_at"], ViolatedFields(() => LoyaltyRequests.Read(Order(Timestamp.FromDateTimeOffset(Now.AddMinutes(5).AddSeconds(1))), Now, Window)));

@@ -1,0 +1,8 @@
+using Identity.Service.Errors;
+using Identity.Service.Members;
+using Identity.Service.Storage;
+using Identity.V1;
+
+namespace Identity.Service.Loyalty;
+
+public sealed record CheckInCommand(MemberLookup Member, Channel Channel, DateTimeOffset At);

@@ -1,0 +1,7 @@
+using Identity.Service.Phones;
+using Identity.V1;
+
+namespace Identity.Service.Members;
+
+/// <summary>A channel identity key; (channel, external id) has exactly one owning member.</summary>
+public readonly record struct IdentityKey(int Channel, string ExternalId);

@@ -13,8 +13,9 @@ namespace Identity.Service.Security;
 /// </summary>
 public static class GrpcStatusReply
 {
-    public static Task WriteAsync(HttpContext context, StatusCode code, string reason, string message, IMessage? detail = null)
+    public static async Task WriteAsync(HttpContext context, StatusCode code, string reason, string message, IMessage? detail = null)
     {
+        await DrainAsync(context);
         var status = new Google.Rpc.Status { Code = (int)code, Message = message };
         if (detail is not null)
             status.Details.Add(Any.Pack(detail));
@@ -26,7 +27,34 @@ public static class GrpcStatusReply
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = PercentEncode(message);
         response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(status.ToByteArray()).TrimEnd('=');
-        return response.CompleteAsync();
+        await response.CompleteAsync();
+    }
+
+    /// <summary>
+    /// Reads the rest of a small request before answering. A stream answered before its request was fully sent stays
+    /// open on the connection until the client finishes it, and Kestrel answers a connection with too many such streams
+    /// with ENHANCE_YOUR_CALM, which clients see as RESOURCE_EXHAUSTED. Requests are at most
+    /// <see cref="Hosting.IdentityApp.MaxReceiveMessageBytes"/>; a larger one is not drained.
+    /// </summary>
+    static async Task DrainAsync(HttpContext context)
+    {
+        var reader = context.Request.BodyReader;
+        long seen = 0;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(context.RequestAborted);
+                seen += result.Buffer.Length;
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled || seen > Hosting.IdentityApp.MaxReceiveMessageBytes + 5)
+                    return;
+            }
+        }
+        catch (Exception exception) when (exception is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            // The client went away: nothing to drain.
+        }
     }
 
     public static RpcException Exception(StatusCode code, string reason, string message, IMessage? detail = null)

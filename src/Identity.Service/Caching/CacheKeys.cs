@@ -21,10 +21,17 @@ public sealed class CacheKeys
     readonly byte[] nameKey;
     readonly byte[] valueKey;
 
+    // One AES-GCM key schedule per thread: making one per value costs more than sealing the value (and AesGcm is not
+    // safe for concurrent use).
+    readonly ThreadLocal<AesGcm> ciphers;
+
+    AesGcm Cipher => ciphers.Value!;
+
     public CacheKeys(PhoneKeys keys)
     {
         nameKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.IndexKey, 32, info: "identity.cache.names.v1"u8.ToArray());
         valueKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.EncryptionKey, 32, info: "identity.cache.values.v1"u8.ToArray());
+        ciphers = new ThreadLocal<AesGcm>(() => new AesGcm(valueKey, TagSize));
     }
 
     /// <summary>The snapshot of a member: <c>m:{token}</c>.</summary>
@@ -59,8 +66,7 @@ public sealed class CacheKeys
         output[0] = FormatVersion;
         var nonce = output.AsSpan(1, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(valueKey, TagSize);
-        aes.Encrypt(nonce, plaintext, output.AsSpan(1 + NonceSize, plaintext.Length), output.AsSpan(^TagSize), Encoding.ASCII.GetBytes(key));
+        Cipher.Encrypt(nonce, plaintext, output.AsSpan(1 + NonceSize, plaintext.Length), output.AsSpan(^TagSize), Encoding.ASCII.GetBytes(key));
         return output;
     }
 
@@ -74,8 +80,7 @@ public sealed class CacheKeys
         var output = new byte[ciphertext.Length];
         try
         {
-            using var aes = new AesGcm(valueKey, TagSize);
-            aes.Decrypt(sealedValue.Slice(1, NonceSize), ciphertext, sealedValue[^TagSize..], output, Encoding.ASCII.GetBytes(key));
+            Cipher.Decrypt(sealedValue.Slice(1, NonceSize), ciphertext, sealedValue[^TagSize..], output, Encoding.ASCII.GetBytes(key));
         }
         catch (CryptographicException)
         {

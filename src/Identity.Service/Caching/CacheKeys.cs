@@ -27,15 +27,31 @@ public sealed class CacheKeys
 
     AesGcm Cipher => ciphers.Value!;
 
+    readonly ThreadLocal<IncrementalHash> macs;
+
+    const int MaxRememberedMemberKeys = 200_000;
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> memberKeys = new(StringComparer.Ordinal);
+
     public CacheKeys(PhoneKeys keys)
     {
         nameKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.IndexKey, 32, info: "identity.cache.names.v1"u8.ToArray());
         valueKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.EncryptionKey, 32, info: "identity.cache.values.v1"u8.ToArray());
         ciphers = new ThreadLocal<AesGcm>(() => new AesGcm(valueKey, TagSize));
+        macs = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, nameKey));
     }
 
     /// <summary>The snapshot of a member: <c>m:{token}</c>.</summary>
-    public string Member(string memberId) => "m:" + Token('m', Encoding.UTF8.GetBytes(memberId));
+    /// <summary>A member's snapshot key; remembered, since every read of a member names it more than once.</summary>
+    public string Member(string memberId)
+    {
+        if (memberKeys.TryGetValue(memberId, out var known))
+            return known;
+        var key = "m:" + Token('m', Encoding.UTF8.GetBytes(memberId));
+        if (memberKeys.Count >= MaxRememberedMemberKeys)
+            memberKeys.Clear(); // a bound, not an eviction policy: the keys are recomputed on demand
+        memberKeys[memberId] = key;
+        return key;
+    }
 
     /// <summary>The version announced for a snapshot key: <c>v:{token}</c>.</summary>
     public static string VersionOf(string memberKey) => string.Concat("v:", memberKey.AsSpan(2));
@@ -51,11 +67,13 @@ public sealed class CacheKeys
 
     string Token(char kind, ReadOnlySpan<byte> value)
     {
-        Span<byte> input = stackalloc byte[value.Length + 1];
-        input[0] = (byte)kind;
-        value.CopyTo(input[1..]);
+        // A keyed HMAC per thread: keying one per call costs more than the hash itself (it is on every L2 read).
+        var hmac = macs.Value!;
+        Span<byte> prefix = [(byte)kind];
+        hmac.AppendData(prefix);
+        hmac.AppendData(value);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(nameKey, input, mac);
+        hmac.GetHashAndReset(mac);
         return Convert.ToBase64String(mac[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 

@@ -1,7 +1,4 @@
-using Identity.Service.Errors;
 using Identity.Service.Members;
-using Identity.Service.Storage;
-using Identity.V1;
 
 namespace Identity.Service.Loyalty;
 

@@ -1,6 +1,3 @@
-using Identity.Service.Errors;
-using Identity.Service.Members;
-using Identity.Service.Storage;
 using Identity.V1;
 
 namespace Identity.Service.Loyalty;

@@ -1,5 +1,4 @@
 using Identity.Service.Phones;
-using Identity.V1;
 
 namespace Identity.Service.Members;
 

@@ -1,4 +1,3 @@
-using Identity.Service.Phones;
 using Identity.V1;
 
 namespace Identity.Service.Members;

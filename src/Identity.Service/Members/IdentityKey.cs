@@ -1,6 +1,3 @@
-using Identity.Service.Phones;
-using Identity.V1;
-
 namespace Identity.Service.Members;
 
 /// <summary>A channel identity key; (channel, external id) has exactly one owning member.</summary>

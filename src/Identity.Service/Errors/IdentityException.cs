@@ -73,7 +73,6 @@ public static class ErrorReasons
     public const string RefundExceedsOrder = "REFUND_EXCEEDS_ORDER";
     public const string ProgramVersionMismatch = "PROGRAM_VERSION_MISMATCH";
     public const string BirthdayAlreadySet = "BIRTHDAY_ALREADY_SET";
-    public const string OutsideCallerScope = "OUTSIDE_CALLER_SCOPE";
     public const string MalformedRequest = "MALFORMED_REQUEST";
     public const string StoreBusy = "STORE_BUSY";
     public const string StoreFull = "STORE_FULL";

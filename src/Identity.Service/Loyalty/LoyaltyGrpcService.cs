@@ -103,7 +103,7 @@ public sealed class LoyaltyGrpcService(
         caller.RequireOwnChannel((int)command.Channel, "channel");
         command = command with { Member = caller.Scoped(command.Member) };
         // Without a request id the brand-local day is the key (a second check-in that day grants nothing).
-        var key = RequestId(request.RequestId) is { } requestId ? IdempotencyKey.PerClient("checkin", caller.Id, requestId, request) : null;
+        var key = LoyaltyRequests.OptionalRequestId(request.RequestId) is { } requestId ? IdempotencyKey.PerClient("checkin", caller.Id, requestId, request) : null;
         return key is null
             ? idempotent.RunAsync((db, change, ct) => checkIns.CheckInAsync(db, change, command, ct), LoyaltyReplies.CheckIn, context.CancellationToken)
             : idempotent.RunAsync(key, (db, change, ct) => checkIns.CheckInAsync(db, change, command, ct), LoyaltyReplies.CheckIn, r => r,
@@ -135,13 +135,4 @@ public sealed class LoyaltyGrpcService(
 
     public override Task<VerifyLedgerResponse> VerifyLedger(VerifyLedgerRequest request, ServerCallContext context) =>
         verifier.VerifyAsync(context.CancellationToken);
-
-    /// <summary>An optional request id: absent or bounded, else INVALID_ARGUMENT naming it.</summary>
-    internal static string? RequestId(string value)
-    {
-        var v = new FieldViolations();
-        var id = v.Optional("request_id", value, LoyaltyRequests.KeyLength);
-        v.ThrowIfAny();
-        return id;
-    }
 }

@@ -190,4 +190,13 @@ public static class LoyaltyRequests
         if (value <= 0 || value > max)
             v.Add(field, $"must be between 1 and {max}");
     }
+
+    /// <summary>An optional request id (CheckIn, SetConsent): absent, or bounded like every key; else INVALID_ARGUMENT naming it.</summary>
+    public static string? OptionalRequestId(string value)
+    {
+        var v = new FieldViolations();
+        var id = v.Optional("request_id", value, KeyLength);
+        v.ThrowIfAny();
+        return id;
+    }
 }

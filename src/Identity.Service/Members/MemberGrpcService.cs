@@ -96,7 +96,7 @@ public sealed class MemberGrpcService(
         var caller = context.Caller();
         var (memberId, purpose, granted, channel) = MemberRequests.Read(request);
         caller.RequireOwnChannel(channel, "channel");
-        var requestId = LoyaltyGrpcService.RequestId(request.RequestId);
+        var requestId = LoyaltyRequests.OptionalRequestId(request.RequestId);
         if (requestId is null)
         {
             var member = await directory.SetConsentAsync(memberId, purpose, granted, channel, caller.MemberScope, context.CancellationToken);
@@ -125,6 +125,8 @@ public sealed class MemberGrpcService(
     /// <summary>The store a resolve is made for: <c>store_id</c>, or the benefit context's; both given must agree.</summary>
     static string? StoreOf(ResolveMemberRequest request, QuoteContext? quote)
     {
+        if (request.StoreId.Length == 0)
+            return quote?.StoreId; // the hot path: nothing to check, nothing to allocate
         var v = new FieldViolations();
         var store = v.Optional("store_id", request.StoreId, Storage.MemberLimits.StoreIdLength);
         if (store is not null && quote?.StoreId is { } quoted && quoted != store)

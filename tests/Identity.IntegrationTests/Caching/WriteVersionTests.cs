@@ -112,16 +112,10 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
         "AdminService/CreateClient", "AdminService/ListClients", "AdminService/RevokeClient", "AdminService/ListAuditEvents",
     ];
 
-    static IEnumerable<MethodDescriptor> ContractMethods() =>
-        new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor }
-            .Concat(MemberService.Descriptor.File.Dependencies.SelectMany(f => f.Services))
-            .DistinctBy(s => s.FullName)
-            .SelectMany(s => s.Methods);
-
     [Fact]
     public void Every_rpc_of_the_contract_has_a_version_case_or_changes_no_member()
     {
-        foreach (var method in ContractMethods())
+        foreach (var method in DynamicCall.ContractMethods())
         {
             var name = $"{method.Service.Name}/{method.Name}";
             Assert.True(Cases.ContainsKey(name) ^ NoMemberChange.Contains(name),

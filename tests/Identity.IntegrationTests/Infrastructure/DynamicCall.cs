@@ -28,8 +28,12 @@ public static class DynamicCall
         }
     }
 
+    /// <summary>Every method of every service the contract defines (a service added in a shared file is included).</summary>
     public static IEnumerable<MethodDescriptor> ContractMethods() =>
-        new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor }.SelectMany(s => s.Methods);
+        new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor }
+            .Concat(MemberService.Descriptor.File.Dependencies.SelectMany(f => f.Services))
+            .DistinctBy(s => s.FullName)
+            .SelectMany(s => s.Methods);
 
     /// <summary>Every member message in a reply, however deep.</summary>
     public static IEnumerable<Member> MembersIn(IMessage? message)

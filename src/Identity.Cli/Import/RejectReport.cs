@@ -30,14 +30,14 @@ internal sealed class RejectReport : IDisposable
         var kept = new List<string[]>();
         if (keepThroughRow > 0 && File.Exists(path))
         {
-            using var old = Sep.Reader(o => o with { Unescape = true, DisableColCountCheck = true }).FromFile(path);
+            using var old = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true }).FromFile(path);
             foreach (var row in old)
             {
                 if (long.TryParse(row[0].Span, out var number) && number <= keepThroughRow)
                     kept.Add(row[..].ToStringsArray());
             }
         }
-        var writer = Sep.Writer(o => o with { Escape = true, WriteHeader = false, DisableColCountCheck = true }).ToFile(path);
+        var writer = Sep.New(',').Writer(o => o with { Escape = true, WriteHeader = false, DisableColCountCheck = true }).ToFile(path);
         var report = new RejectReport(writer, originalHeaders.Count);
         report.WriteRow([.. Columns, .. originalHeaders]);
         foreach (var row in kept)

@@ -133,6 +133,8 @@ internal static class ImportCommand
             }
 
             var dry = plan.Header.Options.DryRun;
+            if (!dry && outcome.End != ImportEnd.Failed)
+                outcome = await WithStoredTotalsAsync(outcome, connection, plan.Header.ImportId);
             if (outcome.End == ImportEnd.Failed && outcome.Error is { } refused)
             {
                 ErrorPrinter.Write(error, refused, settings);
@@ -158,6 +160,23 @@ internal static class ImportCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The import's totals as the server keeps them (all runs, so a resume that had nothing left to send still shows the
+    /// whole import); the stream's last totals when the server cannot be asked.
+    /// </summary>
+    private static async Task<ImportOutcome> WithStoredTotalsAsync(ImportOutcome outcome, Connection connection, string importId)
+    {
+        try
+        {
+            var stored = await connection.Import.GetImportAsync(new GetImportRequest { ImportId = importId }, connection.CallOptions(CancellationToken.None));
+            return stored.Totals is { } totals ? outcome with { Totals = totals } : outcome;
+        }
+        catch (RpcException)
+        {
+            return outcome;
+        }
     }
 
     /// <summary>The live progress bar is for a person at a terminal: never with --json or when output is redirected.</summary>

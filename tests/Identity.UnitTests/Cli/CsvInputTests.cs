@@ -126,16 +126,19 @@ public sealed class CsvInputTests : IDisposable
     public void The_reject_report_quotes_like_rfc_4180_and_a_resume_keeps_only_the_rejects_it_will_not_resend()
     {
         var path = Path.Combine(directory, "rejects.csv");
-        using (var report = RejectReport.Create(path, ["source_row_key", "name"], keepThroughRow: 0))
+        long checkpointLength;
+        using (var report = RejectReport.Create(path, ["source_row_key", "name"]))
         {
             report.Add(3, "points_balance", "invalid_points", "The points balance is not a whole number.", ["K3", "王, \"芳\"\n2"]);
+            checkpointLength = report.Flush();
             report.Add(9, "phone", "invalid_phone", "bad", ["K9", "x"]);
         }
+        File.AppendAllText(path, "1"); // a row torn by a kill
         var text = File.ReadAllText(path);
         Assert.StartsWith("row,field,reason,detail,source_row_key,name", text);
         Assert.Contains("3,points_balance,invalid_points,The points balance is not a whole number.,K3,\"王, \"\"芳\"\"\n2\"", text);
 
-        using (var resumed = RejectReport.Create(path, ["source_row_key", "name"], keepThroughRow: 5))
+        using (var resumed = RejectReport.Create(path, ["source_row_key", "name"], (checkpointLength, 1)))
         {
             Assert.Equal(1, resumed.Written);
             resumed.Add(12, "", "missing_identifier", "none", ["K12", ""]);
@@ -143,6 +146,6 @@ public sealed class CsvInputTests : IDisposable
         var lines = File.ReadAllText(path);
         Assert.Contains("K3", lines);
         Assert.DoesNotContain("K9", lines);
-        Assert.Contains("12,,missing_identifier", lines);
+        Assert.EndsWith($"\"王, \"\"芳\"\"\n2\"{Environment.NewLine}12,,missing_identifier,none,K12,{Environment.NewLine}", lines);
     }
 }

@@ -140,9 +140,11 @@ internal static class ImportCommand
                 ErrorPrinter.Write(error, refused, settings);
                 return refused.StatusCode == StatusCode.Unavailable ? ExitCodes.Unreachable : ExitCodes.RpcError;
             }
+            // A server that never answered has no totals worth a table: the message below is the whole story.
+            var answered = outcome.End != ImportEnd.ConnectionLost || outcome.Totals.Rows > 0;
             if (settings.Json)
                 JsonOutput.Write(output, outcome.Totals);
-            else
+            else if (answered)
                 ImportPrinter.Summary(output, outcome, plan.Header.ImportId, plan.RejectsPath, dry);
 
             var through = outcome.AcknowledgedThroughRow.ToString("N0", CultureInfo.InvariantCulture);
@@ -195,7 +197,7 @@ internal static class ImportCommand
                 var task = context.AddTask("starting", maxValue: Math.Max(1, plan.File.Length));
                 var outcome = await new ImportRun(plan, client, progress =>
                 {
-                    task.Value = Math.Min(progress.BytesRead, task.MaxValue);
+                    task.Value = Math.Min(progress.BytesAnswered, task.MaxValue);
                     task.Description = string.Create(CultureInfo.InvariantCulture,
                         $"{progress.RowsAnswered:N0} rows, {progress.RowsPerSecond:N0} rows/s");
                 }).RunAsync(stop);

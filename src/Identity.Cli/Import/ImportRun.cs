@@ -21,10 +21,11 @@ internal sealed record ImportProgress(long RowsRead, long RowsAnswered, long Byt
 {
     public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? RowsAnswered / Elapsed.TotalSeconds : 0;
 
-    /// <summary>The time left at the current speed, from the share of the file's bytes still unread.</summary>
-    public TimeSpan? Remaining => BytesRead > 0 && BytesRead < FileLength && Elapsed.TotalSeconds > 1
-        ? TimeSpan.FromSeconds(Elapsed.TotalSeconds * (FileLength - BytesRead) / BytesRead)
-        : null;
+    /// <summary>
+    /// The bytes of the file the answered rows take, estimated from the bytes per row read so far: the reader runs ahead
+    /// of the answers by its buffers and the batches on the wire, which would end a small file's bar at once.
+    /// </summary>
+    public long BytesAnswered => RowsRead > 0 ? Math.Min(FileLength, (long)((double)BytesRead / RowsRead * RowsAnswered)) : 0;
 }
 
 internal enum ImportEnd

@@ -75,7 +75,8 @@ public sealed class LegacyExport
                 placed.Add((Bad(reason), random.NextDouble()));
 
         // Conflicts and duplicates go after the line they collide with or repeat.
-        var withIdentity = placed.Where(p => p.Line.ExpectedReason is null && p.Line[LegacyColumns.ExternalId] != "").ToList();
+        // Only identities of people with a phone: a fan's identity with a new phone is the fan proving it (accepted).
+        var withIdentity = placed.Where(p => p.Line.ExpectedReason is null && p.Line[LegacyColumns.ExternalId] != "" && p.Line[LegacyColumns.Phone] != "").ToList();
         var withPhone = goodLines.Where(l => l[LegacyColumns.Phone] != "").ToList();
         for (var i = 0; i < conflicts && withIdentity.Count > 0 && withPhone.Count > 1; i++)
         {
@@ -84,6 +85,7 @@ public sealed class LegacyExport
             do other = withPhone[random.Next(withPhone.Count)];
             while (other.Person == target.Person);
             var conflict = Blank(null);
+            conflict[LegacyColumns.SourceRowKey] = NextKey();
             conflict[LegacyColumns.Phone] = other[LegacyColumns.Phone];
             conflict[LegacyColumns.Channel] = target[LegacyColumns.Channel];
             conflict[LegacyColumns.ExternalId] = target[LegacyColumns.ExternalId];

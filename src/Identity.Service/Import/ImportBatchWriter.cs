@@ -18,21 +18,25 @@ namespace Identity.Service.Import;
 /// and the phones are read inside the transaction, so a member enrolled meanwhile is found, never duplicated.
 /// </summary>
 public sealed class ImportBatchWriter(
-    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, PhoneProtector protector, CacheKeys cacheKeys,
-    TimeProvider clock)
+    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, CacheKeys cacheKeys, TimeProvider clock)
 {
-    PhoneProtector Protector { get; } = protector;
     ProgramCatalog Catalog { get; } = catalog;
     CacheKeys CacheKeys { get; } = cacheKeys;
 
-    public async Task<ImportMembersResponse> ImportAsync(ImportSession session, IReadOnlyList<ImportRow> rows, CancellationToken cancellationToken)
+    /// <summary>The checks that need no store (and the phones' encryption), done before the batch queues for the write gate.</summary>
+    public CheckedRow[] Prepare(ImportSession session, IReadOnlyList<ImportRow> rows)
     {
         var now = clock.GetUtcNow();
         var program = Catalog.Program;
         var checkedRows = new CheckedRow[rows.Count];
         for (var i = 0; i < rows.Count; i++)
             checkedRows[i] = checker.Check(rows[i], session.Policy, program, now);
+        return checkedRows;
+    }
 
+    public async Task<ImportMembersResponse> ImportAsync(ImportSession session, CheckedRow[] checkedRows, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
         if (session.DryRun)
         {
             return await store.ReadAsync(async (db, ct) =>
@@ -139,8 +143,9 @@ public sealed class ImportBatchWriter(
                         state.KeysSeen[key] = row.RowNumber;
                         if (stored.RowHash.AsSpan().SequenceEqual(row.RowHash))
                         {
+                            // The key now counts as seen by this import too: a later row with it is a duplicate here.
                             outcome.Accepted = new ImportAccepted { MemberId = memberId, Acceptance = ImportAcceptance.AlreadyImported };
-                            return (outcome, false);
+                            return (outcome, true);
                         }
                         return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow,
                             $"The row key was imported from this source by import {stored.ImportId} with other values.")), false);
@@ -188,7 +193,7 @@ public sealed class ImportBatchWriter(
                 member = new MemberWork(MemberDirectory.NewId(), isNew: true)
                 {
                     PhoneIndex = valid.PhoneIndex,
-                    PhoneCiphertext = valid.Phone is { } phone && !session.DryRun ? owner.Protector.Encrypt(phone) : null,
+                    PhoneCiphertext = valid.PhoneCiphertext,
                     Name = valid.Name, Gender = valid.Gender, Birthday = valid.Birthday,
                     Channel = valid.Channel, StoreId = valid.StoreId, GuideId = valid.GuideId,
                     CreatedAt = valid.RegisteredAt ?? now,
@@ -205,7 +210,7 @@ public sealed class ImportBatchWriter(
                 if (takesPhone)
                 {
                     member.PhoneIndex = valid.PhoneIndex;
-                    member.PhoneCiphertext = session.DryRun ? null : owner.Protector.Encrypt(valid.Phone!.Value);
+                    member.PhoneCiphertext = valid.PhoneCiphertext;
                     member.PhoneAdded = !member.IsNew;
                     state.HasPhone[member.Id] = true;
                     state.PhoneOwners[phoneHex!] = member.Id;
@@ -459,6 +464,10 @@ public sealed class ImportBatchWriter(
             await WriteOutcomesAsync();
 
             // Cache: a member that already existed changed; new members were never cached (negative entries expire by themselves).
+            await using var outbox = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@key, @version, @now, 0) RETURNING \"Id\"");
+            outbox.Parameters.Add("@key", SqliteType.Text);
+            outbox.Parameters.Add("@version", SqliteType.Integer);
+            outbox.Parameters.AddWithValue("@now", now.UtcTicks);
             foreach (var id in existing)
             {
                 var member = work[id];
@@ -466,19 +475,21 @@ public sealed class ImportBatchWriter(
                     continue;
                 var memberVersion = versions.GetValueOrDefault(id);
                 var accountVersion = accountVersions.TryGetValue(id, out var v) ? v : accounts.GetValueOrDefault(id)?.Version ?? 0;
-                AddOutbox(change, owner.CacheKeys.Member(id), memberVersion + accountVersion);
+                await AddOutboxAsync(outbox, change, owner.CacheKeys.Member(id), memberVersion + accountVersion);
                 if (member.PhoneAdded)
-                    AddOutbox(change, owner.CacheKeys.Phone(member.PhoneIndex!), 0);
+                    await AddOutboxAsync(outbox, change, owner.CacheKeys.Phone(member.PhoneIndex!), 0);
                 foreach (var (key, _, _) in member.Identities)
-                    AddOutbox(change, owner.CacheKeys.Identity(key), 0);
+                    await AddOutboxAsync(outbox, change, owner.CacheKeys.Identity(key), 0);
             }
         }
 
-        void AddOutbox(CacheChange change, string key, long version)
+        /// <summary>Writes a cache key to the outbox in this transaction and hands it to the change (dropped from the caches after commit).</summary>
+        async Task AddOutboxAsync(SqliteCommand insert, CacheChange change, string key, long version)
         {
-            var row = new CacheOutboxRecord { Key = key, Version = version, CreatedAt = now };
-            db.CacheOutbox.Add(row);
-            change.Add(row);
+            insert.Parameters["@key"].Value = key;
+            insert.Parameters["@version"].Value = version;
+            var id = (long)(await insert.ExecuteScalarAsync(ct))!;
+            change.Add(new CacheOutboxRecord { Id = id, Key = key, Version = version, CreatedAt = now });
         }
 
         async Task<Dictionary<string, LoyaltyAccountRecord>> LoadAccountsAsync(IReadOnlyList<string> memberIds)

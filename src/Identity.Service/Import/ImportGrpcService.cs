@@ -1,13 +1,17 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using Grpc.Core;
 using Identity.Service.Errors;
 using Identity.Service.Hosting;
 using Identity.V1;
+using Channel = System.Threading.Channels.Channel;
 
 namespace Identity.Service.Import;
 
 /// <summary>
 /// <c>identity.v1.ImportService</c>: a header, then batches, each answered once it is committed (an answered row is
-/// durable; a row sent again replays its first outcome).
+/// durable; a row sent again replays its first outcome). The next batch is read and checked while the current one is
+/// written, so the store's single writer is kept busy.
 /// </summary>
 public sealed class ImportGrpcService(ImportDirectory imports, ImportBatchWriter writer, ImportStreams streams, ILogger<ImportGrpcService> logger)
     : ImportService.ImportServiceBase
@@ -25,16 +29,53 @@ public sealed class ImportGrpcService(ImportDirectory imports, ImportBatchWriter
         using var open = streams.Open(session.ImportId);
         Log.ImportOpened(logger, session.ImportId, session.DryRun);
 
-        var index = 1;
+        // Checked batches, or the failure that ends the stream once the batches before it are answered.
+        var prepared = System.Threading.Channels.Channel.CreateBounded<(CheckedRow[]? Rows, ExceptionDispatchInfo? Failure)>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reading = ReadAsync(requestStream, session, prepared.Writer, stop.Token);
         ImportMembersResponse? last = null;
-        while (await requestStream.MoveNext(ct))
+        try
         {
-            ImportRequests.Check(requestStream.Current, index++);
-            last = await writer.ImportAsync(session, requestStream.Current.Batch.Rows, ct);
-            await responseStream.WriteAsync(last, ct);
+            await foreach (var (rows, failure) in prepared.Reader.ReadAllAsync(ct))
+            {
+                failure?.Throw();
+                last = await writer.ImportAsync(session, rows!, ct);
+                await responseStream.WriteAsync(last, ct);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reading;
         }
         if (last is not null)
             Log.ImportClosed(logger, session.ImportId, last.Totals.Rows, last.Totals.Accepted, last.Totals.Rejected);
+    }
+
+    async Task ReadAsync(IAsyncStreamReader<ImportMembersRequest> requestStream, ImportSession session,
+        ChannelWriter<(CheckedRow[]?, ExceptionDispatchInfo?)> batches, CancellationToken ct)
+    {
+        try
+        {
+            var index = 1;
+            while (await requestStream.MoveNext(ct))
+            {
+                ImportRequests.Check(requestStream.Current, index++);
+                await batches.WriteAsync((writer.Prepare(session, requestStream.Current.Batch.Rows), null), ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The writing side ended (done, failed or cancelled): nothing more to read.
+        }
+        catch (Exception exception)
+        {
+            batches.TryWrite((null, ExceptionDispatchInfo.Capture(exception)));
+        }
+        finally
+        {
+            batches.TryComplete();
+        }
     }
 
     public override Task<GetImportResponse> GetImport(GetImportRequest request, ServerCallContext context) =>

@@ -106,6 +106,7 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
         {
             Phone = phone,
             PhoneIndex = phone is { } p ? protector.BlindIndex(p) : null,
+            PhoneCiphertext = phone is { } q ? protector.Encrypt(q) : null,
             Identities = fields.Identities,
             IdentityFields = fields.IdentityFields,
             Channel = fields.Channel,

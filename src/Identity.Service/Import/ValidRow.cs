@@ -8,6 +8,9 @@ public sealed class ValidRow
 {
     public required Phone? Phone { get; init; }
     public required byte[]? PhoneIndex { get; init; }
+
+    /// <summary>The phone encrypted as enrolment stores it (done before the write gate, used when the row creates or gives a phone).</summary>
+    public required byte[]? PhoneCiphertext { get; init; }
     public required IReadOnlyList<IdentityKey> Identities { get; init; }
 
     /// <summary>The ImportRow field each identity came from (external_id or union_id), to name it in a conflict.</summary>

@@ -71,7 +71,7 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
         using var window = new SemaphoreSlim(plan.InFlight, plan.InFlight);
 
         var totals = new ImportTotals();
-        long acknowledged = skipThrough, rowsRead = 0, rowsAnswered = 0, sentRows = 0;
+        long acknowledged = skipThrough, rowsRead = 0, rowsAnswered = 0, sentRows = 0, bytesRead = 0;
         var lastCheckpoint = Stopwatch.StartNew();
         // Called where no answer is being written to the report: the report's length then matches the rows answered.
         void SaveCheckpoint()
@@ -105,7 +105,7 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
                     lastCheckpoint.Restart();
                 }
                 onProgress?.Invoke(new ImportProgress(Interlocked.Read(ref rowsRead), Interlocked.Read(ref rowsAnswered),
-                    records.BytesRead, plan.File.Length, started.Elapsed));
+                    Interlocked.Read(ref bytesRead), plan.File.Length, started.Elapsed));
             }
         });
 
@@ -127,6 +127,7 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
                 batch.Add(record);
                 message.Rows.Add(converter.Convert(record.Number, record.Values));
                 Interlocked.Increment(ref rowsRead);
+                Interlocked.Exchange(ref bytesRead, records.BytesRead); // read here, on the reader's thread
                 if (batch.Count == plan.BatchSize)
                 {
                     await SendAsync(batch, message);

@@ -28,6 +28,7 @@ internal sealed class Connection : IDisposable
         Loyalty = new LoyaltyService.LoyaltyServiceClient(invoker);
         Admin = new AdminService.AdminServiceClient(invoker);
         Partner = new PartnerService.PartnerServiceClient(invoker);
+        Import = new ImportService.ImportServiceClient(invoker);
     }
 
     public MemberService.MemberServiceClient Client { get; }
@@ -37,6 +38,8 @@ internal sealed class Connection : IDisposable
     public AdminService.AdminServiceClient Admin { get; }
 
     public PartnerService.PartnerServiceClient Partner { get; }
+
+    public ImportService.ImportServiceClient Import { get; }
 
     public CallOptions CallOptions(CancellationToken cancellationToken) =>
         new(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);

@@ -9,13 +9,15 @@ globals.AddTo(root);
 foreach (var command in MemberCommands.Create(globals)
     .Concat(LoyaltyCommands.Create(globals))
     .Concat(AdminCommands.Create(globals))
-    .Concat(PartnerCommands.Create(globals)))
+    .Concat(PartnerCommands.Create(globals))
+    .Append(ImportCommand.Create(globals)))
 {
     root.Subcommands.Add(command);
 }
 
 var parseResult = root.Parse(args);
-var exitCode = await parseResult.InvokeAsync();
+// An interrupted import answers the batches already sent and saves its checkpoint before it exits: give it time.
+var exitCode = await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
 
 // System.CommandLine reports parse errors with exit code 1, which this tool reserves for RPC errors.
 return parseResult.Action is ParseErrorAction ? ExitCodes.Usage : exitCode;

@@ -41,6 +41,7 @@ internal sealed class ChannelPool : IDisposable
             });
         }
         var invokers = channels.Select(channel => Authorized(channel, key)).ToArray();
+        Invoker = invokers[0];
         members = [.. invokers.Select(invoker => new MemberService.MemberServiceClient(invoker))];
         loyalty = [.. invokers.Select(invoker => new LoyaltyService.LoyaltyServiceClient(invoker))];
         health = [.. channels.Select(channel => new Health.HealthClient(channel))];
@@ -48,6 +49,9 @@ internal sealed class ChannelPool : IDisposable
     }
 
     public int Count => channels.Length;
+
+    /// <summary>The first connection, with the client key: for services the pool has no clients of (ImportService).</summary>
+    public CallInvoker Invoker { get; }
 
     public MemberService.MemberServiceClient Members => members[NextIndex()];
 

@@ -107,6 +107,20 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, StoreFaul
         }
     }
 
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw Map(exception, context);
+        }
+    }
+
     RpcException Map(Exception exception, ServerCallContext context)
     {
         var mapped = ErrorMapping.ToRpcException(exception, context.CancellationToken);

@@ -41,6 +41,11 @@ public sealed class IdentityException : Exception
     public static IdentityException Invalid(string field, string description) =>
         Invalid([new BadRequest.Types.FieldViolation { Field = field, Description = description }]);
 
+    /// <summary>A field that is well formed but refused by a rule the caller can switch on (ErrorInfo carries <paramref name="reason"/>).</summary>
+    public static IdentityException Invalid(string field, string description, string reason) =>
+        new(StatusCode.InvalidArgument, reason, $"Invalid request: {field} {description}",
+            [new BadRequest.Types.FieldViolation { Field = field, Description = description, Reason = reason }]);
+
     [DoesNotReturn]
     public static void ThrowNotFound(string reason, string message) => throw new IdentityException(StatusCode.NotFound, reason, message, []);
 
@@ -60,6 +65,7 @@ public static class ErrorReasons
 {
     public const string Domain = "identity.v1";
     public const string InvalidArgument = "INVALID_ARGUMENT";
+    public const string MobileRequired = "MOBILE_REQUIRED";
     public const string MemberNotFound = "MEMBER_NOT_FOUND";
     public const string MemberErased = "MEMBER_ERASED";
     public const string MemberAlreadyMerged = "MEMBER_ALREADY_MERGED";

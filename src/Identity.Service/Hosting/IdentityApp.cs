@@ -22,6 +22,7 @@ public static class IdentityApp
 
     /// <summary>Largest request the server accepts. Member calls are a few hundred bytes; this leaves room and no more.</summary>
     public const int MaxReceiveMessageBytes = 64 * 1024;
+    public const int ImportMaxReceiveMessageBytes = 4 * 1024 * 1024;
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -51,6 +52,7 @@ public static class IdentityApp
         app.MapGrpcService<LoyaltyGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcService<PartnerGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcService<AdminGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
+        app.MapGrpcService<Import.ImportGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
@@ -68,6 +70,8 @@ public static class IdentityApp
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.Interceptors.Add<AuditInterceptor>();
         });
+        // A batch of up to 1000 legacy rows is far larger than any other request.
+        services.AddGrpc().AddServiceOptions<Import.ImportGrpcService>(grpc => grpc.MaxReceiveMessageSize = ImportMaxReceiveMessageBytes);
         services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorizationBuilder()
@@ -114,6 +118,11 @@ public static class IdentityApp
         services.AddSingleton<LoyaltyMerger>();
         services.AddSingleton<LoyaltyMaintenance>();
         services.AddSingleton<LedgerVerifier>();
+        services.AddOptions<Import.ImportSettings>().Bind(configuration.GetSection(Import.ImportSettings.Section));
+        services.AddSingleton<Import.RowChecker>();
+        services.AddSingleton<Import.ImportBatchWriter>();
+        services.AddSingleton<Import.ImportDirectory>();
+        services.AddSingleton<Import.ImportStreams>();
         services.AddHostedService<LoyaltyBackgroundJobs>();
 
         services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));

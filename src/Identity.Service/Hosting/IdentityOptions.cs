@@ -14,6 +14,8 @@ public sealed class IdentityOptions
 
     public MaintenanceOptions Maintenance { get; set; } = new();
 
+    public PhoneOptions Phones { get; set; } = new();
+
     /// <summary>
     /// How many days back an order or membership purchase may be dated (<c>paid_at</c>): tills that were offline
     /// post late, but not forever. Default 30; at least 1.

@@ -58,6 +58,9 @@ public sealed class MemberDirectory(
                 }
                 else
                 {
+                    if (command.MobileRequiredToCreate && phone.IsFixedLine)
+                        throw IdentityException.Invalid("phone",
+                            "is a fixed line; this brand enrols new members with a mobile number", ErrorReasons.MobileRequired);
                     member = NewMember(phone, phoneIndex, command, now);
                     db.Members.Add(member);
                     created = true;

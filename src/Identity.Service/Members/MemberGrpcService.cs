@@ -2,9 +2,11 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
 using Identity.Service.Errors;
+using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
 using Identity.Service.Security;
 using Identity.V1;
+using Microsoft.Extensions.Options;
 
 namespace Identity.Service.Members;
 
@@ -13,7 +15,8 @@ namespace Identity.Service.Members;
 /// reply as the caller may see it.
 /// </summary>
 public sealed class MemberGrpcService(
-    MemberDirectory directory, MemberSnapshots snapshots, ProgramCatalog programs, MemberMapper mapper, IdempotentWrites idempotent, TimeProvider clock)
+    MemberDirectory directory, MemberSnapshots snapshots, ProgramCatalog programs, MemberMapper mapper, IdempotentWrites idempotent, TimeProvider clock,
+    IOptions<IdentityOptions> options)
     : MemberService.MemberServiceBase
 {
     public override async Task<EnrollMemberResponse> EnrollMember(EnrollMemberRequest request, ServerCallContext context)
@@ -30,6 +33,10 @@ public sealed class MemberGrpcService(
             if (!command.Identities.Any(i => i.Channel == scope.Channel))
                 throw IdentityException.Invalid("channel_identity", $"is required: this client enrols members with its own {caller.Channel} identity");
         }
+        // Counter staff and mini-programs are the callers a brand can ask for a mobile; operators and imports enter
+        // what the customer or the legacy record has.
+        if (options.Value.Phones.RequireMobileForNewMembers && caller.Role is ClientRole.Pos or ClientRole.Miniprogram)
+            command = command with { MobileRequiredToCreate = true };
         var result = await directory.EnrollAsync(command, context.CancellationToken);
         var response = new EnrollMemberResponse { Member = caller.Visible(mapper.ToMessage(result.Member)), Created = result.Created };
         response.Merges.AddRange(result.Merges.Select(m => caller.Visible(MemberMapper.ToMessage(m))));

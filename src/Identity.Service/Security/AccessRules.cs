@@ -66,6 +66,10 @@ public static class AccessRules
         Add(admin, "ListClients", AdminOnly, write: false);
         Add(admin, "RevokeClient", AdminOnly, write: true);
         Add(admin, "ListAuditEvents", AdminOnly, write: false);
+
+        var import = ImportService.Descriptor;
+        Add(import, "ImportMembers", AdminOnly, write: true);
+        Add(import, "GetImport", AdminOnly, write: false);
         return rules;
     }
 }

@@ -47,6 +47,35 @@ public sealed class AuditInterceptor(AuditTrail audit) : Interceptor
         }
     }
 
+    /// <summary>A streaming admin write (an import) is one audit row for the whole stream, with its outcome.</summary>
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var caller = context.GetHttpContext().Features.Get<Caller>();
+        var audited = caller is not null
+                      && (caller.Role == ClientRole.Partner || (caller.Role == ClientRole.Admin && AccessRules.All.GetValueOrDefault(context.Method) is { Write: true }));
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+            if (audited)
+                audit.Record(caller!, context.Method, null, StatusCode.OK);
+        }
+        catch (Exception exception)
+        {
+            var outcome = exception switch
+            {
+                RpcException rpc => rpc.StatusCode,
+                IdentityException identity => identity.Code,
+                OperationCanceledException => StatusCode.Cancelled,
+                _ => StatusCode.Internal,
+            };
+            if (audited)
+                audit.Record(caller!, context.Method, null, outcome);
+            throw;
+        }
+    }
+
     /// <summary>The member a call concerned: set by the handler, else read from the reply or the request.</summary>
     static string? AuditMember(ServerCallContext context, object request, object? response) =>
         context.UserState.TryGetValue(AuditMemberKey, out var member) && member is string id

@@ -21,6 +21,9 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<ConsentRecord> Consents => Set<ConsentRecord>();
     public DbSet<PartnerLinkRecord> PartnerLinks => Set<PartnerLinkRecord>();
     public DbSet<CacheOutboxRecord> CacheOutbox => Set<CacheOutboxRecord>();
+    public DbSet<ImportRecord> Imports => Set<ImportRecord>();
+    public DbSet<ImportRowRecord> ImportRows => Set<ImportRowRecord>();
+    public DbSet<ImportKeyRecord> ImportKeys => Set<ImportKeyRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -160,6 +163,33 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             row.HasIndex(r => r.Applied).HasFilter("\"Applied\" = 0");
         });
 
+        model.Entity<ImportRecord>(import =>
+        {
+            import.ToTable("imports");
+            import.HasKey(i => i.Id);
+            import.Property(i => i.Id).HasMaxLength(ImportLimits.ImportIdLength);
+            import.Property(i => i.Source).HasMaxLength(ImportLimits.SourceLength);
+        });
+
+        model.Entity<ImportRowRecord>(row =>
+        {
+            row.ToTable("import_rows");
+            row.HasKey(r => new { r.ImportId, r.RowNumber });
+            row.Property(r => r.ImportId).HasMaxLength(ImportLimits.ImportIdLength);
+            row.Property(r => r.MemberId).HasMaxLength(MemberLimits.MemberIdLength);
+            row.Property(r => r.OwnerMemberId).HasMaxLength(MemberLimits.MemberIdLength);
+        });
+
+        model.Entity<ImportKeyRecord>(key =>
+        {
+            key.ToTable("import_keys");
+            key.HasKey(k => new { k.Source, k.SourceRowKey });
+            key.Property(k => k.Source).HasMaxLength(ImportLimits.SourceLength);
+            key.Property(k => k.SourceRowKey).HasMaxLength(ImportLimits.SourceRowKeyLength);
+            key.Property(k => k.ImportId).HasMaxLength(ImportLimits.ImportIdLength);
+            key.Property(k => k.MemberId).HasMaxLength(MemberLimits.MemberIdLength);
+        });
+
         model.Entity<ProgramRecord>(program =>
         {
             program.ToTable("programs");
@@ -182,4 +212,13 @@ public static class MemberLimits
     public const int ReasonLength = 256;
     public const int TicketRefLength = 64;
     public const int OperatorLength = 64;
+}
+
+/// <summary>Bounds on what an import header and row may hold.</summary>
+public static class ImportLimits
+{
+    public const int ImportIdLength = 64;
+    public const int SourceLength = 64;
+    public const int SourceRowKeyLength = 128;
+    public const int MaxBatchRows = 1000;
 }

@@ -88,6 +88,18 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
         ["LoyaltyService/RunMaintenance"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
             // Far enough ahead that the member's tier assessment and points expiry are due.
             await server.Loyalty.RunMaintenanceAsync(new RunMaintenanceRequest { AsOf = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddYears(3)) }))),
+        ["ImportService/ImportMembers"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
+        {
+            // A legacy row with the member's phone, a new identity and points: merged into the member.
+            var row = new ImportRow
+            {
+                RowNumber = 1, SourceRowKey = "K-" + Guid.NewGuid().ToString("N"), Phone = s.Phone, Channel = Channel.Tmall,
+                ExternalId = "tb-" + Guid.NewGuid().ToString("N"), PointsBalance = 500,
+            };
+            var replies = await Import.ImportStream.RunAsync(server.WithKey(server.TestKey),
+                new ImportHeader { ImportId = "v-" + Guid.NewGuid().ToString("N"), Source = "crm" }, [[row]]);
+            Assert.Equal(ImportAcceptance.Merged, replies.Single().Outcomes.Single().Accepted.Acceptance);
+        })),
         ["PartnerService/RecordPartnerOrder"] = async (server, s) =>
         {
             await server.Members.SetConsentAsync(new SetConsentRequest

@@ -30,7 +30,7 @@ public static class DynamicCall
 
     /// <summary>Every method of every service the contract defines (a service added in a shared file is included).</summary>
     public static IEnumerable<MethodDescriptor> ContractMethods() =>
-        new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor }
+        new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor, ImportService.Descriptor }
             .Concat(MemberService.Descriptor.File.Dependencies.SelectMany(f => f.Services))
             .DistinctBy(s => s.FullName)
             .SelectMany(s => s.Methods);

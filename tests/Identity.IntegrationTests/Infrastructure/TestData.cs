@@ -24,6 +24,18 @@ public static class TestData
         }
     }
 
+    /// <summary>An unused mainland fixed line with its trunk 0: <c>010</c>, <c>021</c> or <c>0755</c> and 8 digits.</summary>
+    public static string Landline()
+    {
+        string[] areas = ["010", "021", "0755"];
+        while (true)
+        {
+            var candidate = $"{areas[Random.Shared.Next(areas.Length)]}{Random.Shared.Next(2, 10)}{Random.Shared.Next(0, 10_000_000):D7}";
+            if (Used.TryAdd(candidate, 0))
+                return candidate;
+        }
+    }
+
     /// <summary>The same phone written the way a legacy CRM export writes it: <c>86-139 1234 5678</c>.</summary>
     public static string CrmForm(string phone) => $"86-{phone[..3]} {phone[3..7]} {phone[7..]}";
 

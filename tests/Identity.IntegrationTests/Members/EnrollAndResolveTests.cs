@@ -21,11 +21,54 @@ public sealed class EnrollAndResolveTests(ServerFixture fixture) : IClassFixture
         Assert.Equal("S001", enrolled.Member.Enrollment.StoreId);
         Assert.Equal("G007", enrolled.Member.Enrollment.GuideId);
 
-        foreach (var form in new[] { phone, TestData.CrmForm(phone), TestData.FullWidthForm(phone), $"0086{phone}", $"({phone[..3]}) {phone[3..]}" })
+        foreach (var form in new[]
+                 {
+                     phone, TestData.CrmForm(phone), TestData.FullWidthForm(phone), $"0086{phone}", $"({phone[..3]}) {phone[3..]}",
+                     // A trunk 0 in front of the mobile, alone or after the country code.
+                     $"0{phone}", $"+86 (0){phone[..3]} {phone[3..7]} {phone[7..]}", $"0086 (0){phone}", $"86 0{phone}",
+                 })
         {
             var resolved = await members.ResolveMemberAsync(new ResolveMemberRequest { Phone = form });
             Assert.Equal(enrolled.Member.MemberId, resolved.Member.MemberId);
             Assert.Equal("", resolved.RedirectedFromMemberId);
+        }
+    }
+
+    [Fact]
+    public async Task A_member_enrolled_with_a_trunk_0_mobile_is_that_mobile()
+    {
+        var phone = TestData.Phone();
+        var enrolled = await members.EnrollMemberAsync(TestData.EnrollAtPos($"0086 (0){phone[..3]} {phone[3..7]} {phone[7..]}"));
+
+        Assert.True(enrolled.Created);
+        Assert.Equal(TestData.Masked(phone), enrolled.Member.MaskedPhone);
+        var again = await members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        Assert.False(again.Created);
+        Assert.Equal(enrolled.Member.MemberId, again.Member.MemberId);
+    }
+
+    [Fact]
+    public async Task A_fixed_line_is_a_member_phone_that_any_written_form_resolves()
+    {
+        var landline = TestData.Landline(); // e.g. 075588881234
+        var area = landline.StartsWith("0755", StringComparison.Ordinal) ? landline[1..4] : landline[1..3];
+        var subscriber = landline[(area.Length + 1)..];
+        var enrolled = await members.EnrollMemberAsync(TestData.EnrollAtPos($"(0{area}) {subscriber[..4]}-{subscriber[4..]}"));
+
+        Assert.True(enrolled.Created);
+        Assert.Equal(86, enrolled.Member.PhoneCountryCode);
+        Assert.Equal($"0{area}****{subscriber[^4..]}", enrolled.Member.MaskedPhone);
+        foreach (var form in new[] { landline, $"+86 {area} {subscriber}", $"0086 (0){area}-{subscriber}", $"86-0{area}-{subscriber}", $"0{area}/{subscriber}" })
+        {
+            var resolved = await members.ResolveMemberAsync(new ResolveMemberRequest { Phone = form });
+            Assert.Equal(enrolled.Member.MemberId, resolved.Member.MemberId);
+        }
+
+        // Without its trunk 0 or country code a fixed line is ambiguous, and an IP-dial prefix in front is refused.
+        foreach (var form in new[] { $"{area}{subscriber}", $"17951 0{area} {subscriber}" })
+        {
+            var error = await Rpc.FailsWith(StatusCode.InvalidArgument, members.ResolveMemberAsync(new ResolveMemberRequest { Phone = form }));
+            Assert.Equal(["phone"], error.BadFields());
         }
     }
 

@@ -42,6 +42,8 @@ public sealed class AccessMatrixTests(ServerFixture fixture) : IClassFixture<Ser
         ["AdminService/ListClients"] = [A],
         ["AdminService/RevokeClient"] = [A],
         ["AdminService/ListAuditEvents"] = [A],
+        ["ImportService/ImportMembers"] = [A],
+        ["ImportService/GetImport"] = [A],
     };
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed class MemberRequestsTests
 
     [Theory]
     [InlineData("138 1234 567")]
-    [InlineData("010 1234 5678")]
+    [InlineData("1012345678")] // a fixed line needs its trunk 0 or +86
     [InlineData("13812345678 ext 1")]
     public void An_invalid_phone_names_the_phone_field(string phone)
     {

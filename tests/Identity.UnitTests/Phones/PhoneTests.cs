@@ -80,6 +80,44 @@ public sealed class PhoneTests
         { "+65 9123 4567", "+6591234567" },
         { "+65 8123 4567", "+6581234567" },
         { "＋８５２ ９１２３ ４５６７", "+85291234567" },
+        // A trunk 0 in front of a mainland mobile, alone or after the country code, bracketed or not.
+        { "013812345678", "+8613812345678" },
+        { "0 138 1234 5678", "+8613812345678" },
+        { "0138-1234-5678", "+8613812345678" },
+        { "+86 (0)138 1234 5678", "+8613812345678" },
+        { "+86 0138 1234 5678", "+8613812345678" },
+        { "+86(0)13812345678", "+8613812345678" },
+        { "0086 (0)138 1234 5678", "+8613812345678" },
+        { "0086 0 13812345678", "+8613812345678" },
+        { "86 0138 1234 5678", "+8613812345678" },
+        { "86(0)13812345678", "+8613812345678" },
+        { "８６（０）１３８１２３４５６７８", "+8613812345678" },
+        // Mainland fixed lines: area code 10 or 2x with 8 digits, 3xx-9xx with 7 or 8, after a trunk 0 or +86/0086/86.
+        { "010 1234 5678", "+861012345678" },
+        { "(010)12345678", "+861012345678" },
+        { "（０１０）１２３４５６７８", "+861012345678" },
+        { "010-88888888", "+861088888888" },
+        { "+86 10 12345678", "+861012345678" },
+        { "+86 (0)10 1234 5678", "+861012345678" },
+        { "0086 10 1234 5678", "+861012345678" },
+        { "86 10 1234 5678", "+861012345678" },
+        { "86-010-12345678", "+861012345678" },
+        { "021-12345678", "+862112345678" },
+        { "(021) 6123 4567", "+862161234567" },
+        { "+86 21 6123 4567", "+862161234567" },
+        { "020 8888 1234", "+862088881234" },
+        { "029-8888-1234", "+862988881234" },
+        { "0755-8888-1234", "+8675588881234" },
+        { "0755 8888 8888", "+8675588888888" },
+        { "+86 755 8888 1234", "+8675588881234" },
+        { "0086-755-88881234", "+8675588881234" },
+        { "0571 8888 1234", "+8657188881234" },
+        { "0371-6666-1234", "+8637166661234" },
+        { "0991 456 7890", "+869914567890" }, // 7-digit subscriber number
+        { "0898-6666-123", "+868986666123" }, // a city now on 8 digits: the legacy number still names its person
+        { "0411\t8888\t1234", "+8641188881234" },
+        { "0755/8888/1234", "+8675588881234" },
+        { "0755\u200B88881234", "+8675588881234" },
     };
 
     public static TheoryData<string> InvalidForms => new()
@@ -112,12 +150,6 @@ public sealed class PhoneTests
         "++8613812345678",
         "86+13812345678",
         "13812345678+",
-        "010 1234 5678", // Beijing landline
-        "010-88888888",
-        "+86 10 8888 8888",
-        "(021) 6123 4567", // Shanghai landline
-        "0755-8888 8888", // Shenzhen landline
-        "+86 755 8888 8888",
         "10012345678", // 1[0-2]
         "11012345678",
         "12012345678",
@@ -134,10 +166,39 @@ public sealed class PhoneTests
         "1795113812345678",
         "12593 13812345678",
         "11012 13812345678",
-        "0 138 1234 5678", // 12 digits
-        "013812345678",
-        "+86 0138 1234 5678",
-        "0086 0 13812345678",
+        "0 138 1234 567", // trunk 0 but a 10-digit mobile
+        "00 138 1234 5678", // two trunk zeros
+        "+86 00 138 1234 5678",
+        "+86 0 0138 1234 5678",
+        // Fixed lines need a trunk 0 or the country code; lengths are exact; subscriber numbers do not start with 0.
+        "1012345678", // Beijing without its trunk 0
+        "2112345678",
+        "75588881234",
+        "010 1234 567", // 7 digits after 10
+        "010 1234 56789",
+        "021 1234 567",
+        "021-1234-56789",
+        "0755 888 888", // 6 digits after a 3-digit area code
+        "0755 8888 12345",
+        "010 0123 4567",
+        "0755 0888 1234",
+        "+86 10 1234 567",
+        "+86 011 1234 5678", // 1x other than 10 is no area code
+        "012 1234 5678",
+        "+86 0 0755 8888 1234",
+        // IP-dial and carrier-select prefixes before a fixed line.
+        "17951 010 1234 5678",
+        "17951 0755 8888 1234",
+        "12593 021 1234 5678",
+        "17911 010 12345678",
+        "10193 010 1234 5678",
+        "17951 13812345678",
+        "+86 17951 10 1234 5678",
+        // Service ranges with the shape of a fixed line.
+        "400-123-4567",
+        "0400 123 4567",
+        "+86 400 123 4567",
+        "0800 123 4567",
     };
 
     [Theory]
@@ -182,6 +243,32 @@ public sealed class PhoneTests
         Assert.Equal("13812345678", phone.NationalNumber);
     }
 
+    [Theory]
+    [InlineData("13812345678", PhoneKind.Mobile)]
+    [InlineData("+86 (0)138 1234 5678", PhoneKind.Mobile)]
+    [InlineData("010 1234 5678", PhoneKind.FixedLine)]
+    [InlineData("0755-8888-1234", PhoneKind.FixedLine)]
+    [InlineData("0991 456 7890", PhoneKind.FixedLine)]
+    [InlineData("+852 9123 4567", PhoneKind.Mobile)]
+    [InlineData("+852 2123 4567", PhoneKind.FixedLine)]
+    [InlineData("+1 650 253 0000", PhoneKind.Unknown)] // the North American plan does not tell them apart
+    public void A_phone_says_whether_it_is_a_mobile_or_a_fixed_line(string input, PhoneKind kind)
+    {
+        Assert.True(Phone.TryParse(input, out var phone, out var error), $"rejected: {error}");
+
+        Assert.Equal(kind, phone.Kind);
+        Assert.Equal(kind == PhoneKind.FixedLine, phone.IsFixedLine);
+    }
+
+    [Fact]
+    public void A_fixed_line_keeps_its_area_code_without_the_trunk_zero()
+    {
+        Assert.True(Phone.TryParse("(0755) 8888-1234", out var phone, out _));
+
+        Assert.Equal(86, phone.CountryCode);
+        Assert.Equal("75588881234", phone.NationalNumber);
+    }
+
     [Fact]
     public void A_foreign_phone_exposes_its_own_country_code()
     {
@@ -194,6 +281,9 @@ public sealed class PhoneTests
     [Theory]
     [InlineData("13812345678", "138****5678")]
     [InlineData("+86 199 0000 1234", "199****1234")]
+    [InlineData("010 1234 5678", "010****5678")]
+    [InlineData("0755-8888-1234", "0755****1234")]
+    [InlineData("0991 456 7890", "0991****7890")]
     [InlineData("+852 9123 4567", "+852 ****4567")]
     [InlineData("+1 650 253 0000", "+1 ******0000")]
     [InlineData("+44 7911 123456", "+44 ******3456")]
@@ -229,6 +319,9 @@ public sealed class PhoneTests
     [InlineData("00852 9123 4567")]
     [InlineData("+1 (650) 253-0000")]
     [InlineData("+44 (0)7911 123456")]
+    [InlineData("0086 (0)138 1234 5678")]
+    [InlineData("(010)12345678")]
+    [InlineData("0991 456 7890")]
     public void FromE164_rebuilds_the_same_phone(string input)
     {
         Assert.True(Phone.TryParse(input, out var phone, out _));
@@ -238,6 +331,7 @@ public sealed class PhoneTests
         Assert.Equal(phone, rebuilt);
         Assert.Equal(phone.CountryCode, rebuilt.CountryCode);
         Assert.Equal(phone.NationalNumber, rebuilt.NationalNumber);
+        Assert.Equal(phone.Kind, rebuilt.Kind);
     }
 
     [Fact]
@@ -255,5 +349,17 @@ public sealed class PhoneTests
         Assert.True(Phone.TryParse("0086-138-1234-5678", out var dashed, out _));
 
         Assert.Equal(fullWidth, dashed);
+    }
+
+    [Theory]
+    [InlineData("013812345678", "+86 138 1234 5678")]
+    [InlineData("010 1234 5678", "+86 10 1234 5678")]
+    [InlineData("(0755) 8888-1234", "0086 (0)755 8888 1234")]
+    public void Trunk_and_international_forms_of_one_number_are_equal(string national, string international)
+    {
+        Assert.True(Phone.TryParse(national, out var a, out _));
+        Assert.True(Phone.TryParse(international, out var b, out _));
+
+        Assert.Equal(a, b);
     }
 }

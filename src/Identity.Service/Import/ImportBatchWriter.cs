@@ -1,0 +1,630 @@
+using Identity.Service.Caching;
+using Identity.Service.Loyalty;
+using Identity.Service.Members;
+using Identity.Service.Phones;
+using Identity.Service.Storage;
+using Identity.V1;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Identity.Service.Import;
+
+/// <summary>
+/// Imports one batch of rows in one store transaction, committed before the batch is answered (an answered row is
+/// durable). The checks that need no store run before the write gate is taken; inside it, the batch reads what it
+/// needs with one query per kind (earlier outcomes, row keys, phone owners, identity owners, members, accounts) and
+/// writes with prepared statements, bypassing the change tracker. POS writes queue on the same gate between batches,
+/// and the phones are read inside the transaction, so a member enrolled meanwhile is found, never duplicated.
+/// </summary>
+public sealed class ImportBatchWriter(
+    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, CacheKeys cacheKeys, TimeProvider clock)
+{
+    ProgramCatalog Catalog { get; } = catalog;
+    CacheKeys CacheKeys { get; } = cacheKeys;
+
+    /// <summary>The checks that need no store (and the phones' encryption), done before the batch queues for the write gate.</summary>
+    public CheckedRow[] Prepare(ImportSession session, IReadOnlyList<ImportRow> rows)
+    {
+        var now = clock.GetUtcNow();
+        var program = Catalog.Program;
+        var checkedRows = new CheckedRow[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+            checkedRows[i] = checker.Check(rows[i], session.Policy, program, now);
+        return checkedRows;
+    }
+
+    public async Task<ImportMembersResponse> ImportAsync(ImportSession session, CheckedRow[] checkedRows, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (session.DryRun)
+        {
+            return await store.ReadAsync(async (db, ct) =>
+            {
+                await db.Database.OpenConnectionAsync(ct);
+                var run = new BatchRun(this, db, session, session.DryRunState!, now, ct);
+                var outcomes = await run.ClassifyAsync(checkedRows);
+                var response = new ImportMembersResponse();
+                response.Outcomes.AddRange(outcomes);
+                AddToTotals(session.DryRunTotals, outcomes, run.PointsMigrated);
+                response.Totals = session.DryRunTotals.Clone();
+                return response;
+            }, cancellationToken);
+        }
+
+        return await writes.WriteAsync(async (db, change, ct) =>
+        {
+            var record = await db.Imports.FirstAsync(i => i.Id == session.ImportId, ct);
+            var run = new BatchRun(this, db, session, new ImportOwners(), now, ct);
+            var outcomes = await run.ClassifyAsync(checkedRows);
+            await run.WriteAsync(await Catalog.ForWriteAsync(db, ct), change);
+
+            var totals = ImportTotalsJson.ToTotals(record);
+            AddToTotals(totals, outcomes, run.PointsMigrated);
+            ImportTotalsJson.Store(record, totals, now);
+            var response = new ImportMembersResponse { Totals = totals };
+            response.Outcomes.AddRange(outcomes);
+            return response;
+        }, cancellationToken);
+    }
+
+    static void AddToTotals(ImportTotals totals, IReadOnlyList<ImportRowOutcome> outcomes, long points)
+    {
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Replayed)
+                continue;
+            totals.Rows++;
+            if (outcome.Rejected is { } rejected)
+            {
+                totals.Rejected++;
+                totals.RejectedByReason[rejected.Reason] = totals.RejectedByReason.GetValueOrDefault(rejected.Reason) + 1;
+                continue;
+            }
+            totals.Accepted++;
+            switch (outcome.Accepted.Acceptance)
+            {
+                case ImportAcceptance.Created: totals.Created++; break;
+                case ImportAcceptance.Merged: totals.Merged++; break;
+                case ImportAcceptance.AlreadyImported: totals.AlreadyImported++; break;
+            }
+        }
+        totals.PointsMigrated += points;
+    }
+
+    /// <summary>One batch's classification and writes, on the caller's connection and transaction.</summary>
+    sealed class BatchRun(ImportBatchWriter owner, IdentityDbContext db, ImportSession session, ImportOwners state, DateTimeOffset now, CancellationToken ct)
+    {
+        const int MaxParameters = 900;
+
+        readonly Dictionary<string, MemberWork> work = new(StringComparer.Ordinal);
+        readonly List<(ImportRowOutcome Outcome, CheckedRow Row, bool FirstOfKey)> written = [];
+
+        public long PointsMigrated { get; private set; }
+
+        public async Task<IReadOnlyList<ImportRowOutcome>> ClassifyAsync(CheckedRow[] rows)
+        {
+            var prior = session.DryRun ? [] : await LoadOutcomesAsync(rows);
+            var keys = await LoadKeysAsync(rows);
+            await LoadOwnersAsync(rows);
+
+            var outcomes = new List<ImportRowOutcome>(rows.Length);
+            var inBatch = new Dictionary<long, ImportRowOutcome>();
+            foreach (var row in rows)
+            {
+                if (prior.TryGetValue(row.RowNumber, out var earlier) || inBatch.TryGetValue(row.RowNumber, out earlier))
+                {
+                    var replay = earlier.Clone();
+                    replay.Replayed = true;
+                    outcomes.Add(replay);
+                    continue;
+                }
+                var (outcome, firstOfKey) = Classify(row, keys);
+                inBatch[row.RowNumber] = outcome;
+                outcomes.Add(outcome);
+                written.Add((outcome, row, firstOfKey));
+            }
+            return outcomes;
+        }
+
+        (ImportRowOutcome Outcome, bool FirstOfKey) Classify(CheckedRow row, Dictionary<string, StoredKey> keys)
+        {
+            var outcome = new ImportRowOutcome { RowNumber = row.RowNumber };
+            if (row.SourceRowKey is { } key)
+            {
+                if (state.KeysSeen.TryGetValue(key, out var first))
+                    return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow, $"The row key was first used by row {first}.")), false);
+                if (keys.TryGetValue(key, out var stored))
+                {
+                    if (stored.ImportId == session.ImportId)
+                        return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow, $"The row key was first used by row {stored.RowNumber}.")), false);
+                    if (stored.MemberId is { } memberId)
+                    {
+                        state.KeysSeen[key] = row.RowNumber;
+                        if (stored.RowHash.AsSpan().SequenceEqual(row.RowHash))
+                        {
+                            // The key now counts as seen by this import too: a later row with it is a duplicate here.
+                            outcome.Accepted = new ImportAccepted { MemberId = memberId, Acceptance = ImportAcceptance.AlreadyImported };
+                            return (outcome, true);
+                        }
+                        return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow,
+                            $"The row key was imported from this source by import {stored.ImportId} with other values.")), false);
+                    }
+                }
+                state.KeysSeen[key] = row.RowNumber;
+            }
+            if (row.Rejection is { } rejection)
+                return (Reject(outcome, rejection), row.SourceRowKey is not null);
+            return (Accept(outcome, row, row.Valid!), true);
+        }
+
+        static ImportRowOutcome Reject(ImportRowOutcome outcome, ImportRejection rejection)
+        {
+            outcome.Rejected = new ImportRejected
+            {
+                Field = rejection.Field, Reason = rejection.Reason, Detail = rejection.Detail, OwnerMemberId = rejection.OwnerMemberId ?? "",
+            };
+            return outcome;
+        }
+
+        ImportRowOutcome Accept(ImportRowOutcome outcome, CheckedRow row, ValidRow valid)
+        {
+            var phoneHex = valid.PhoneIndex is { } index ? Convert.ToHexString(index) : null;
+            var target = phoneHex is not null ? state.PhoneOwners.GetValueOrDefault(phoneHex) : null;
+            var takesPhone = false;
+            for (var i = 0; i < valid.Identities.Count; i++)
+            {
+                if (state.IdentityOwners.GetValueOrDefault(valid.Identities[i]) is not { } identityOwner || identityOwner == target)
+                    continue;
+                if (target is null && (valid.Phone is null || !state.HasPhone.GetValueOrDefault(identityOwner)))
+                {
+                    // A fan (no phone) known by this identity: the row joins it, and a row with a phone gives it that phone.
+                    target = identityOwner;
+                    takesPhone = valid.Phone is not null;
+                    continue;
+                }
+                return Reject(outcome, new ImportRejection(valid.IdentityFields[i], ImportReasons.IdentityConflict,
+                    $"The {(Channel)valid.Identities[i].Channel} identity belongs to another member.", identityOwner));
+            }
+
+            MemberWork member;
+            if (target is null)
+            {
+                member = new MemberWork(MemberDirectory.NewId(), isNew: true)
+                {
+                    PhoneIndex = valid.PhoneIndex,
+                    PhoneCiphertext = valid.PhoneCiphertext,
+                    Name = valid.Name, Gender = valid.Gender, Birthday = valid.Birthday,
+                    Channel = valid.Channel, StoreId = valid.StoreId, GuideId = valid.GuideId,
+                    CreatedAt = valid.RegisteredAt ?? now,
+                };
+                work[member.Id] = member;
+                state.HasPhone[member.Id] = valid.Phone is not null;
+                if (phoneHex is not null)
+                    state.PhoneOwners[phoneHex] = member.Id;
+                outcome.Accepted = new ImportAccepted { MemberId = member.Id, Acceptance = ImportAcceptance.Created };
+            }
+            else
+            {
+                member = Work(target);
+                if (takesPhone)
+                {
+                    member.PhoneIndex = valid.PhoneIndex;
+                    member.PhoneCiphertext = valid.PhoneCiphertext;
+                    member.PhoneAdded = !member.IsNew;
+                    state.HasPhone[member.Id] = true;
+                    state.PhoneOwners[phoneHex!] = member.Id;
+                }
+                // Later rows of the same person fill what the first left empty; they never overwrite it.
+                if (member.IsNew)
+                {
+                    member.Name ??= valid.Name;
+                    member.Gender = member.Gender == 0 ? valid.Gender : member.Gender;
+                    member.Birthday ??= valid.Birthday;
+                }
+                else if (valid.Name is not null || valid.Gender != 0 || valid.Birthday is not null)
+                {
+                    member.Name ??= valid.Name;
+                    member.Gender = member.Gender == 0 ? valid.Gender : member.Gender;
+                    member.Birthday ??= valid.Birthday;
+                    member.ProfileOffered = true;
+                }
+                outcome.Accepted = new ImportAccepted { MemberId = member.Id, Acceptance = ImportAcceptance.Merged };
+            }
+
+            foreach (var identity in valid.Identities)
+            {
+                if (state.IdentityOwners.ContainsKey(identity))
+                    continue;
+                state.IdentityOwners[identity] = member.Id;
+                member.Identities.Add((identity, valid.Channel, valid.StoreId));
+            }
+
+            var reference = $"import:{session.Source}:{row.SourceRowKey}";
+            if (valid.Points > 0)
+            {
+                member.Points.Add((valid.Points, valid.PointsExpireAt, reference));
+                PointsMigrated += valid.Points;
+            }
+            if (valid.Growth > 0)
+                member.Growth.Add((valid.Growth, reference));
+            if (valid.GrowthTierHint is { } hint)
+            {
+                var program = owner.Catalog.Program;
+                if (member.GrowthTierHint is null || program.FindTier(hint)!.Rank > (program.FindTier(member.GrowthTierHint)?.Rank ?? -1))
+                    member.GrowthTierHint = hint;
+            }
+            if (valid.PaidExpiresAt is { } paidExpiry && paidExpiry > (member.PaidExpiresAt ?? DateTimeOffset.MinValue))
+                (member.PaidTierCode, member.PaidExpiresAt) = (valid.PaidTierCode, paidExpiry);
+            return outcome;
+        }
+
+        /// <summary>The work on a member this batch did not create (in the store, or for a dry run made by an earlier batch).</summary>
+        MemberWork Work(string memberId)
+        {
+            if (!work.TryGetValue(memberId, out var member))
+                work[memberId] = member = new MemberWork(memberId, isNew: false);
+            return member;
+        }
+
+        // ---- reads: one query per kind, IN lists in chunks ----
+
+        SqliteCommand Command(string sql)
+        {
+            var command = ((SqliteConnection)db.Database.GetDbConnection()).CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+            return command;
+        }
+
+        static string InList<T>(SqliteCommand command, string prefix, IReadOnlyList<T> values)
+        {
+            var names = new string[values.Count];
+            for (var i = 0; i < values.Count; i++)
+            {
+                names[i] = $"@{prefix}{i}";
+                command.Parameters.AddWithValue(names[i], values[i]!);
+            }
+            return string.Join(',', names);
+        }
+
+        async Task<Dictionary<long, ImportRowOutcome>> LoadOutcomesAsync(CheckedRow[] rows)
+        {
+            var result = new Dictionary<long, ImportRowOutcome>();
+            foreach (var chunk in rows.Select(r => r.RowNumber).Distinct().Chunk(MaxParameters))
+            {
+                await using var command = Command("");
+                command.CommandText = "SELECT \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\" " +
+                                      "FROM import_rows WHERE \"ImportId\" = @import AND \"RowNumber\" IN (" + InList(command, "r", chunk) + ")";
+                command.Parameters.AddWithValue("@import", session.ImportId);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var outcome = new ImportRowOutcome { RowNumber = reader.GetInt64(0) };
+                    var acceptance = reader.GetInt32(1);
+                    if (acceptance == 0)
+                        outcome.Rejected = new ImportRejected
+                        {
+                            Reason = reader.GetString(3), Field = reader.IsDBNull(4) ? "" : reader.GetString(4),
+                            Detail = reader.IsDBNull(5) ? "" : reader.GetString(5), OwnerMemberId = reader.IsDBNull(6) ? "" : reader.GetString(6),
+                        };
+                    else
+                        outcome.Accepted = new ImportAccepted { MemberId = reader.GetString(2), Acceptance = (ImportAcceptance)acceptance };
+                    result[outcome.RowNumber] = outcome;
+                }
+            }
+            return result;
+        }
+
+        async Task<Dictionary<string, StoredKey>> LoadKeysAsync(CheckedRow[] rows)
+        {
+            var result = new Dictionary<string, StoredKey>(StringComparer.Ordinal);
+            var wanted = rows.Where(r => r.SourceRowKey is not null && !state.KeysSeen.ContainsKey(r.SourceRowKey)).Select(r => r.SourceRowKey!).Distinct().ToList();
+            foreach (var chunk in wanted.Chunk(MaxParameters))
+            {
+                await using var command = Command("");
+                command.CommandText = "SELECT \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\" FROM import_keys " +
+                                      "WHERE \"Source\" = @source AND \"SourceRowKey\" IN (" + InList(command, "k", chunk) + ")";
+                command.Parameters.AddWithValue("@source", session.Source);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                    result[reader.GetString(0)] = new StoredKey(reader.GetString(1), reader.GetInt64(2), (byte[])reader[3],
+                        reader.IsDBNull(4) ? null : reader.GetString(4));
+            }
+            return result;
+        }
+
+        async Task LoadOwnersAsync(CheckedRow[] rows)
+        {
+            var phones = new List<byte[]>();
+            var identities = new List<IdentityKey>();
+            foreach (var row in rows)
+            {
+                if (row.Valid is not { } valid)
+                    continue;
+                if (valid.PhoneIndex is { } index && state.PhonesLookedUp.Add(Convert.ToHexString(index)))
+                    phones.Add(index);
+                foreach (var identity in valid.Identities)
+                    if (state.IdentitiesLookedUp.Add(identity))
+                        identities.Add(identity);
+            }
+
+            foreach (var chunk in phones.Chunk(MaxParameters))
+            {
+                await using var command = Command("");
+                command.CommandText = "SELECT \"Id\", \"PhoneIndex\" FROM members WHERE \"PhoneIndex\" IN (" + InList(command, "p", chunk) + ")";
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var id = reader.GetString(0);
+                    state.PhoneOwners[Convert.ToHexString((byte[])reader[1])] = id;
+                    state.HasPhone[id] = true;
+                    state.StoredMembers.Add(id);
+                }
+            }
+
+            // (channel, external id) pairs: the primary key is probed for each channel and id, the pairs are matched here.
+            foreach (var chunk in identities.Chunk(MaxParameters))
+            {
+                var wanted = chunk.ToHashSet();
+                await using var command = Command("");
+                var channels = chunk.Select(i => i.Channel).Distinct().ToList();
+                var ids = chunk.Select(i => i.ExternalId).Distinct().ToList();
+                command.CommandText = "SELECT i.\"Channel\", i.\"ExternalId\", i.\"MemberId\", m.\"PhoneIndex\" IS NOT NULL FROM channel_identities i " +
+                                      "JOIN members m ON m.\"Id\" = i.\"MemberId\" WHERE i.\"Channel\" IN (" + InList(command, "c", channels) +
+                                      ") AND i.\"ExternalId\" IN (" + InList(command, "x", ids) + ")";
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var key = new IdentityKey(reader.GetInt32(0), reader.GetString(1));
+                    if (!wanted.Contains(key))
+                        continue;
+                    var id = reader.GetString(2);
+                    state.IdentityOwners[key] = id;
+                    state.HasPhone.TryAdd(id, reader.GetBoolean(3));
+                    state.StoredMembers.Add(id);
+                }
+            }
+        }
+
+        // ---- writes ----
+
+        public async Task WriteAsync(LoyaltyProgram program, CacheChange change)
+        {
+            var existing = work.Values.Where(w => !w.IsNew).Select(w => w.Id).ToList();
+            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+            var accounts = await LoadAccountsAsync(work.Values.Where(w => w.HasLoyalty).Select(w => w.Id).Where(id => !work[id].IsNew).ToList());
+
+            await using (var insert = Command(
+                "INSERT INTO members (\"Id\", \"State\", \"PhoneCiphertext\", \"PhoneIndex\", \"Name\", \"Gender\", \"Birthday\", \"EnrolledChannel\", " +
+                "\"EnrolledStoreId\", \"EnrolledGuideId\", \"CreatedAt\", \"UpdatedAt\", \"Version\", \"ErasureReasonCode\") " +
+                "VALUES (@id, 1, @cipher, @index, @name, @gender, @birthday, @channel, @store, @guide, @created, @now, 1, 0)"))
+            await using (var update = Command(
+                "UPDATE members SET \"Name\" = COALESCE(\"Name\", @name), \"Gender\" = CASE WHEN \"Gender\" = 0 THEN @gender ELSE \"Gender\" END, " +
+                "\"Birthday\" = COALESCE(\"Birthday\", @birthday), \"PhoneCiphertext\" = COALESCE(@cipher, \"PhoneCiphertext\"), " +
+                "\"PhoneIndex\" = COALESCE(@index, \"PhoneIndex\"), \"Version\" = \"Version\" + @bump, \"UpdatedAt\" = CASE WHEN @bump = 1 THEN @now ELSE \"UpdatedAt\" END " +
+                "WHERE \"Id\" = @id RETURNING \"Version\""))
+            {
+                var (id, cipher, index, name, gender, birthday, channel, store, guide, created, now1) = (
+                    insert.Parameters.Add("@id", SqliteType.Text), insert.Parameters.Add("@cipher", SqliteType.Blob), insert.Parameters.Add("@index", SqliteType.Blob),
+                    insert.Parameters.Add("@name", SqliteType.Text), insert.Parameters.Add("@gender", SqliteType.Integer), insert.Parameters.Add("@birthday", SqliteType.Text),
+                    insert.Parameters.Add("@channel", SqliteType.Integer), insert.Parameters.Add("@store", SqliteType.Text), insert.Parameters.Add("@guide", SqliteType.Text),
+                    insert.Parameters.Add("@created", SqliteType.Integer), insert.Parameters.Add("@now", SqliteType.Integer));
+                now1.Value = now.UtcTicks;
+                var (uid, ucipher, uindex, uname, ugender, ubirthday, ubump, unow) = (
+                    update.Parameters.Add("@id", SqliteType.Text), update.Parameters.Add("@cipher", SqliteType.Blob), update.Parameters.Add("@index", SqliteType.Blob),
+                    update.Parameters.Add("@name", SqliteType.Text), update.Parameters.Add("@gender", SqliteType.Integer), update.Parameters.Add("@birthday", SqliteType.Text),
+                    update.Parameters.Add("@bump", SqliteType.Integer), update.Parameters.Add("@now", SqliteType.Integer));
+                unow.Value = now.UtcTicks;
+                foreach (var member in work.Values)
+                {
+                    if (member.IsNew)
+                    {
+                        id.Value = member.Id;
+                        cipher.Value = (object?)member.PhoneCiphertext ?? DBNull.Value;
+                        index.Value = (object?)member.PhoneIndex ?? DBNull.Value;
+                        name.Value = (object?)member.Name ?? DBNull.Value;
+                        gender.Value = member.Gender;
+                        birthday.Value = (object?)member.Birthday ?? DBNull.Value;
+                        channel.Value = member.Channel;
+                        store.Value = (object?)member.StoreId ?? DBNull.Value;
+                        guide.Value = (object?)member.GuideId ?? DBNull.Value;
+                        created.Value = member.CreatedAt.UtcTicks;
+                        await insert.ExecuteNonQueryAsync(ct);
+                        continue;
+                    }
+                    uid.Value = member.Id;
+                    ucipher.Value = member.PhoneAdded ? member.PhoneCiphertext! : DBNull.Value;
+                    uindex.Value = member.PhoneAdded ? member.PhoneIndex! : DBNull.Value;
+                    uname.Value = (object?)member.Name ?? DBNull.Value;
+                    ugender.Value = member.Gender;
+                    ubirthday.Value = (object?)member.Birthday ?? DBNull.Value;
+                    ubump.Value = member.MemberChanged ? 1 : 0;
+                    versions[member.Id] = (long)(await update.ExecuteScalarAsync(ct) ?? 0L);
+                }
+            }
+
+            await using (var bind = Command(
+                "INSERT INTO channel_identities (\"Channel\", \"ExternalId\", \"MemberId\", \"BoundAt\", \"BoundViaChannel\", \"BoundAtStoreId\") " +
+                "VALUES (@channel, @external, @member, @now, @via, @store)"))
+            {
+                var (channel, external, memberId, now1, via, store) = (
+                    bind.Parameters.Add("@channel", SqliteType.Integer), bind.Parameters.Add("@external", SqliteType.Text), bind.Parameters.Add("@member", SqliteType.Text),
+                    bind.Parameters.Add("@now", SqliteType.Integer), bind.Parameters.Add("@via", SqliteType.Integer), bind.Parameters.Add("@store", SqliteType.Text));
+                now1.Value = now.UtcTicks;
+                foreach (var member in work.Values)
+                foreach (var (key, viaChannel, storeId) in member.Identities)
+                {
+                    (channel.Value, external.Value, memberId.Value, via.Value, store.Value) = (key.Channel, key.ExternalId, member.Id, viaChannel, (object?)storeId ?? DBNull.Value);
+                    await bind.ExecuteNonQueryAsync(ct);
+                }
+            }
+
+            var accountVersions = await WriteLoyaltyAsync(program, accounts);
+            await WriteOutcomesAsync();
+
+            // Cache: a member that already existed changed; new members were never cached (negative entries expire by themselves).
+            await using var outbox = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@key, @version, @now, 0) RETURNING \"Id\"");
+            outbox.Parameters.Add("@key", SqliteType.Text);
+            outbox.Parameters.Add("@version", SqliteType.Integer);
+            outbox.Parameters.AddWithValue("@now", now.UtcTicks);
+            foreach (var id in existing)
+            {
+                var member = work[id];
+                if (!member.MemberChanged && !accountVersions.ContainsKey(id))
+                    continue;
+                var memberVersion = versions.GetValueOrDefault(id);
+                var accountVersion = accountVersions.TryGetValue(id, out var v) ? v : accounts.GetValueOrDefault(id)?.Version ?? 0;
+                await AddOutboxAsync(outbox, change, owner.CacheKeys.Member(id), memberVersion + accountVersion);
+                if (member.PhoneAdded)
+                    await AddOutboxAsync(outbox, change, owner.CacheKeys.Phone(member.PhoneIndex!), 0);
+                foreach (var (key, _, _) in member.Identities)
+                    await AddOutboxAsync(outbox, change, owner.CacheKeys.Identity(key), 0);
+            }
+        }
+
+        /// <summary>Writes a cache key to the outbox in this transaction and hands it to the change (dropped from the caches after commit).</summary>
+        async Task AddOutboxAsync(SqliteCommand insert, CacheChange change, string key, long version)
+        {
+            insert.Parameters["@key"].Value = key;
+            insert.Parameters["@version"].Value = version;
+            var id = (long)(await insert.ExecuteScalarAsync(ct))!;
+            change.Add(new CacheOutboxRecord { Id = id, Key = key, Version = version, CreatedAt = now });
+        }
+
+        async Task<Dictionary<string, LoyaltyAccountRecord>> LoadAccountsAsync(IReadOnlyList<string> memberIds)
+        {
+            var result = new Dictionary<string, LoyaltyAccountRecord>(StringComparer.Ordinal);
+            foreach (var chunk in memberIds.Chunk(MaxParameters))
+            {
+                await using var command = Command("");
+                command.CommandText = "SELECT \"MemberId\", \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", " +
+                                      "\"PointsBalance\", \"Version\" FROM loyalty_accounts WHERE \"MemberId\" IN (" + InList(command, "m", chunk) + ")";
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                    result[reader.GetString(0)] = new LoyaltyAccountRecord
+                    {
+                        MemberId = reader.GetString(0), GrowthTierCode = reader.GetString(1), AssessmentAt = Ticks(reader.GetInt64(2)),
+                        PaidTierCode = reader.IsDBNull(3) ? null : reader.GetString(3), PaidExpiresAt = reader.IsDBNull(4) ? null : Ticks(reader.GetInt64(4)),
+                        Growth = reader.GetInt64(5), PointsBalance = reader.GetInt64(6), Version = reader.GetInt64(7),
+                    };
+            }
+            return result;
+        }
+
+        static DateTimeOffset Ticks(long ticks) => new(ticks, TimeSpan.Zero);
+
+        /// <summary>Migrated points, growth and tiers; returns each changed account's new version.</summary>
+        async Task<Dictionary<string, long>> WriteLoyaltyAsync(LoyaltyProgram program, Dictionary<string, LoyaltyAccountRecord> accounts)
+        {
+            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using var lot = Command("INSERT INTO points_lots (\"MemberId\", \"Points\", \"Remaining\", \"EarnedAt\", \"ExpiresAt\", \"Source\") " +
+                                          "VALUES (@member, @points, @points, @now, @expires, @reference)");
+            await using var entry = Command("INSERT INTO points_entries (\"MemberId\", \"Kind\", \"Points\", \"BalanceAfter\", \"Reference\", \"Reason\", \"CreatedAt\") " +
+                                            "VALUES (@member, @kind, @points, @balance, @reference, 'migrated', @now)");
+            await using var growth = Command("INSERT INTO growth_events (\"MemberId\", \"Amount\", \"OccurredAt\", \"Reference\") VALUES (@member, @amount, @now, @reference)");
+            await using var account = Command(
+                "INSERT INTO loyalty_accounts (\"MemberId\", \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", \"PointsBalance\", \"Version\", \"UpdatedAt\") " +
+                "VALUES (@member, @tier, @assessment, @paid, @paidExpires, @growth, @balance, 1, @now) " +
+                "ON CONFLICT (\"MemberId\") DO UPDATE SET \"GrowthTierCode\" = excluded.\"GrowthTierCode\", \"AssessmentAt\" = excluded.\"AssessmentAt\", " +
+                "\"PaidTierCode\" = excluded.\"PaidTierCode\", \"PaidExpiresAt\" = excluded.\"PaidExpiresAt\", \"Growth\" = excluded.\"Growth\", " +
+                "\"PointsBalance\" = excluded.\"PointsBalance\", \"Version\" = \"Version\" + 1, \"UpdatedAt\" = excluded.\"UpdatedAt\" RETURNING \"Version\"");
+            var (lMember, lPoints, lNow, lExpires, lReference) = (lot.Parameters.Add("@member", SqliteType.Text), lot.Parameters.Add("@points", SqliteType.Integer),
+                lot.Parameters.Add("@now", SqliteType.Integer), lot.Parameters.Add("@expires", SqliteType.Integer), lot.Parameters.Add("@reference", SqliteType.Text));
+            var (eMember, eKind, ePoints, eBalance, eReference, eNow) = (entry.Parameters.Add("@member", SqliteType.Text), entry.Parameters.Add("@kind", SqliteType.Integer),
+                entry.Parameters.Add("@points", SqliteType.Integer), entry.Parameters.Add("@balance", SqliteType.Integer), entry.Parameters.Add("@reference", SqliteType.Text),
+                entry.Parameters.Add("@now", SqliteType.Integer));
+            var (gMember, gAmount, gNow, gReference) = (growth.Parameters.Add("@member", SqliteType.Text), growth.Parameters.Add("@amount", SqliteType.Integer),
+                growth.Parameters.Add("@now", SqliteType.Integer), growth.Parameters.Add("@reference", SqliteType.Text));
+            var (aMember, aTier, aAssessment, aPaid, aPaidExpires, aGrowth, aBalance, aNow) = (account.Parameters.Add("@member", SqliteType.Text),
+                account.Parameters.Add("@tier", SqliteType.Text), account.Parameters.Add("@assessment", SqliteType.Integer), account.Parameters.Add("@paid", SqliteType.Text),
+                account.Parameters.Add("@paidExpires", SqliteType.Integer), account.Parameters.Add("@growth", SqliteType.Integer),
+                account.Parameters.Add("@balance", SqliteType.Integer), account.Parameters.Add("@now", SqliteType.Integer));
+            (lNow.Value, eNow.Value, gNow.Value, aNow.Value, eKind.Value) = (now.UtcTicks, now.UtcTicks, now.UtcTicks, now.UtcTicks, (int)PointsEntryKind.Import);
+
+            foreach (var member in work.Values)
+            {
+                if (!member.HasLoyalty)
+                    continue;
+                var stored = accounts.GetValueOrDefault(member.Id);
+                // The assessment counts from the import: a carried-over tier is held for one assessment period.
+                var tier = stored is null ? TierEvaluator.NewMember(program, now) : LoyaltyAccounts.State(stored);
+                var balance = stored?.PointsBalance ?? 0;
+                var growthValue = stored?.Growth ?? 0;
+                lMember.Value = eMember.Value = gMember.Value = member.Id;
+                foreach (var (points, expiresAt, reference) in member.Points)
+                {
+                    balance += points;
+                    (lPoints.Value, lExpires.Value, lReference.Value) = (points, expiresAt.UtcTicks, reference);
+                    await lot.ExecuteNonQueryAsync(ct);
+                    (ePoints.Value, eBalance.Value, eReference.Value) = (points, balance, reference);
+                    await entry.ExecuteNonQueryAsync(ct);
+                }
+                foreach (var (amount, reference) in member.Growth)
+                {
+                    growthValue += amount;
+                    (gAmount.Value, gReference.Value) = (amount, reference);
+                    await growth.ExecuteNonQueryAsync(ct);
+                }
+                if (member.Growth.Count > 0)
+                    tier = TierEvaluator.AfterGrowthChange(program, tier, growthValue, now).State;
+                if (member.GrowthTierHint is { } hint && program.FindTier(hint) is { } hinted
+                    && hinted.Rank > (program.FindTier(tier.GrowthTierCode)?.Rank ?? -1))
+                    tier = tier with { GrowthTierCode = hint };
+                if (member.PaidExpiresAt is { } paidExpires && paidExpires > (tier.PaidExpiresAt ?? DateTimeOffset.MinValue))
+                    tier = tier with { PaidTierCode = member.PaidTierCode, PaidExpiresAt = paidExpires };
+
+                aMember.Value = member.Id;
+                aTier.Value = tier.GrowthTierCode;
+                aAssessment.Value = tier.AssessmentAt.UtcTicks;
+                aPaid.Value = (object?)tier.PaidTierCode ?? DBNull.Value;
+                aPaidExpires.Value = tier.PaidExpiresAt is { } e ? e.UtcTicks : DBNull.Value;
+                aGrowth.Value = growthValue;
+                aBalance.Value = balance;
+                versions[member.Id] = (long)(await account.ExecuteScalarAsync(ct) ?? 0L);
+            }
+            return versions;
+        }
+
+        async Task WriteOutcomesAsync()
+        {
+            await using var outcomeRow = Command("INSERT INTO import_rows (\"ImportId\", \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\") " +
+                                                 "VALUES (@import, @row, @acceptance, @member, @reason, @field, @detail, @owner)");
+            await using var keyRow = Command("INSERT INTO import_keys (\"Source\", \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\") " +
+                                             "VALUES (@source, @key, @import, @row, @hash, @member) ON CONFLICT (\"Source\", \"SourceRowKey\") DO UPDATE SET " +
+                                             "\"ImportId\" = excluded.\"ImportId\", \"RowNumber\" = excluded.\"RowNumber\", \"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\"");
+            var (oImport, oRow, oAcceptance, oMember, oReason, oField, oDetail, oOwner) = (outcomeRow.Parameters.Add("@import", SqliteType.Text),
+                outcomeRow.Parameters.Add("@row", SqliteType.Integer), outcomeRow.Parameters.Add("@acceptance", SqliteType.Integer),
+                outcomeRow.Parameters.Add("@member", SqliteType.Text), outcomeRow.Parameters.Add("@reason", SqliteType.Text), outcomeRow.Parameters.Add("@field", SqliteType.Text),
+                outcomeRow.Parameters.Add("@detail", SqliteType.Text), outcomeRow.Parameters.Add("@owner", SqliteType.Text));
+            var (kSource, kKey, kImport, kRow, kHash, kMember) = (keyRow.Parameters.Add("@source", SqliteType.Text), keyRow.Parameters.Add("@key", SqliteType.Text),
+                keyRow.Parameters.Add("@import", SqliteType.Text), keyRow.Parameters.Add("@row", SqliteType.Integer), keyRow.Parameters.Add("@hash", SqliteType.Blob),
+                keyRow.Parameters.Add("@member", SqliteType.Text));
+            oImport.Value = kImport.Value = session.ImportId;
+            kSource.Value = session.Source;
+            foreach (var (outcome, row, firstOfKey) in written)
+            {
+                oRow.Value = outcome.RowNumber;
+                string? memberId = null;
+                if (outcome.Rejected is { } rejected)
+                {
+                    (oAcceptance.Value, oMember.Value, oReason.Value) = (0, DBNull.Value, rejected.Reason);
+                    (oField.Value, oDetail.Value, oOwner.Value) = (rejected.Field, rejected.Detail, rejected.OwnerMemberId is { Length: > 0 } o ? o : DBNull.Value);
+                }
+                else
+                {
+                    memberId = outcome.Accepted.MemberId;
+                    (oAcceptance.Value, oMember.Value, oReason.Value) = ((int)outcome.Accepted.Acceptance, memberId, DBNull.Value);
+                    (oField.Value, oDetail.Value, oOwner.Value) = (DBNull.Value, DBNull.Value, DBNull.Value);
+                }
+                await outcomeRow.ExecuteNonQueryAsync(ct);
+                if (!firstOfKey || row.SourceRowKey is null)
+                    continue;
+                (kKey.Value, kRow.Value, kHash.Value, kMember.Value) = (row.SourceRowKey, row.RowNumber, row.RowHash, (object?)memberId ?? DBNull.Value);
+                await keyRow.ExecuteNonQueryAsync(ct);
+            }
+        }
+    }
+
+    sealed record StoredKey(string ImportId, long RowNumber, byte[] RowHash, string? MemberId);
+}

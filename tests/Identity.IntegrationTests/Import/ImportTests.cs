@@ -1,0 +1,296 @@
+using System.Text;
+using Grpc.Core;
+using Identity.LoadTest.Legacy;
+using Microsoft.Data.Sqlite;
+
+namespace Identity.IntegrationTests.Import;
+
+/// <summary>
+/// Legacy import through the real server: a generated dirty export (written as CSV and read back with the same CSV
+/// library as the CLI) gives exactly the counts the generator expects, row by row; cut and resumed streams end in the
+/// same state; POS enrolments during the import give one member per phone; a dry run writes nothing; a malformed
+/// stream is INVALID_ARGUMENT naming the field.
+/// </summary>
+public sealed class ImportTests
+{
+    const int Seed = 11;
+
+    [Fact]
+    public async Task A_generated_export_imports_with_exactly_the_expected_counts_one_member_per_person()
+    {
+        var export = LegacyExport.Generate(20_000, Seed);
+        var rows = RoundTrip(export, Encoding.UTF8);
+        await using var server = await IdentityServer.StartAsync();
+
+        var header = new ImportHeader { ImportId = "crm-2019-full", Source = "crm-2019" };
+        var replies = await ImportStream.RunAsync(server.WithKey(server.TestKey), header, rows.Chunk(1000));
+        var outcomes = replies.SelectMany(r => r.Outcomes).ToList();
+        var expected = export.Expected;
+
+        AssertTotals(expected, replies[^1].Totals);
+        AssertOutcomes(export, outcomes);
+        await AssertStoreAsync(server, expected);
+
+        var status = await new ImportService.ImportServiceClient(server.WithKey(server.TestKey)).GetImportAsync(new GetImportRequest { ImportId = header.ImportId });
+        Assert.Equal(ImportState.Idle, status.State);
+        Assert.Equal(replies[^1].Totals, status.Totals);
+    }
+
+    [Fact]
+    public async Task A_GB18030_export_imports_like_its_UTF8_twin_and_a_second_import_of_it_changes_nothing()
+    {
+        var export = LegacyExport.Generate(1_500, Seed + 1);
+        var rows = RoundTrip(export, LegacyCsv.Encoding("gb18030"));
+        Assert.Equal(RoundTrip(export, Encoding.UTF8), rows);
+        await using var server = await IdentityServer.StartAsync();
+        var replies = await ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "gb", Source = "pos-cards" }, rows.Chunk(500));
+        AssertTotals(export.Expected, replies[^1].Totals);
+        AssertOutcomes(export, replies.SelectMany(r => r.Outcomes).ToList());
+
+        // The same file under another import id: every accepted row is already imported, nothing moves.
+        var again = await ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "gb-again", Source = "pos-cards" }, rows.Chunk(500));
+        var totals = again[^1].Totals;
+        Assert.Equal(export.Expected.Accepted, totals.AlreadyImported);
+        Assert.Equal(0, totals.Created + totals.Merged + totals.PointsMigrated);
+        Assert.Equal(export.Expected.RejectedByReason, new SortedDictionary<string, long>(totals.RejectedByReason, StringComparer.Ordinal));
+        await AssertStoreAsync(server, export.Expected);
+    }
+
+    [Fact]
+    public async Task A_cut_stream_resumed_from_the_start_ends_as_an_uninterrupted_import()
+    {
+        var export = LegacyExport.Generate(3_000, Seed + 2);
+        var rows = RoundTrip(export, Encoding.UTF8);
+        await using var server = await IdentityServer.StartAsync();
+        var header = new ImportHeader { ImportId = "cut", Source = "crm" };
+
+        // The client goes away after sending five batches, having read the answers to only three.
+        using (var cut = new CancellationTokenSource())
+        {
+            var client = new ImportService.ImportServiceClient(server.WithKey(server.TestKey));
+            var call = client.ImportMembers(cancellationToken: cut.Token);
+            await call.RequestStream.WriteAsync(new ImportMembersRequest { Header = header });
+            foreach (var batch in rows.Chunk(250).Take(5))
+                await call.RequestStream.WriteAsync(new ImportMembersRequest { Batch = Batch(batch) });
+            for (var i = 0; i < 3; i++)
+                Assert.True(await call.ResponseStream.MoveNext());
+            cut.Cancel();
+            call.Dispose();
+        }
+
+        // Resume: everything is sent again; the rows the server had committed replay their first outcomes.
+        var replies = await ImportStream.RunAsync(server.WithKey(server.TestKey), header, rows.Chunk(250));
+        var outcomes = replies.SelectMany(r => r.Outcomes).ToList();
+        Assert.True(outcomes.Take(750).All(o => o.Replayed), "rows answered before the cut did not replay");
+        Assert.Contains(outcomes, o => !o.Replayed);
+        AssertTotals(export.Expected, replies[^1].Totals);
+        AssertOutcomes(export, outcomes);
+        await AssertStoreAsync(server, export.Expected);
+    }
+
+    [Fact]
+    public async Task POS_enrolments_of_phones_in_the_file_during_the_import_give_one_member_per_person()
+    {
+        var export = LegacyExport.Generate(4_000, Seed + 3);
+        var rows = RoundTrip(export, Encoding.UTF8);
+        await using var server = await IdentityServer.StartAsync();
+
+        // One written phone of each of 300 people, enrolled at POS while the import runs.
+        var people = export.Lines.Select((line, i) => (line, row: rows[i]))
+            .Where(p => p.line.ExpectedReason is null && p.line.Person >= 0 && p.row.Phone != "")
+            .GroupBy(p => p.line.Person).Take(300).Select(g => (Person: g.Key, Phone: g.Last().row.Phone)).ToList();
+        var import = ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "race", Source = "crm" }, rows.Chunk(200));
+        var enrolled = new Dictionary<int, string>();
+        foreach (var (person, phone) in people)
+            enrolled[person] = (await server.Members.EnrollMemberAsync(new EnrollMemberRequest { Phone = phone, Source = TestData.Pos() })).Member.MemberId;
+        var replies = await import;
+
+        var outcomes = replies.SelectMany(r => r.Outcomes).ToList();
+        var memberOf = MembersByPerson(export, outcomes);
+        foreach (var (person, phone) in people)
+        {
+            var resolved = (await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId;
+            Assert.Equal(enrolled[person], resolved);
+            Assert.Equal(resolved, memberOf[person]);
+        }
+        var totals = replies[^1].Totals;
+        Assert.Equal(export.Expected.Accepted, totals.Accepted);
+        Assert.Equal(export.Expected.Members, Scalar(server, "SELECT COUNT(*) FROM members WHERE \"State\" = 1"));
+    }
+
+    [Fact]
+    public async Task A_dry_run_classifies_every_row_and_writes_nothing()
+    {
+        var export = LegacyExport.Generate(2_000, Seed + 4);
+        var rows = RoundTrip(export, Encoding.UTF8);
+        await using var server = await IdentityServer.StartAsync();
+        var members = server.Count("members");
+        var header = new ImportHeader { ImportId = "dry", Source = "crm", Options = new ImportOptions { DryRun = true } };
+        var replies = await ImportStream.RunAsync(server.WithKey(server.TestKey), header, rows.Chunk(300));
+
+        var expected = export.Expected;
+        var totals = replies[^1].Totals;
+        Assert.Equal(expected.Created, totals.Created);
+        Assert.Equal(expected.Merged, totals.Merged);
+        Assert.Equal(expected.PointsMigrated, totals.PointsMigrated);
+        Assert.Equal(expected.RejectedByReason, new SortedDictionary<string, long>(totals.RejectedByReason, StringComparer.Ordinal));
+        Assert.Equal(members, server.Count("members"));
+        foreach (var table in new[] { "channel_identities", "points_entries", "imports", "import_rows", "import_keys" })
+            Assert.Equal(0, server.Count(table));
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new ImportService.ImportServiceClient(server.WithKey(server.TestKey)).GetImportAsync(new GetImportRequest { ImportId = "dry" }));
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    public static TheoryData<string, string> BadStreams() => new()
+    {
+        { "batch-first", "header" },
+        { "header-twice", "header" },
+        { "too-many-rows", "batch.rows" },
+        { "row-number-zero", "batch.rows[1].row_number" },
+        { "bad-import-id", "header.import_id" },
+        { "no-source", "header.source" },
+        { "empty-message", "batch" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadStreams))]
+    public async Task A_malformed_stream_is_invalid_argument_naming_the_field(string shape, string field)
+    {
+        await using var server = await IdentityServer.StartAsync();
+        var client = new ImportService.ImportServiceClient(server.WithKey(server.TestKey));
+        var header = new ImportHeader { ImportId = "bad-" + shape, Source = "crm" };
+        var row = new ImportRow { RowNumber = 1, SourceRowKey = "k1", Phone = "13800138000" };
+        List<ImportMembersRequest> messages = shape switch
+        {
+            "batch-first" => [new ImportMembersRequest { Batch = Batch([row]) }],
+            "header-twice" => [new() { Header = header }, new() { Header = header }],
+            "too-many-rows" => [new() { Header = header }, new() { Batch = Batch(Enumerable.Range(1, 1001).Select(i => new ImportRow { RowNumber = i, SourceRowKey = $"k{i}" }).ToArray()) }],
+            "row-number-zero" => [new() { Header = header }, new() { Batch = Batch([row, new ImportRow { RowNumber = 0, SourceRowKey = "k2" }]) }],
+            "bad-import-id" => [new() { Header = new ImportHeader { ImportId = "has space", Source = "crm" } }],
+            "no-source" => [new() { Header = new ImportHeader { ImportId = "x" } }],
+            _ => [new() { Header = header }, new()],
+        };
+        using var call = client.ImportMembers();
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            foreach (var message in messages)
+                await call.RequestStream.WriteAsync(message);
+            await call.RequestStream.CompleteAsync();
+            while (await call.ResponseStream.MoveNext())
+            {
+            }
+        });
+        Assert.True(error.StatusCode == StatusCode.InvalidArgument, $"{shape}: {error.StatusCode} {error.Status.Detail}");
+        Assert.Equal([field], error.BadFields());
+    }
+
+    [Fact]
+    public async Task Reopening_an_import_id_with_another_source_is_already_exists()
+    {
+        await using var server = await IdentityServer.StartAsync();
+        var row = new ImportRow { RowNumber = 1, SourceRowKey = "k1", Phone = "13800138000" };
+        await ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "one", Source = "crm" }, [[row]]);
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "one", Source = "pos" }, [[row]]));
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+    }
+
+    // ---- helpers ----
+
+    /// <summary>The export written as CSV in <paramref name="encoding"/> and read back as the client reads it.</summary>
+    internal static IReadOnlyList<ImportRow> RoundTrip(LegacyExport export, Encoding encoding)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new StreamWriter(buffer, encoding, leaveOpen: true))
+            LegacyCsv.Write(writer, export.Lines);
+        buffer.Position = 0;
+        using var reader = new StreamReader(buffer, encoding);
+        var rows = LegacyRows.Read(reader).ToList();
+        Assert.Equal(export.Lines.Count, rows.Count);
+        return rows;
+    }
+
+    internal static ImportBatch Batch(IEnumerable<ImportRow> rows)
+    {
+        var batch = new ImportBatch();
+        batch.Rows.AddRange(rows);
+        return batch;
+    }
+
+    internal static void AssertTotals(LegacyExpected expected, ImportTotals totals)
+    {
+        Assert.Equal(expected.Rows, totals.Rows);
+        Assert.Equal(expected.Accepted, totals.Accepted);
+        Assert.Equal(expected.Created, totals.Created);
+        Assert.Equal(expected.Merged, totals.Merged);
+        Assert.Equal(0, totals.AlreadyImported);
+        Assert.Equal(expected.Rejected, totals.Rejected);
+        Assert.Equal(expected.RejectedByReason, new SortedDictionary<string, long>(totals.RejectedByReason, StringComparer.Ordinal));
+        Assert.Equal(expected.PointsMigrated, totals.PointsMigrated);
+    }
+
+    /// <summary>Every line got the outcome it was built for; each person is one member, and no two people share one.</summary>
+    internal static void AssertOutcomes(LegacyExport export, IReadOnlyList<ImportRowOutcome> outcomes)
+    {
+        var byRow = outcomes.GroupBy(o => o.RowNumber).ToDictionary(g => g.Key, g => g.Last());
+        Assert.Equal(export.Lines.Count, byRow.Count);
+        var wrong = new List<string>();
+        for (var i = 0; i < export.Lines.Count; i++)
+        {
+            var line = export.Lines[i];
+            var outcome = byRow[i + 1];
+            var got = outcome.Rejected?.Reason;
+            if (got != line.ExpectedReason)
+                wrong.Add($"row {i + 1}: expected {line.ExpectedReason ?? "accepted"}, got {got ?? "accepted"} ({outcome.Rejected?.Field} {outcome.Rejected?.Detail})");
+            else if (got is null && (outcome.Accepted.Acceptance == ImportAcceptance.Created) != line.Creates)
+                wrong.Add($"row {i + 1}: expected {(line.Creates ? "created" : "merged")}, got {outcome.Accepted.Acceptance}");
+        }
+        Assert.True(wrong.Count == 0, $"{wrong.Count} rows differ, first: " + string.Join("; ", wrong.Take(8)));
+
+        var members = MembersByPerson(export, outcomes);
+        Assert.Equal(members.Count, members.Values.Distinct().Count());
+        // An identity conflict names the member that owns the identity: the member of the line it was taken from.
+        for (var i = 0; i < export.Lines.Count; i++)
+            if (export.Lines[i] is { ExpectedReason: "identity_conflict", ConflictsWith: { } owner })
+                Assert.Equal(members[owner.Person], byRow[i + 1].Rejected.OwnerMemberId);
+    }
+
+    static Dictionary<int, string> MembersByPerson(LegacyExport export, IReadOnlyList<ImportRowOutcome> outcomes)
+    {
+        var byRow = outcomes.GroupBy(o => o.RowNumber).ToDictionary(g => g.Key, g => g.Last());
+        var members = new Dictionary<int, string>();
+        for (var i = 0; i < export.Lines.Count; i++)
+        {
+            var line = export.Lines[i];
+            if (line.ExpectedReason is not null || byRow[i + 1].Accepted is not { } accepted)
+                continue;
+            if (members.TryGetValue(line.Person, out var member))
+                Assert.True(member == accepted.MemberId, $"row {i + 1}: person {line.Person} is in two members");
+            else
+                members[line.Person] = accepted.MemberId;
+        }
+        return members;
+    }
+
+    /// <summary>The store holds exactly the expected members, bindings and points, once, and the ledger is consistent.</summary>
+    internal static async Task AssertStoreAsync(IdentityServer server, LegacyExpected expected)
+    {
+        Assert.Equal(expected.Members, Scalar(server, "SELECT COUNT(*) FROM members WHERE \"State\" = 1"));
+        Assert.Equal(expected.Bindings, Scalar(server, "SELECT COUNT(*) FROM channel_identities"));
+        Assert.Equal(expected.PointsMigrated, Scalar(server, "SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries WHERE \"Kind\" = 7"));
+        Assert.Equal(0, Scalar(server, "SELECT COUNT(*) FROM (SELECT \"Reference\" FROM points_entries GROUP BY \"Reference\" HAVING COUNT(*) > 1)"));
+        Assert.Equal(expected.PointsMigrated, Scalar(server, "SELECT COALESCE(SUM(\"PointsBalance\"), 0) FROM loyalty_accounts"));
+        var ledger = await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest());
+        Assert.Empty(ledger.Problems);
+    }
+
+    internal static long Scalar(IdentityServer server, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={server.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -32,7 +32,9 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
         this.contexts = contexts;
         this.gate = gate;
         this.busyTimeout = busyTimeout;
-        writer = Task.Run(WriteLoopAsync);
+        // The writer serves every caller: it must not carry the context (activity, cache change) of the first one.
+        using (ExecutionContext.SuppressFlow())
+            writer = Task.Run(WriteLoopAsync);
     }
 
     /// <summary>
@@ -72,6 +74,12 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
                 var start = 0;
                 while (start < group.Count)
                     start = await CommitGroupAsync(group, start).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Never leave a caller waiting: whatever was not answered fails (a write already answered keeps its answer).
+                foreach (var write in group)
+                    write.Fail(e);
             }
             finally
             {

@@ -28,13 +28,6 @@ public static class Idempotency
         return parser.ParseFrom(record.Response);
     }
 
-    /// <summary>
-    /// True when a save failed on a key already taken (SQLITE_CONSTRAINT_PRIMARYKEY or _UNIQUE): the idempotency row, or
-    /// the row the key stands for (an order's channel and id), exists already.
-    /// </summary>
-    public static bool IsKeyTaken(DbUpdateException exception) =>
-        exception.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1555 or 2067 };
-
     public static void Remember(IdentityDbContext db, IdempotencyKey key, IMessage response, DateTimeOffset now) =>
         db.IdempotencyKeys.Add(new IdempotencyRecord
         {

@@ -58,13 +58,13 @@ internal sealed partial class Printer
         Line("tier", Tier(response.Tier), response.Upgraded ? "upgraded" : null);
     }
 
-    /// <summary>Each refused order with its line (from 1), then the counts.</summary>
+    /// <summary>Each refused order with its place in the file (from 1; blank lines are not orders), then the counts.</summary>
     public void OrdersReplayed(RecordOrdersResponse response)
     {
         foreach (var result in response.Results.Where(r => r.Error is not null))
         {
             var error = result.Error;
-            Line($"line {result.Index + 1}", $"{error.Code}{(error.Reason.Length > 0 && error.Reason != error.Code ? " " + error.Reason : "")}",
+            Line($"order {result.Index + 1}", $"{error.Code}{(error.Reason.Length > 0 && error.Reason != error.Code ? " " + error.Reason : "")}",
                 (error.Field.Length > 0 ? error.Field + ": " : "") + error.Message);
         }
         var recorded = response.Results.Count(r => r.Recorded is { Replayed: false });

@@ -30,6 +30,9 @@
 #   LOW_IN_FLIGHT=8       calls in flight for LOW_SCENARIOS (hot mode)
 #   SCENARIOS="health resolve-phone resolve-openid order mix"   hot mode at IN_FLIGHT
 #   LOW_SCENARIOS="health resolve-phone"                        hot mode at LOW_IN_FLIGHT
+#   REPLAY_IN_FLIGHT=4    calls in flight for REPLAY_SCENARIOS (hot mode): each replay call carries 100 orders
+#   REPLAY_SCENARIOS="health replay"  hot mode at REPLAY_IN_FLIGHT: RecordOrders batches (orders/s = req/s x 100), with
+#                         its own health baseline; "" to skip
 #   MODE_SCENARIOS="health resolve-phone"                       redis-only, cold and l1-only at IN_FLIGHT
 #   CONNECTIONS=4         HTTP/2 connections of the load tool
 #   ZIPF=1.0              Zipf exponent of the member keys (0 = uniform)
@@ -55,6 +58,8 @@ IN_FLIGHT="${IN_FLIGHT:-64}"
 LOW_IN_FLIGHT="${LOW_IN_FLIGHT:-8}"
 SCENARIOS="${SCENARIOS:-health resolve-phone resolve-openid order mix}"
 LOW_SCENARIOS="${LOW_SCENARIOS-health resolve-phone}"
+REPLAY_IN_FLIGHT="${REPLAY_IN_FLIGHT:-4}"
+REPLAY_SCENARIOS="${REPLAY_SCENARIOS-health replay}"
 MODE_SCENARIOS="${MODE_SCENARIOS:-health resolve-phone}"
 CONNECTIONS="${CONNECTIONS:-4}"
 ZIPF="${ZIPF:-1.0}"
@@ -439,6 +444,11 @@ ledger_check() { # after the hot mode's writes: the CLI's ledger verify, and dup
     ORDERS="$(sqlite3 -readonly -cmd ".timeout 10000" "$DATA_DIR/identity.db" "SELECT count(*) FROM orders;" 2>/dev/null)"
     say "[$1] orders: $ORDERS; order keys with more than one ledger entry: $DUPLICATES"
   fi
+  # The write scenarios must leave the ledger exact: anything else fails the run, loudly.
+  if [ "$VERIFY_EXIT" != 0 ] || ! printf '%s' "$VERIFY_TEXT" | grep -q "no discrepancy" || [ "${DUPLICATES:-0}" != 0 ]; then
+    say "[$1] LEDGER NOT CLEAN after the write scenarios (verify exit $VERIFY_EXIT, $DUPLICATES duplicate order entries): see above"
+    STATUS=1
+  fi
 }
 
 for mode in $ORDERED_MODES; do
@@ -454,6 +464,8 @@ for mode in $ORDERED_MODES; do
       run_level hot "$IN_FLIGHT" $SCENARIOS
       # shellcheck disable=SC2086
       run_level hot "$LOW_IN_FLIGHT" $LOW_SCENARIOS
+      # shellcheck disable=SC2086
+      run_level hot "$REPLAY_IN_FLIGHT" $REPLAY_SCENARIOS
       HOT_RSS_KB="$(rss_kb_of "$SERVER_PID")"
       report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
       ledger_check hot
@@ -494,7 +506,7 @@ fi
   echo "Identity load benchmark: $(nproc) cores (load generator on the same machine), $MEMBERS members, zipf $ZIPF," \
     "$CONNECTIONS connections, $WARMUP warm-up + $DURATION per scenario, health baseline per server process"
   echo
-  awk -v low="$LOW_IN_FLIGHT" -v high="$IN_FLIGHT" -v rss_kb="$HOT_RSS_KB" -v verify="$(printf '%s' "$VERIFY_TEXT" | head -1)" \
+  awk -v low="$LOW_IN_FLIGHT" -v high="$IN_FLIGHT" -v replay_in_flight="$REPLAY_IN_FLIGHT" -v rss_kb="$HOT_RSS_KB" -v verify="$(printf '%s' "$VERIFY_TEXT" | head -1)" \
     -v verify_problems="$VERIFY_PROBLEMS" -v duplicates="$DUPLICATES" -v stop_fraction="$REDIS_STOP_AT" '
     function num(line, key) {
       if (match(line, "\"" key "\":-?[0-9.eE+-]+")) return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
@@ -545,6 +557,8 @@ fi
       }
       if (rss_kb != "") printf "Server RSS after the hot mode run (VmRSS): %.1f MB (%.1f MiB)\n", rss_kb * 1024 / 1e6, rss_kb / 1024
       if (verify != "") printf "Ledger after the hot mode (identity ledger verify): %s%s\n", verify, duplicates != "" ? "; order keys with more than one entry: " duplicates : ""
+      i = row("hot", "replay", replay_in_flight); j = row("hot", "order", high)
+      if (i) printf "Batch replay (RecordOrders, 100 orders per call, %d calls in flight): %.0f orders/s; RecordOrder at %d in flight: %s orders/s\n", replay_in_flight, rps[i] * 100, high, j ? sprintf("%.0f", rps[j]) : "-"
       print ""
       print "| target | figure | result |"
       print "| --- | --- | --- |"
@@ -561,6 +575,8 @@ fi
       target("Redis stopped mid-run: >= 0.8x the Redis-up figure", down && hot ? fmt_ratio(rps[down] / rps[hot]) : "-", down && hot && rps[down] >= 0.8 * rps[hot], down && hot)
       i = row("hot", "order", high)
       target("order >= 0.05x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.05, i)
+      i = row("hot", "mix", high)
+      target("90/10 resolve/order mix >= 0.5x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.5, i)
       target("order: zero duplicate entries, ledger verify clean", verify_problems == "" ? "-" : verify (duplicates != "" ? "; " duplicates " duplicate order entries" : ""), verify_problems == 0 && (duplicates == "" || duplicates == 0), verify_problems != "")
       target("server RSS <= 300 MB (after the hot mode)", rss_kb != "" ? sprintf("%.1f MB", rss_kb * 1024 / 1e6) : "-", rss_kb != "" && rss_kb * 1024 <= 300e6, rss_kb != "")
     }

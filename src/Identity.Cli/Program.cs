@@ -8,6 +8,7 @@ var root = new RootCommand("Command-line client of the Identity member service."
 globals.AddTo(root);
 foreach (var command in MemberCommands.Create(globals)
     .Concat(LoyaltyCommands.Create(globals))
+    .Concat(OrderCommands.Create(globals))
     .Concat(AdminCommands.Create(globals))
     .Concat(PartnerCommands.Create(globals))
     .Append(ImportCommand.Create(globals)))

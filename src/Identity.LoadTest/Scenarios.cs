@@ -54,9 +54,14 @@ internal sealed class Scenario(string name, string description, Func<LoadContext
         new("resolve-openid", "ResolveMember by mini-program openid", ResolveOpenIdAsync),
         new("order", "RecordOrder: unique order id, 100-50000 fen, paid now, at POS store S001", RecordOrderAsync),
         new("mix", "90% resolve-phone, 10% order", MixAsync),
+        new("replay", $"RecordOrders: a till's queue of {ReplayBatch} orders (unique ids, paid within the last hour, in random order) per call; any refused order counts as an error",
+            RecordOrdersAsync),
         new("unauthenticated", "ResolveMember by phone with a made-up key (a new one per call): UNAUTHENTICATED is the expected answer", UnauthenticatedAsync),
         new("warm", "Every member in turn (not Zipf), by phone with benefit_context and by openid: fills the caches before a measurement", WarmAsync),
     ];
+
+    /// <summary>Orders per RecordOrders call in the replay scenario: orders/s is its calls/s times this.</summary>
+    public const int ReplayBatch = 100;
 
     public static Scenario? Find(string name) =>
         All.FirstOrDefault(scenario => string.Equals(scenario.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -106,6 +111,28 @@ internal sealed class Scenario(string name, string description, Func<LoadContext
             PaidAt = Timestamp.FromDateTime(DateTime.UtcNow),
         };
         await context.Pool.Loyalty.RecordOrderAsync(request, options);
+    }
+
+    private static async Task RecordOrdersAsync(LoadContext context, WorkerState worker, CallOptions options)
+    {
+        var request = new RecordOrdersRequest();
+        var now = DateTime.UtcNow;
+        for (var i = 0; i < ReplayBatch; i++)
+        {
+            var sequence = ++worker.Sequence;
+            request.Orders.Add(new RecordOrderRequest
+            {
+                Member = new MemberKey { Phone = SeededMembers.Phone(context.Keys.Next(worker.Random)) },
+                Channel = Channel.Pos,
+                OrderId = string.Create(CultureInfo.InvariantCulture, $"lr-{context.RunTag}-{worker.Id}-{sequence}"),
+                StoreId = SeededMembers.StoreId,
+                AmountFen = worker.Random.Next(100, 50_001),
+                PaidAt = Timestamp.FromDateTime(now.AddSeconds(-worker.Random.Next(60, 3_600))),
+            });
+        }
+        var response = await context.Pool.Loyalty.RecordOrdersAsync(request, options);
+        if (response.Results.FirstOrDefault(r => r.Error is not null) is { } refused)
+            throw new InvalidOperationException($"an order of the batch was refused: {refused.Error.Code} {refused.Error.Reason}");
     }
 
     private static async Task UnauthenticatedAsync(LoadContext context, WorkerState worker, CallOptions options)

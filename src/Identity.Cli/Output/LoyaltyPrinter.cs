@@ -58,6 +58,21 @@ internal sealed partial class Printer
         Line("tier", Tier(response.Tier), response.Upgraded ? "upgraded" : null);
     }
 
+    /// <summary>Each refused order with its place in the file (from 1; blank lines are not orders), then the counts.</summary>
+    public void OrdersReplayed(RecordOrdersResponse response)
+    {
+        foreach (var result in response.Results.Where(r => r.Error is not null))
+        {
+            var error = result.Error;
+            Line($"order {result.Index + 1}", $"{error.Code}{(error.Reason.Length > 0 && error.Reason != error.Code ? " " + error.Reason : "")}",
+                (error.Field.Length > 0 ? error.Field + ": " : "") + error.Message);
+        }
+        var recorded = response.Results.Count(r => r.Recorded is { Replayed: false });
+        var replayed = response.Results.Count(r => r.Recorded is { Replayed: true });
+        var refused = response.Results.Count(r => r.Error is not null);
+        Line("orders", Number(response.Results.Count), $"{recorded} recorded, {replayed} replayed, {refused} refused");
+    }
+
     public void RefundRecorded(RecordRefundResponse response)
     {
         Line("member", Or(response.MemberId), Replayed(response.Replayed));

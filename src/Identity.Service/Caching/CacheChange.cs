@@ -38,4 +38,12 @@ public sealed class CacheChange
     }
 
     internal void Erased() => ErasesMember = true;
+
+    /// <summary>Forgets what a write recorded when its work was rolled back (its outbox rows were never kept).</summary>
+    internal void Discard()
+    {
+        keys.Clear();
+        rows.Clear();
+        ErasesMember = false;
+    }
 }

@@ -72,8 +72,11 @@ public sealed class CacheChangeInterceptor(CacheKeys keys, TimeProvider clock) :
             var member = members.Contains(id) ? await BumpAsync(db.Members, id, m => m.Version, (m, v) => m.Version = v, ct) : null;
             var account = accounts.Contains(id) ? await BumpAsync(db.LoyaltyAccounts, id, a => a.Version, (a, v) => a.Version = v, ct) : null;
             // The snapshot's version is the sum of both, each of which only grows.
-            var version = (member ?? await db.Members.AsNoTracking().Where(m => m.Id == id).Select(m => (long?)m.Version).FirstOrDefaultAsync(ct) ?? 0)
-                          + (account ?? await db.LoyaltyAccounts.AsNoTracking().Where(a => a.MemberId == id).Select(a => (long?)a.Version).FirstOrDefaultAsync(ct) ?? 0);
+            // A row the write loaded is read from the tracker (an order loads its member): no query.
+            var version = (member ?? db.Members.Local.FindEntry(id)?.Entity.Version
+                              ?? await db.Members.AsNoTracking().Where(m => m.Id == id).Select(m => (long?)m.Version).FirstOrDefaultAsync(ct) ?? 0)
+                          + (account ?? db.LoyaltyAccounts.Local.FindEntry(id)?.Entity.Version
+                              ?? await db.LoyaltyAccounts.AsNoTracking().Where(a => a.MemberId == id).Select(a => (long?)a.Version).FirstOrDefaultAsync(ct) ?? 0);
             Add(db, change, keys.Member(id), version, now);
         }
         foreach (var key in lookups)

@@ -28,6 +28,9 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
         {
             if (guard is not null)
                 await guard(db, ct);
+            // Looked up by primary key inside the transaction: on SQLite's single writer the transaction is the lock, one
+            // read costs less than a savepoint pair around an insert-first, and a repeat (most of a resent till queue)
+            // is answered without running the use case.
             if (await Idempotency.FindAsync(db, key, new MessageParser<TReply>(() => new TReply()), ct) is { } original)
                 return (replayed(original), null);
             try

@@ -111,6 +111,7 @@ public static class IdentityApp
         services.AddSingleton<PointsStatements>();
         services.AddSingleton<Loyalty.Writes.AccountOpening>();
         services.AddSingleton<Loyalty.Writes.OrderRecording>();
+        services.AddSingleton<Loyalty.OrderReplay>();
         services.AddSingleton<Loyalty.Writes.RefundRecording>();
         services.AddSingleton<Loyalty.Writes.PointsSpending>();
         services.AddSingleton<Loyalty.Writes.DailyCheckIn>();

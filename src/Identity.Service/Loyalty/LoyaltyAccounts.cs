@@ -24,14 +24,22 @@ public static class LoyaltyAccounts
         return account;
     }
 
-    /// <summary>Growth in the window ending at <paramref name="asOf"/>. Saved changes only: call after SaveChanges.</summary>
-    public static async Task<long> GrowthAsync(IdentityDbContext db, LoyaltyProgram program, string memberId, DateTimeOffset asOf, CancellationToken ct)
+    /// <summary>
+    /// Growth in the window ending at <paramref name="asOf"/>: the saved events, plus <paramref name="unsaved"/> (growth
+    /// of events added in this write and not saved yet, when they fall in the window).
+    /// </summary>
+    public static async Task<long> GrowthAsync(IdentityDbContext db, LoyaltyProgram program, string memberId, DateTimeOffset asOf, CancellationToken ct,
+        long unsaved = 0)
     {
         var from = asOf.AddMonths(-program.Growth.WindowMonths);
         var sum = await db.GrowthEvents.Where(g => g.MemberId == memberId && g.OccurredAt > from && g.OccurredAt <= asOf)
             .SumAsync(g => (long?)g.Amount, ct) ?? 0;
-        return Math.Max(0, sum);
+        return Math.Max(0, sum + unsaved);
     }
+
+    /// <summary>Whether an event at <paramref name="at"/> counts in the growth window ending at <paramref name="asOf"/>.</summary>
+    public static bool InGrowthWindow(LoyaltyProgram program, DateTimeOffset at, DateTimeOffset asOf) =>
+        at > asOf.AddMonths(-program.Growth.WindowMonths) && at <= asOf;
 
     public static TierState State(LoyaltyAccountRecord account) =>
         new(account.GrowthTierCode, account.AssessmentAt, account.PaidTierCode, account.PaidExpiresAt);

@@ -16,7 +16,7 @@ namespace Identity.Service.Loyalty;
 public sealed class LoyaltyGrpcService(
     IdempotentWrites idempotent, OrderRecording orders, RefundRecording refunds, PointsSpending spending, DailyCheckIn checkIns,
     MembershipPurchase memberships, PointsStatements statements, MemberSnapshots snapshots, ProgramCatalog catalog, LoyaltyMaintenance maintenance,
-    LedgerVerifier verifier, RedisCache redis, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
+    LedgerVerifier verifier, RedisCache redis, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options, OrderReplay replay)
     : LoyaltyService.LoyaltyServiceBase
 {
     public const string ProgramAnnouncement = "program";
@@ -48,20 +48,17 @@ public sealed class LoyaltyGrpcService(
         return new GetBenefitsResponse { MemberId = snapshot.Member.MemberId, Quote = BenefitCalculator.Quote(catalog.Program, snapshot, quoteContext) };
     }
 
-    public override Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context)
+    public override async Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context)
     {
-        var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow);
-        if (command.Channel == Channel.Partner)
-            throw IdentityException.Invalid("channel", "must not be CHANNEL_PARTNER: partner orders are recorded through PartnerService");
-        if (caller.Role == ClientRole.Pos && command.Channel != Channel.Pos)
-            throw GrpcStatusReply.Exception(StatusCode.PermissionDenied, "PERMISSION_DENIED", "A POS client records CHANNEL_POS orders only.");
-        caller.RequireStore(command.StoreId, "store_id");
-        command = command with { Member = caller.Scoped(command.Member) };
-        var key = IdempotencyKey.Business("order", $"{command.Channel}:{command.OrderId}", request);
-        return idempotent.RunAsync(key, (db, change, ct) => orders.RecordAsync(db, change, command, ct), LoyaltyReplies.Order,
+        var (command, key) = OrderAdmission.Admit(context.Caller(), request, clock.GetUtcNow(), options.Value.LateOrderWindow);
+        // The member comes from the cache now, outside the write; the write re-reads only its row (by key) to check it.
+        command = command with { Resolved = await OrderReplay.ResolveAsync(snapshots, command.Member, context.CancellationToken) };
+        return await idempotent.RunAsync(key, (db, change, ct) => orders.RecordAsync(db, change, command, ct), LoyaltyReplies.Order,
             r => r.Also(x => x.Replayed = true), context.CancellationToken);
     }
+
+    public override Task<RecordOrdersResponse> RecordOrders(RecordOrdersRequest request, ServerCallContext context) =>
+        replay.RecordAsync(context.Caller(), request, context.CancellationToken);
 
     public override Task<RecordRefundResponse> RecordRefund(RecordRefundRequest request, ServerCallContext context)
     {

@@ -11,6 +11,16 @@ public static class MemberQueries
     public static Task<MemberRecord?> LoadAsync(IdentityDbContext db, string id, CancellationToken ct) =>
         db.Members.Include(m => m.Identities).Include(m => m.Consents).AsSplitQuery().FirstOrDefaultAsync(m => m.Id == id, ct);
 
+    /// <summary>
+    /// The member row alone (one read by key) when it is active and still at the version it was resolved at; else null,
+    /// and the caller resolves the lookup afresh.
+    /// </summary>
+    public static async Task<MemberRecord?> LoadUnchangedAsync(IdentityDbContext db, ResolvedMember resolved, CancellationToken ct)
+    {
+        var member = await db.Members.FirstOrDefaultAsync(m => m.Id == resolved.Id, ct);
+        return member is { State: MemberRowState.Active } && member.Version == resolved.Version ? member : null;
+    }
+
     public static Task<MemberRecord?> LoadByPhoneIndexAsync(IdentityDbContext db, byte[] index, CancellationToken ct) =>
         db.Members.Include(m => m.Identities).Include(m => m.Consents).AsSplitQuery().FirstOrDefaultAsync(m => m.PhoneIndex == index, ct);
 

@@ -47,6 +47,7 @@ public static class AccessRules
         Add(loyalty, "PublishProgram", AdminOnly, write: true);
         Add(loyalty, "GetBenefits", PosAndApp, write: false);
         Add(loyalty, "RecordOrder", Pos, write: true);
+        Add(loyalty, "RecordOrders", Pos, write: true);
         Add(loyalty, "RecordRefund", Pos, write: true);
         Add(loyalty, "RedeemPoints", App, write: true);
         Add(loyalty, "AdjustPoints", AdminOnly, write: true);

@@ -9,14 +9,23 @@ namespace Identity.Service.Storage;
 
 /// <summary>
 /// Runs reads and write transactions against the store. SQLite allows one writer at a time: writes from this process
-/// queue on a gate and then open <c>BEGIN IMMEDIATE</c> transactions, so they never fail with SQLITE_BUSY part-way
-/// (a lock held by another process is waited for up to the busy timeout). A write that cannot start within the busy
-/// timeout — the gate or the file lock stays taken — fails as a store fault the caller retries (UNAVAILABLE).
+/// queue for <see cref="SqliteGroupCommit"/>, which commits those queued together in one <c>BEGIN IMMEDIATE</c>
+/// transaction, so they never fail with SQLITE_BUSY part-way (a lock held by another process is waited for up to the
+/// busy timeout). A write that cannot start within the busy timeout fails as a store fault the caller retries
+/// (UNAVAILABLE).
 /// </summary>
-public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options)
+public sealed class IdentityStore : IAsyncDisposable
 {
+    readonly IDbContextFactory<IdentityDbContext> contexts;
     readonly SemaphoreSlim writeGate = new(1, 1);
-    readonly TimeSpan busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
+    readonly SqliteGroupCommit groupCommit;
+
+    public IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options)
+    {
+        this.contexts = contexts;
+        var busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
+        groupCommit = new SqliteGroupCommit(contexts, writeGate, busyTimeout);
+    }
 
     public async Task<T> ReadAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
@@ -25,25 +34,12 @@ public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts,
         return await read(db, cancellationToken);
     }
 
-    /// <summary>Runs <paramref name="write"/> in one transaction and commits it; if it throws, nothing is written.</summary>
-    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
-    {
-        if (!await writeGate.WaitAsync(busyTimeout, cancellationToken))
-            throw new StoreBusyException(busyTimeout);
-        try
-        {
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var result = await write(db, cancellationToken);
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return result;
-        }
-        finally
-        {
-            writeGate.Release();
-        }
-    }
+    /// <summary>
+    /// Runs <paramref name="write"/> in a transaction and returns once it has committed; if it throws, nothing of it is
+    /// written (other writes committed with it are not affected).
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken) =>
+        groupCommit.WriteAsync(write, cancellationToken);
 
     /// <summary>
     /// Copies the write-ahead log into the database and truncates it to zero bytes (SQLite; a no-op elsewhere), so
@@ -70,6 +66,8 @@ public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts,
             writeGate.Release();
         }
     }
+
+    public ValueTask DisposeAsync() => groupCommit.DisposeAsync();
 }
 
 /// <summary>

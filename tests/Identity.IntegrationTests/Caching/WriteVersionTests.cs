@@ -57,6 +57,8 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
             }))),
         ["LoyaltyService/RecordOrder"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
             await server.Loyalty.RecordOrderAsync(Order(s.MemberId, "O-" + Guid.NewGuid().ToString("N"))))),
+        ["LoyaltyService/RecordOrders"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
+            await server.Loyalty.RecordOrdersAsync(new RecordOrdersRequest { Orders = { Order(s.MemberId, "O-" + Guid.NewGuid().ToString("N")) } }))),
         ["LoyaltyService/RecordRefund"] = (server, s) => Task.FromResult<(string, Func<Task>)>((s.MemberId, async () =>
             await server.Loyalty.RecordRefundAsync(new RecordRefundRequest
             {

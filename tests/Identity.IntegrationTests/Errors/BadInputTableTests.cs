@@ -175,6 +175,12 @@ public sealed class BadInputTableTests(BadInputTableTests.Fixture fixture) : ICl
         Add("order: oversized store and guide", order, Order(r => { r.StoreId = new string('s', 65); r.GuideId = new string('g', 65); }), "store_id", "guide_id");
         Add("order: everything wrong at once", order, new RecordOrderRequest { AmountFen = -1, PaidAt = BadNanos }, "member", "channel", "order_id", "amount_fen", "paid_at");
 
+        var orders = Loyalty + "RecordOrders";
+        Add("orders: empty batch", orders, new RecordOrdersRequest(), "orders");
+        var tooMany = new RecordOrdersRequest();
+        tooMany.Orders.AddRange(Enumerable.Range(0, 501).Select(i => Order(r => r.OrderId = $"O-bad-{i}")));
+        Add("orders: 501 orders", orders, tooMany, "orders");
+
         var refund = Loyalty + "RecordRefund";
         RecordRefundRequest Refund(Action<RecordRefundRequest> change)
         {

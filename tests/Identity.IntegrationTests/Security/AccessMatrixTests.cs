@@ -27,6 +27,7 @@ public sealed class AccessMatrixTests(ServerFixture fixture) : IClassFixture<Ser
         ["LoyaltyService/PublishProgram"] = [A],
         ["LoyaltyService/GetBenefits"] = [P, M, A],
         ["LoyaltyService/RecordOrder"] = [P, A],
+        ["LoyaltyService/RecordOrders"] = [P, A],
         ["LoyaltyService/RecordRefund"] = [P, A],
         ["LoyaltyService/RedeemPoints"] = [M, A],
         ["LoyaltyService/AdjustPoints"] = [A],

@@ -10,11 +10,13 @@ namespace Identity.Service.Loyalty.Writes;
 /// </summary>
 public sealed class AccountOpening(ProgramCatalog catalog, PhoneProtector protector, TimeProvider clock)
 {
-    public async Task<OpenAccount> OpenAsync(IdentityDbContext db, MemberLookup lookup, CancellationToken ct)
+    public async Task<OpenAccount> OpenAsync(IdentityDbContext db, MemberLookup lookup, CancellationToken ct, ResolvedMember? resolved = null)
     {
         var now = clock.GetUtcNow();
         var program = await catalog.ForWriteAsync(db, ct);
-        var (member, _) = await MemberQueries.ResolveAsync(db, protector, lookup, ct);
+        var member = resolved is null ? null : await MemberQueries.LoadUnchangedAsync(db, resolved, ct);
+        if (member is null)
+            (member, _) = await MemberQueries.ResolveAsync(db, protector, lookup, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);
         await PointsLedger.ExpireDueAsync(db, account, now, ct);
         return new OpenAccount(program, member, account, now);

@@ -9,7 +9,7 @@ public sealed class OrderRecording(AccountOpening accounts, ProgramCatalog catal
 {
     public async Task<OrderResult> RecordAsync(IdentityDbContext db, CacheChange change, OrderCommand command, CancellationToken ct)
     {
-        var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct);
+        var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct, command.Resolved);
 
         // The quote needs the loyalty state and birthday only: no reply form of the member, no phone decryption.
         var snapshot = LoyaltyAccounts.Snapshot(null, member, account, program);
@@ -28,9 +28,10 @@ public sealed class OrderRecording(AccountOpening accounts, ProgramCatalog catal
         });
         if (growth > 0)
             db.GrowthEvents.Add(new GrowthEventRecord { MemberId = member.Id, Amount = growth, OccurredAt = command.PaidAt, Reference = reference });
-        await db.SaveChangesAsync(ct);
 
-        account.Growth = await LoyaltyAccounts.GrowthAsync(db, program, member.Id, now, ct);
+        // Everything is saved once, with the idempotency key: the window's sum is read from the saved events plus this one.
+        var unsaved = LoyaltyAccounts.InGrowthWindow(program, command.PaidAt, now) ? growth : 0;
+        account.Growth = await LoyaltyAccounts.GrowthAsync(db, program, member.Id, now, ct, unsaved);
         var (state, upgraded) = TierEvaluator.AfterGrowthChange(program, LoyaltyAccounts.State(account), account.Growth, now);
         LoyaltyAccounts.Apply(account, state);
         LoyaltyAccounts.Touch(account, now);

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Google.Protobuf;
+using Identity.V1;
+
+namespace Identity.Cli.Commands;
+
+/// <summary><c>identity orders replay FILE.jsonl</c>: a till's queue of orders sent through RecordOrders.</summary>
+internal static class OrderCommands
+{
+    /// <summary>RecordOrders takes at most this many orders per call.</summary>
+    public const int BatchSize = 500;
+
+    public static IEnumerable<Command> Create(GlobalOptions globals)
+    {
+        var action = new RpcAction(globals);
+        var file = new Argument<string>("file") { Description = "One RecordOrderRequest per line, in protobuf JSON; - reads standard input" };
+        var replay = new Command("replay",
+            "Record a queue of orders (e.g. a till that was offline) in batches of 500; each order is answered on its own, a repeat replays. " +
+            "Prints each refused order and a summary; exit 1 when any order was refused");
+        replay.Arguments.Add(file);
+        action.Run(replay, async (parse, connection, cancellationToken) =>
+        {
+            var orders = Read(parse.GetRequiredValue(file));
+            var all = new RecordOrdersResponse();
+            for (var start = 0; start < orders.Count; start += BatchSize)
+            {
+                var request = new RecordOrdersRequest();
+                request.Orders.AddRange(orders.Skip(start).Take(BatchSize));
+                var response = await connection.Loyalty.RecordOrdersAsync(request, connection.CallOptions(cancellationToken));
+                // Indexes in the file, from 0, rather than in the batch.
+                foreach (var result in response.Results)
+                {
+                    result.Index += start;
+                    all.Results.Add(result);
+                }
+            }
+            return all;
+        }, (_, printer, response) => printer.OrdersReplayed(response),
+        response => response.Results.Any(r => r.Error is not null) ? ExitCodes.Problems : ExitCodes.Ok);
+        yield return new Command("orders", "Orders in bulk") { replay };
+    }
+
+    static List<RecordOrderRequest> Read(string path)
+    {
+        var parser = new JsonParser(JsonParser.Settings.Default);
+        var orders = new List<RecordOrderRequest>();
+        string[] lines;
+        try
+        {
+            lines = path == "-" ? Console.In.ReadToEnd().Split('\n') : File.ReadAllLines(path);
+        }
+        catch (IOException ex)
+        {
+            throw new UsageException($"cannot read {path}: {ex.Message}");
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UsageException($"cannot read {path}: {ex.Message}");
+        }
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+                continue;
+            try
+            {
+                orders.Add(parser.Parse<RecordOrderRequest>(lines[i]));
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                throw new UsageException($"line {i + 1}: not a RecordOrderRequest in protobuf JSON ({ex.Message}); nothing was sent");
+            }
+            catch (InvalidJsonException ex)
+            {
+                throw new UsageException($"line {i + 1}: not JSON ({ex.Message}); nothing was sent");
+            }
+        }
+        if (orders.Count == 0)
+            throw new UsageException($"{path} holds no orders");
+        return orders;
+    }
+}

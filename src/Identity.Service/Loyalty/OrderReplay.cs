@@ -1,0 +1,114 @@
+using Google.Rpc;
+using Grpc.Core;
+using Identity.Service.Caching;
+using Identity.Service.Errors;
+using Identity.Service.Hosting;
+using Identity.Service.Loyalty.Writes;
+using Identity.Service.Members;
+using Identity.Service.Security;
+using Identity.V1;
+using Microsoft.Extensions.Options;
+
+namespace Identity.Service.Loyalty;
+
+/// <summary>
+/// RecordOrders: a till's queue of orders, each keyed and answered on its own exactly as RecordOrder would answer it.
+/// The batch is recorded in paid_at order (ties in the request's order), whatever order it came in, so the points,
+/// growth and tiers are those of recording each order live in the order it was paid. Each order is its own idempotent
+/// write; they are queued together, so group commit puts up to a group's worth in each transaction, and one order's
+/// failure rolls back only that order.
+/// </summary>
+public sealed class OrderReplay(
+    IdempotentWrites idempotent, OrderRecording orders, MemberSnapshots snapshots, TimeProvider clock, IOptions<IdentityOptions> options,
+    ILogger<OrderReplay> logger)
+{
+    public const int MaxOrders = 500;
+
+    public async Task<RecordOrdersResponse> RecordAsync(Caller caller, RecordOrdersRequest request, CancellationToken ct)
+    {
+        if (request.Orders.Count is 0 or > MaxOrders)
+            throw IdentityException.Invalid("orders", $"must hold 1 to {MaxOrders} orders");
+        var now = clock.GetUtcNow();
+        var results = new RecordOrderResult[request.Orders.Count];
+        var admitted = new List<(int Index, OrderCommand Command, Storage.IdempotencyKey Key)>(request.Orders.Count);
+        for (var i = 0; i < request.Orders.Count; i++)
+        {
+            try
+            {
+                var (command, key) = OrderAdmission.Admit(caller, request.Orders[i], now, options.Value.LateOrderWindow);
+                admitted.Add((i, command, key));
+            }
+            catch (Exception e) when (e is IdentityException or RpcException)
+            {
+                results[i] = Refused(i, e, ct);
+            }
+        }
+
+        var resolved = new Dictionary<MemberLookup, ResolvedMember?>();
+        foreach (var (_, command, _) in admitted)
+            if (!resolved.ContainsKey(command.Member))
+                resolved[command.Member] = await ResolveAsync(snapshots, command.Member, ct);
+
+        // Queued in paid_at order: the writer runs them in the order queued.
+        var writes = admitted.OrderBy(a => a.Command.PaidAt).ThenBy(a => a.Index)
+            .Select(a => (a.Index, Reply: idempotent.RunAsync(a.Key,
+                (db, change, token) => orders.RecordAsync(db, change, a.Command with { Resolved = resolved[a.Command.Member] }, token),
+                LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct)))
+            .ToList();
+        foreach (var (index, reply) in writes)
+        {
+            try
+            {
+                results[index] = new RecordOrderResult { Index = index, Recorded = await reply };
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                results[index] = Refused(index, e, ct);
+            }
+        }
+        var response = new RecordOrdersResponse();
+        response.Results.AddRange(results);
+        return response;
+    }
+
+    /// <summary>
+    /// The member as the cache resolves it now, or null when it does not (the write then resolves it itself and answers
+    /// as RecordOrder would, replays included).
+    /// </summary>
+    public static async Task<ResolvedMember?> ResolveAsync(MemberSnapshots snapshots, MemberLookup lookup, CancellationToken ct)
+    {
+        try
+        {
+            var (snapshot, _) = await snapshots.ResolveAsync(lookup, ct);
+            return new ResolvedMember(snapshot.Member.MemberId, snapshot.Member.Version);
+        }
+        catch (IdentityException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The order's refusal as RecordOrder would have sent it: the same status code, reason, field and message.</summary>
+    RecordOrderResult Refused(int index, Exception exception, CancellationToken ct)
+    {
+        var rpc = ErrorMapping.ToRpcException(exception, ct);
+        if (rpc.StatusCode == StatusCode.Internal)
+            Log.CallFailed(logger, "RecordOrders", exception.GetType().Name, exception);
+        var status = rpc.GetRpcStatus();
+        return new RecordOrderResult
+        {
+            Index = index,
+            Error = new OrderError
+            {
+                Code = CodeName(rpc.StatusCode),
+                Reason = status?.GetDetail<ErrorInfo>()?.Reason ?? "",
+                Field = status?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault()?.Field ?? "",
+                Message = status?.Message ?? rpc.Status.Detail,
+            },
+        };
+    }
+
+    /// <summary>INVALID_ARGUMENT, NOT_FOUND, ...: the name gRPC gives the code in its own documents.</summary>
+    public static string CodeName(StatusCode code) =>
+        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));
+}

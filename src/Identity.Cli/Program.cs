@@ -13,6 +13,7 @@ foreach (var command in MemberCommands.Create(globals)
 {
     root.Subcommands.Add(command);
 }
+root.Subcommands.Add(HealthCommand.Create());
 
 var parseResult = root.Parse(args);
 var exitCode = await parseResult.InvokeAsync();

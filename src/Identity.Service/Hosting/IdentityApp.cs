@@ -83,6 +83,7 @@ public static class IdentityApp
         // The same services as JSON over HTTP/1.1 on the Http endpoint, for the routes the contract annotates.
         services.AddGrpc().AddJsonTranscoding(json => json.TypeRegistry = JsonErrors.Details);
         services.AddGrpcReflection();
+        services.AddSingleton<ListenerAddresses>();
         services.AddSingleton<DatabaseReadiness>();
         services.AddGrpcHealthChecks(health =>
         {

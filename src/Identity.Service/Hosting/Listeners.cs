@@ -66,14 +66,19 @@ public static class Listeners
     /// <summary>Marks every connection with the name of the endpoint it arrived on, for <see cref="ListenerRouting"/>.</summary>
     public static void Tag(KestrelServerOptions kestrel, IConfiguration configuration)
     {
+        var addresses = kestrel.ApplicationServices.GetRequiredService<ListenerAddresses>();
         var loader = kestrel.Configure(configuration.GetSection("Kestrel"), reloadOnChange: false);
         foreach (var name in (string[])[Grpc, Http, Management])
         {
-            loader.Endpoint(name, endpoint => endpoint.ListenOptions.Use(next => connection =>
+            loader.Endpoint(name, endpoint =>
             {
-                connection.Items[NameKey] = name;
-                return next(connection);
-            }));
+                addresses.Add(name, endpoint.ListenOptions);
+                endpoint.ListenOptions.Use(next => connection =>
+                {
+                    connection.Items[NameKey] = name;
+                    return next(connection);
+                });
+            });
         }
     }
 

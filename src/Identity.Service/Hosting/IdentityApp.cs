@@ -81,7 +81,12 @@ public static class IdentityApp
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RpcAccessHandler>();
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, RpcAccessResults>();
         // The same services as JSON over HTTP/1.1 on the Http endpoint, for the routes the contract annotates.
-        services.AddGrpc().AddJsonTranscoding(json => json.TypeRegistry = JsonErrors.Details);
+        // 64-bit integers as strings, as the protobuf JSON mapping has them (JavaScript numbers lose digits past 2^53).
+        services.AddGrpc().AddJsonTranscoding(json =>
+        {
+            json.TypeRegistry = JsonErrors.Details;
+            json.JsonSettings.WriteInt64sAsStrings = true;
+        });
         services.AddGrpcReflection();
         services.AddSingleton<ListenerAddresses>();
         services.AddSingleton<DatabaseReadiness>();

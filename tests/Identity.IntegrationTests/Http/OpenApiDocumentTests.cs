@@ -1,6 +1,7 @@
 using Identity.Service.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Extensions;
 using Microsoft.OpenApi.Models;
@@ -17,8 +18,11 @@ public sealed class OpenApiDocumentTests
     static async Task<string> GenerateAsync()
     {
         var data = Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
-        var app = IdentityApp.Build([$"--Identity:DataDirectory={data}"], builder =>
+        // Started on free ports, since routes are collected when the pipeline is built; stopped at once.
+        var app = IdentityApp.Build(["--urls", "http://127.0.0.1:0", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
+            "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0", $"--Identity:DataDirectory={data}"], builder =>
         {
+            builder.Logging.ClearProviders();
             builder.Services.AddGrpcSwagger();
             builder.Services.AddSwaggerGen(swagger =>
             {
@@ -39,9 +43,19 @@ public sealed class OpenApiDocumentTests
                 swagger.AddSecurityRequirement(new OpenApiSecurityRequirement { [bearer] = [] });
             });
         });
-        await using var _ = app;
-        var document = app.Services.GetRequiredService<ISwaggerProvider>().GetSwagger("v1");
-        return document.SerializeAsJson(OpenApiSpecVersion.OpenApi3_0).ReplaceLineEndings("\n") + "\n";
+        await app.StartAsync();
+        try
+        {
+            var document = app.Services.GetRequiredService<ISwaggerProvider>().GetSwagger("v1");
+            return document.SerializeAsJson(OpenApiSpecVersion.OpenApi3_0).ReplaceLineEndings("\n") + "\n";
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
     }
 
     static string DocumentPath()

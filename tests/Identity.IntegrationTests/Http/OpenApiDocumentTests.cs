@@ -33,6 +33,9 @@ public sealed class OpenApiDocumentTests
                     Description = "The gRPC API's annotated methods as JSON over HTTP/1.1 on the Http endpoint. Send the client key as "
                         + "`authorization: Bearer <key>`. Errors are google.rpc.Status JSON. Generated from protos/; see README.md.",
                 });
+                // The server writes 64-bit integers as strings (WriteInt64sAsStrings); say so.
+                swagger.MapType<long>(() => new OpenApiSchema { Type = "string", Format = "int64" });
+                swagger.MapType<ulong>(() => new OpenApiSchema { Type = "string", Format = "uint64" });
                 swagger.AddServer(new OpenApiServer { Url = Listeners.DefaultHttpUrl });
                 var bearer = new OpenApiSecurityScheme
                 {

@@ -38,6 +38,10 @@ public static class IdentityApp
         // The slim builder fixes the console formatter to "simple"; Logging:Console:FormatterName=json gets JSON lines.
         if (builder.Configuration["Logging:Console:FormatterName"] is { Length: > 0 } formatter)
             builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(console => console.FormatterName = formatter);
+        // A probe's result is an answer, not an event: the gRPC health publisher runs the checks before the migration is
+        // done and every probe while the store is down would otherwise log an error. Store faults are logged where calls
+        // meet them.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
         builder.Services.AddIdentityServices(builder.Configuration);
         configure?.Invoke(builder);
 

@@ -21,6 +21,27 @@ public sealed class HealthProbeTests
     static async Task<HealthCheckResponse.Types.ServingStatus> GrpcHealthAsync(IdentityServer server, string service) =>
         (await new Health.HealthClient(server.Channel).CheckAsync(new HealthCheckRequest { Service = service })).Status;
 
+    /// <summary>Runs <c>identity health --url …/readyz</c> (the container's HEALTHCHECK) and returns its exit code.</summary>
+    static async Task<int> CliHealthAsync(IdentityServer server)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Identity.sln")))
+            directory = directory.Parent;
+        var cli = new[] { "Release", "Debug" }.Select(c => Path.Combine(directory!.FullName, "src", "Identity.Cli", "bin", c, "net10.0", "identity.dll"))
+            .FirstOrDefault(File.Exists);
+        Assert.True(cli is not null, "build the solution first: the CLI binary is missing");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [cli, "health", "--url", server.ManagementAddress + "/readyz"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(process.StandardOutput.ReadToEndAsync(timeout.Token), process.StandardError.ReadToEndAsync(timeout.Token));
+        await process.WaitForExitAsync(timeout.Token);
+        return process.ExitCode;
+    }
+
     static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -58,6 +79,7 @@ public sealed class HealthProbeTests
             Assert.Contains("database unreachable", unready.Body, StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.OK, (await ProbeAsync(server, "/healthz")).Status); // alive all the same
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, await GrpcHealthAsync(server, "identity.v1.MemberService"));
+            Assert.Equal(1, await CliHealthAsync(server));
         }
         finally
         {
@@ -66,6 +88,7 @@ public sealed class HealthProbeTests
         }
         Assert.Equal(HttpStatusCode.OK, (await ProbeAsync(server, "/readyz")).Status);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await GrpcHealthAsync(server, "identity.v1.LoyaltyService"));
+        Assert.Equal(0, await CliHealthAsync(server));
     }
 
     [Fact]

@@ -58,8 +58,10 @@ public static class Listeners
         Default(Grpc, grpcUrl ?? DefaultGrpcUrl, HttpProtocols.Http2);
         Default(Http, DefaultHttpUrl, HttpProtocols.Http1);
         Default(Management, DefaultManagementUrl, HttpProtocols.Http1);
+        // Consumed: left as it is, the host would also hand it to Kestrel, which warns that the named endpoints override it.
+        // ";" names no address; an empty value would make the host fall back to the value it read at start.
         if (grpcUrl is not null)
-            defaults["urls"] = ""; // consumed: Kestrel would otherwise warn that the named endpoints override it
+            defaults["urls"] = ";";
         configuration.AddInMemoryCollection(defaults);
     }
 

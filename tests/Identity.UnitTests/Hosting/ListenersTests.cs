@@ -32,7 +32,7 @@ public sealed class ListenersTests
         var configuration = Apply(("urls", "http://+:6000"));
         Assert.Equal("http://+:6000", configuration["Kestrel:Endpoints:Grpc:Url"]);
         Assert.Equal("http://127.0.0.1:5101", configuration["Kestrel:Endpoints:Http:Url"]);
-        Assert.Equal("", configuration["urls"]);
+        Assert.Equal(";", configuration["urls"]); // no address left for the host to bind besides the named endpoints
     }
 
     [Fact]

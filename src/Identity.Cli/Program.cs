@@ -15,6 +15,7 @@ foreach (var command in MemberCommands.Create(globals)
 {
     root.Subcommands.Add(command);
 }
+root.Subcommands.Add(HealthCommand.Create());
 
 var parseResult = root.Parse(args);
 // An interrupted import answers the batches already sent and saves its checkpoint before it exits: give it time.

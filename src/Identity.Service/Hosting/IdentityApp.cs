@@ -17,8 +17,8 @@ namespace Identity.Service.Hosting;
 /// <summary>Builds the server: used by <c>Program</c> and by the integration tests, so both run the same pipeline.</summary>
 public static class IdentityApp
 {
-    /// <summary>The address the server listens on with no configuration.</summary>
-    public const string DefaultUrl = "http://127.0.0.1:5100";
+    /// <summary>The gRPC endpoint's address with no configuration (see <see cref="Listeners"/> for the others).</summary>
+    public const string DefaultUrl = Listeners.DefaultGrpcUrl;
 
     /// <summary>Largest request the server accepts. Member calls are a few hundred bytes; this leaves room and no more.</summary>
     public const int MaxReceiveMessageBytes = 64 * 1024;
@@ -29,19 +29,28 @@ public static class IdentityApp
         // Settings files live beside the binary, so the server reads them wherever it is started from; relative data
         // paths still resolve against the working directory.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        Listeners.ApplyDefaults(builder.Configuration);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            Listeners.Tag(kestrel, builder.Configuration);
         });
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
-            builder.WebHost.UseUrls(DefaultUrl);
+        // The slim builder fixes the console formatter to "simple"; Logging:Console:FormatterName=json gets JSON lines.
+        if (builder.Configuration["Logging:Console:FormatterName"] is { Length: > 0 } formatter)
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(console => console.FormatterName = formatter);
+        // A probe's result is an answer, not an event: the gRPC health publisher runs the checks before the migration is
+        // done and every probe while the store is down would otherwise log an error. Store faults are logged where calls
+        // meet them.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
         builder.Services.AddIdentityServices(builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
         // Start connecting to Redis (when configured) now, not on the first call.
         app.Services.GetRequiredService<RedisCache>();
+        // A route answers only on its own endpoint (gRPC, JSON, management), before any key is looked at.
+        app.UseMiddleware<ListenerRouting>();
         // Who is calling, whether the RPC's rule lets that role call it, then the caller's rate limit.
         app.UseAuthentication();
         app.UseAuthorization();
@@ -55,6 +64,7 @@ public static class IdentityApp
         app.MapGrpcService<Import.ImportGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapHealthProbes();
         return app;
     }
 
@@ -78,9 +88,25 @@ public static class IdentityApp
             .AddPolicy(RpcAccessRequirement.Policy, policy => policy.AddRequirements(new RpcAccessRequirement()));
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RpcAccessHandler>();
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, RpcAccessResults>();
+        // The same services as JSON over HTTP/1.1 on the Http endpoint, for the routes the contract annotates.
+        // 64-bit integers as strings, as the protobuf JSON mapping has them (JavaScript numbers lose digits past 2^53).
+        services.AddGrpc().AddJsonTranscoding(json =>
+        {
+            json.TypeRegistry = JsonErrors.Details;
+            json.JsonSettings.WriteInt64sAsStrings = true;
+        });
         services.AddGrpcReflection();
+        services.AddSingleton<ListenerAddresses>();
         services.AddSingleton<DatabaseReadiness>();
-        services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<RedisHealthCheck>("redis");
+        services.AddGrpcHealthChecks(health =>
+        {
+            // Every API service is as ready as the server: one store, one cache. "" is the server as a whole.
+            health.Services.Map("", result => result.Tags.Contains(HealthProbes.Ready));
+            foreach (var service in ServedServices)
+                health.Services.Map(service, result => result.Tags.Contains(HealthProbes.Ready));
+        })
+            .AddCheck<DatabaseHealthCheck>("database", tags: [HealthProbes.Ready])
+            .AddCheck<RedisHealthCheck>("redis", tags: [HealthProbes.Ready]);
 
         // Pooled: the hot and write paths create a context per operation, and pooling makes that cheap.
         services.AddPooledDbContextFactory<IdentityDbContext>((provider, db) =>
@@ -153,6 +179,13 @@ public static class IdentityApp
         GuardRequestParsing(services);
         return services;
     }
+
+    /// <summary>The gRPC services grpc.health.v1 answers for by name.</summary>
+    public static IReadOnlyList<string> ServedServices { get; } =
+    [
+        Identity.V1.MemberService.Descriptor.FullName, Identity.V1.LoyaltyService.Descriptor.FullName,
+        Identity.V1.PartnerService.Descriptor.FullName, Identity.V1.AdminService.Descriptor.FullName,
+    ];
 
     /// <summary>
     /// Swaps grpc-dotnet's method binder for one that binds the same methods with guarded request marshallers, so a

@@ -9,7 +9,8 @@ namespace Identity.Service.Security;
 
 /// <summary>
 /// Answers a gRPC call before it reaches a handler (authentication, authorization, rate limit): a trailers-only
-/// response carrying the status, its message and AIP-193 details, as any gRPC client expects.
+/// response carrying the status, its message and AIP-193 details, as any gRPC client expects; on a JSON call, the same
+/// status as JSON under its HTTP status.
 /// </summary>
 public static class GrpcStatusReply
 {
@@ -20,6 +21,11 @@ public static class GrpcStatusReply
         if (detail is not null)
             status.Details.Add(Any.Pack(detail));
         status.Details.Add(Any.Pack(new ErrorInfo { Reason = reason, Domain = ErrorReasons.Domain }));
+        if (JsonErrors.IsJsonCall(context))
+        {
+            await JsonErrors.WriteAsync(context, status);
+            return;
+        }
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;

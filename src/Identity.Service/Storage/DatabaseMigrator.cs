@@ -104,11 +104,36 @@ public sealed class DatabaseReadiness
     public void MarkReady() => ready = true;
 }
 
-/// <summary>Feeds grpc.health.v1: NOT_SERVING until the database is migrated.</summary>
-public sealed class DatabaseHealthCheck(DatabaseReadiness readiness) : IHealthCheck
+/// <summary>
+/// Readiness (grpc.health.v1 and <c>/readyz</c>): the database is migrated and can be opened and read now. The probe
+/// opens its own connection, outside the pool, since a pooled connection keeps working on a file that has since gone.
+/// </summary>
+public sealed class DatabaseHealthCheck(DatabaseReadiness readiness, IOptions<IdentityOptions> options) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(readiness.IsReady
-            ? HealthCheckResult.Healthy("database migrated")
-            : HealthCheckResult.Unhealthy("database not migrated yet"));
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!readiness.IsReady)
+            return HealthCheckResult.Unhealthy("database not migrated yet");
+        var connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = options.Value.DatabasePath,
+            Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadWrite, // never create an empty file in place of a missing one
+            Pooling = false,
+            DefaultTimeout = 2,
+        };
+        try
+        {
+            await using var db = new Microsoft.Data.Sqlite.SqliteConnection(connection.ToString());
+            await db.OpenAsync(cancellationToken);
+            await using var command = db.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM \"__EFMigrationsHistory\"";
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy("database migrated and reachable");
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            // The message names the SQLite error (cannot open, not a database), never data.
+            return HealthCheckResult.Unhealthy("database unreachable: " + exception.Message);
+        }
+    }
 }

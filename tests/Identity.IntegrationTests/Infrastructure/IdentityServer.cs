@@ -63,6 +63,12 @@ public sealed class IdentityServer : IAsyncDisposable
     public string DatabasePath => Path.Combine(DataDirectory, "identity.db");
     public LogCapture Logs { get; }
     public string Address { get; }
+
+    /// <summary>The Http endpoint (JSON over HTTP/1.1).</summary>
+    public string HttpAddress => Service<ListenerAddresses>().Url(Listeners.Http)!;
+
+    /// <summary>The Management endpoint (probes).</summary>
+    public string ManagementAddress => Service<ListenerAddresses>().Url(Listeners.Management)!;
     public GrpcChannel Channel { get; }
     public MemberService.MemberServiceClient Members { get; private set; } = null!;
     public LoyaltyService.LoyaltyServiceClient Loyalty { get; private set; } = null!;
@@ -74,7 +80,8 @@ public sealed class IdentityServer : IAsyncDisposable
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
         var logs = new LogCapture();
-        string[] args = ["--urls", "http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}", .. extraArgs];
+        string[] args = ["--urls", "http://127.0.0.1:0", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
+            "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}", .. extraArgs];
         var app = IdentityApp.Build(args, builder =>
         {
             builder.Logging.ClearProviders();
@@ -84,7 +91,7 @@ public sealed class IdentityServer : IAsyncDisposable
                 builder.Services.AddSingleton(clock);
         });
         await app.StartAsync();
-        var server = new IdentityServer(app, dataDirectory, logs, app.Urls.Single());
+        var server = new IdentityServer(app, dataDirectory, logs, app.Services.GetRequiredService<ListenerAddresses>().Url(Listeners.Grpc)!);
         server.TestKey = await server.CreateClientAsync("tests", ClientRole.Admin, requestsPerSecond: 1_000_000);
         server.Members = server.MembersAs(server.TestKey);
         server.Loyalty = server.LoyaltyAs(server.TestKey);

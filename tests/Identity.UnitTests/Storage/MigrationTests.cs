@@ -254,7 +254,7 @@ public sealed class MigrationTests : IDisposable
     public async Task Health_is_unhealthy_until_the_database_is_migrated()
     {
         var readiness = new DatabaseReadiness();
-        var check = new DatabaseHealthCheck(readiness);
+        var check = new DatabaseHealthCheck(readiness, HealthOptions());
 
         Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
 
@@ -264,16 +264,25 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
-    public async Task Health_follows_the_readiness_flag()
+    public async Task Health_needs_the_readiness_flag_and_a_database_it_can_read_now()
     {
         var readiness = new DatabaseReadiness();
-        var check = new DatabaseHealthCheck(readiness);
+        var check = new DatabaseHealthCheck(readiness, HealthOptions());
         Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
 
+        // Marked ready but no file: the probe does not create one, and says the store is unreachable.
         readiness.MarkReady();
+        var missing = await check.CheckHealthAsync(new HealthCheckContext());
+        Assert.Equal(HealthStatus.Unhealthy, missing.Status);
+        Assert.Contains("unreachable", missing.Description, StringComparison.Ordinal);
+        Assert.False(File.Exists(DatabasePath));
 
+        await MigrateAsync(readiness);
         Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
     }
+
+    IOptions<IdentityOptions> HealthOptions() =>
+        Options.Create(new IdentityOptions { DataDirectory = root, Database = new DatabaseOptions { Path = DatabasePath } });
 
     sealed class ContextFactory(DbContextOptions<IdentityDbContext> options) : IDbContextFactory<IdentityDbContext>
     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Google.Protobuf;
+using Identity.Service.Telemetry;
 using Identity.V1;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ namespace Identity.Service.Caching;
 /// reads as a miss, and is dropped and reloaded.
 /// </summary>
 public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox outbox, CacheKeys keys, SnapshotLoader loader,
-    CacheCounters counters, IOptions<CacheOptions> options)
+    CacheMetrics counters, IOptions<CacheOptions> options)
 {
     static readonly object NotFound = new();
 
@@ -39,7 +40,11 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     public async Task<(MemberSnapshot? Snapshot, string? RedirectedFrom)> ByIdAsync(string memberId, CancellationToken ct)
     {
         if (!settings.Enabled)
+        {
+            counters.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             return await loader.ByIdAsync(memberId);
+        }
         var cached = await SnapshotAsync(memberId, ct);
         if (cached is not null)
             return (cached, null);
@@ -73,6 +78,7 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         if (!settings.Enabled)
         {
             counters.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             return await load();
         }
 
@@ -88,7 +94,9 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         var (found, startedAt) = await SingleFlight(key, async loadedAt =>
         {
             counters.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var loaded = await load();
+            span.Result(loaded is null ? "not_found" : "found");
             var ttl = TimeSpan.FromSeconds(settings.NegativeTtlSeconds);
             if (loaded is null)
             {
@@ -131,20 +139,26 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             counters.L1Hit();
             return (local, null);
         }
+        if (l1.Enabled)
+            counters.L1Miss();
         // The sequence first, then the pending check: a write marks its keys pending before it invalidates L1, so a
         // read that starts after the invalidation either sees them pending or stores nothing older than it.
         var loadedAt = l1.Sequence;
         if (outbox.IsPending(key))
             return (null, null);
+        using var span = l2.IsConfigured ? IdentityActivities.Cache.StartActivity(IdentityActivities.L2Read) : null;
         var (value, snapshotBytes) = await l2.GetLookupAsync(key);
-        if (value is null)
-            return (null, null);
-        if (!TryReadLookup(key, value, out var id))
+        if (value is null || !TryReadLookup(key, value, out var id))
         {
-            await l2.DropJunkAsync(key);
+            if (l2.IsConfigured)
+                counters.L2Miss();
+            span.Result("miss");
+            if (value is not null)
+                await l2.DropJunkAsync(key);
             return (null, null);
         }
         counters.L2Hit();
+        span.Result("hit");
         if (id.Length == 0)
         {
             l1.Set(key, NotFound, loadedAt, TimeSpan.FromSeconds(settings.NegativeTtlSeconds));
@@ -198,20 +212,29 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             counters.L1Hit();
             return local;
         }
+        if (l1.Enabled)
+            counters.L1Miss();
         var loadedAt = l1.Sequence; // before the pending check, as in LookupAsync
         if (!outbox.IsPending(key))
         {
+            using var span = l2.IsConfigured ? IdentityActivities.Cache.StartActivity(IdentityActivities.L2Read) : null;
             if (await l2.GetSnapshotAsync(key) is { } bytes && await OpenSnapshotAsync(key, bytes) is { } parsed)
             {
                 counters.L2Hit();
+                span.Result("hit");
                 l1.Set(key, parsed, loadedAt);
                 return parsed;
             }
+            if (l2.IsConfigured)
+                counters.L2Miss();
+            span.Result("miss");
         }
         var (snapshot, _) = await SingleFlight(key, async loadedAt =>
         {
             counters.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var (loaded, redirectedFrom) = await loader.ByIdAsync(memberId);
+            span.Result(loaded is null || redirectedFrom is not null ? "not_found" : "found");
             if (loaded is null || redirectedFrom is not null)
                 return null;
             await StoreAsync(loaded, loadedAt);

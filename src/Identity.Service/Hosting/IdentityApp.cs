@@ -6,6 +6,7 @@ using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.Service.Security;
 using Identity.Service.Storage;
+using Identity.Service.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -53,6 +54,7 @@ public static class IdentityApp
         app.MapGrpcService<AdminGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapIdentityTelemetry();
         return app;
     }
 
@@ -89,7 +91,8 @@ public static class IdentityApp
                 Pooling = true,
             };
             db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>())
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>(),
+                  provider.GetRequiredService<LedgerWriteCounter>())
               // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
               // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
               .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
@@ -118,7 +121,6 @@ public static class IdentityApp
 
         services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
-        services.AddSingleton<CacheCounters>();
         services.AddSingleton<CacheKeys>();
         services.AddSingleton<CacheChangeInterceptor>();
         services.AddSingleton<InvalidationOutbox>();
@@ -138,6 +140,7 @@ public static class IdentityApp
         services.AddSingleton<PartnerPseudonyms>();
         services.AddSingleton<PartnerSharing>();
 
+        services.AddIdentityTelemetry(configuration);
         services.AddSingleton<MalformedRequestLog>();
         services.AddSingleton<StoreFaultLog>();
         GuardRequestParsing(services);

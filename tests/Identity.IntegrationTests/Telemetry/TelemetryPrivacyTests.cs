@@ -59,7 +59,7 @@ public sealed class TelemetryPrivacyTests : IAsyncLifetime
         {
             MemberId = other.MemberId, ChannelIdentity = TestData.MiniProgram(openId), Source = TestData.MiniProgramSource(),
         }).ResponseAsync);
-        await Assert.ThrowsAsync<RpcException>(() => server.Members.ChangePhoneAsync(new ChangePhoneRequest { MemberId = other.MemberId, Phone = phone }).ResponseAsync);
+        await Assert.ThrowsAsync<RpcException>(() => server.Members.ChangePhoneAsync(new ChangePhoneRequest { MemberId = other.MemberId, NewPhone = phone }).ResponseAsync);
         await Rpc.FailsWith(StatusCode.Unauthenticated, server.MembersAs(madeUpKey).ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
         await Rpc.FailsWith(StatusCode.PermissionDenied, new AdminService.AdminServiceClient(server.WithKey(posKey)).ListClientsAsync(new ListClientsRequest()));
 

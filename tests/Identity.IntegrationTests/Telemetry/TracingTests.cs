@@ -50,6 +50,7 @@ public sealed class TracingTests : IAsyncLifetime
             new Metadata { { "traceparent", $"00-{warmTrace}-{ActivitySpanId.CreateRandom()}-01" } });
         var warm = (await spans.WaitForAsync(s => s.TraceId == warmTrace && s.Kind == ActivityKind.Server)).Where(s => s.TraceId == warmTrace).ToList();
         Assert.Single(warm, s => s.Kind == ActivityKind.Server);
-        Assert.DoesNotContain(warm, s => s.DisplayName == IdentityActivities.StoreLoad || s.Source.Name == SpanLog.EfSource);
+        // (A store query may still appear: the client registry reloads every few seconds, on whichever call comes.)
+        Assert.DoesNotContain(warm, s => s.DisplayName == IdentityActivities.StoreLoad);
     }
 }

@@ -14,7 +14,7 @@ namespace Identity.Service.Caching;
 /// not yet applied are applied by whichever instance reaches Redis first. Until a key's row is applied, Redis may hold
 /// an old value for it, so reads of that key skip Redis ("pending"). Applied rows are deleted after a retention period.
 /// </summary>
-public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCache redis, CacheMetrics counters,
+public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCache redis, CacheMetrics metrics,
     IOptions<CacheOptions> options, TimeProvider clock, ILogger<InvalidationOutbox> logger) : BackgroundService
 {
     const int BatchSize = 2000;
@@ -68,7 +68,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        counters.ObservePending(() => ownPending.Count + storePending.Count);
+        metrics.ObservePending(() => ownPending.Count + storePending.Count);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(10, settings.OutboxPollMilliseconds)));
         do
         {
@@ -107,7 +107,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                 }
             }
             if (dropped > 0)
-                counters.ReceivedThroughOutbox(dropped);
+                metrics.ReceivedThroughOutbox(dropped);
             if (fresh.Count > 0)
                 lastSeenId = fresh[^1].Id;
             if (fresh.Count < BatchSize)
@@ -136,7 +136,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                     .ExecuteUpdateAsync(s => s.SetProperty(r => r.Applied, true), token), ct);
                 var left = unapplied.Where(r => !ids.Contains(r.Id)).Select(r => r.Key);
                 storePending = left.ToFrozenSet(StringComparer.Ordinal);
-                counters.Applied(applied ? toApply.Count : 0);
+                metrics.Applied(applied ? toApply.Count : 0);
             }
             if (!applied)
                 foreach (var id in done.Where(d => !ids.Contains(d)))

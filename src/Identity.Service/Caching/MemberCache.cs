@@ -15,7 +15,7 @@ namespace Identity.Service.Caching;
 /// reads as a miss, and is dropped and reloaded.
 /// </summary>
 public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox outbox, CacheKeys keys, SnapshotLoader loader,
-    CacheMetrics counters, IOptions<CacheOptions> options)
+    CacheMetrics metrics, IOptions<CacheOptions> options)
 {
     static readonly object NotFound = new();
 
@@ -41,7 +41,7 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         if (!settings.Enabled)
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
             using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             return await loader.ByIdAsync(memberId);
         }
@@ -77,7 +77,7 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         if (!settings.Enabled)
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
             using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             return await load();
         }
@@ -93,7 +93,7 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         }
         var (found, startedAt) = await SingleFlight(key, async loadedAt =>
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
             using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var loaded = await load();
             span.Result(loaded is null ? "not_found" : "found");
@@ -136,11 +136,11 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         if (l1.TryGet<object>(key, out var local))
         {
-            counters.L1Hit();
+            metrics.L1Hit();
             return (local, null);
         }
         if (l1.Enabled)
-            counters.L1Miss();
+            metrics.L1Miss();
         // The sequence first, then the pending check: a write marks its keys pending before it invalidates L1, so a
         // read that starts after the invalidation either sees them pending or stores nothing older than it.
         var loadedAt = l1.Sequence;
@@ -151,13 +151,13 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         if (value is null || !TryReadLookup(key, value, out var id))
         {
             if (l2.IsConfigured)
-                counters.L2Miss();
+                metrics.L2Miss();
             span.Result("miss");
             if (value is not null)
                 await l2.DropJunkAsync(key);
             return (null, null);
         }
-        counters.L2Hit();
+        metrics.L2Hit();
         span.Result("hit");
         if (id.Length == 0)
         {
@@ -209,29 +209,29 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         var key = keys.Member(memberId);
         if (l1.TryGet<MemberSnapshot>(key, out var local))
         {
-            counters.L1Hit();
+            metrics.L1Hit();
             return local;
         }
         if (l1.Enabled)
-            counters.L1Miss();
+            metrics.L1Miss();
         var loadedAt = l1.Sequence; // before the pending check, as in LookupAsync
         if (!outbox.IsPending(key))
         {
             using var span = l2.IsConfigured ? IdentityActivities.Cache.StartActivity(IdentityActivities.L2Read) : null;
             if (await l2.GetSnapshotAsync(key) is { } bytes && await OpenSnapshotAsync(key, bytes) is { } parsed)
             {
-                counters.L2Hit();
+                metrics.L2Hit();
                 span.Result("hit");
                 l1.Set(key, parsed, loadedAt);
                 return parsed;
             }
             if (l2.IsConfigured)
-                counters.L2Miss();
+                metrics.L2Miss();
             span.Result("miss");
         }
         var (snapshot, _) = await SingleFlight(key, async loadedAt =>
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
             using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var (loaded, redirectedFrom) = await loader.ByIdAsync(memberId);
             span.Result(loaded is null || redirectedFrom is not null ? "not_found" : "found");

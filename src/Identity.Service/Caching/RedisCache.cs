@@ -83,7 +83,7 @@ public sealed class RedisCache : IAsyncDisposable
     readonly RedisOptions options;
     readonly CacheOptions cacheOptions;
     readonly L1Cache l1;
-    readonly CacheMetrics counters;
+    readonly CacheMetrics metrics;
     readonly RedisTracing tracing;
     readonly TimeProvider clock;
     readonly ILogger<RedisCache> logger;
@@ -96,19 +96,19 @@ public sealed class RedisCache : IAsyncDisposable
     int consecutiveFailures;
     long openUntilTicks;
 
-    public RedisCache(IOptions<RedisOptions> options, IOptions<CacheOptions> cacheOptions, L1Cache l1, CacheMetrics counters,
+    public RedisCache(IOptions<RedisOptions> options, IOptions<CacheOptions> cacheOptions, L1Cache l1, CacheMetrics metrics,
         RedisTracing tracing, TimeProvider clock, ILogger<RedisCache> logger)
     {
         this.options = options.Value;
         this.cacheOptions = cacheOptions.Value;
         this.l1 = l1;
-        this.counters = counters;
+        this.metrics = metrics;
         this.tracing = tracing;
         this.clock = clock;
         this.logger = logger;
         channel = RedisChannel.Literal(this.options.KeyPrefix + "invalidate");
         connecting = IsConfigured ? ConnectAsync() : Task.FromResult<ConnectionMultiplexer?>(null);
-        counters.ObserveRedis(() => IsConfigured, () => IsConnected && clock.GetUtcNow().UtcTicks < Interlocked.Read(ref openUntilTicks), () => IsConnected);
+        metrics.ObserveRedis(() => IsConfigured, () => IsConnected && clock.GetUtcNow().UtcTicks < Interlocked.Read(ref openUntilTicks), () => IsConnected);
     }
 
     public bool IsConfigured => cacheOptions.Enabled && !string.IsNullOrWhiteSpace(options.Configuration);
@@ -196,7 +196,7 @@ public sealed class RedisCache : IAsyncDisposable
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length == 0 || lines[0] == instanceId)
             return;
-        counters.ReceivedThroughRedis(lines.Length - 1);
+        metrics.ReceivedThroughRedis(lines.Length - 1);
         foreach (var key in lines.AsSpan(1))
             l1.Invalidate(key);
     }
@@ -242,7 +242,7 @@ public sealed class RedisCache : IAsyncDisposable
     {
         var code = (int)status;
         if (code == 2)
-            counters.Junk();
+            metrics.Junk();
         return code == 1 && !value.IsNull ? (byte[]?)value : null;
     }
 
@@ -252,7 +252,7 @@ public sealed class RedisCache : IAsyncDisposable
     /// <summary>Drops a key whose value could not be used (it is then reloaded and replaced).</summary>
     public Task DropJunkAsync(string key)
     {
-        counters.Junk();
+        metrics.Junk();
         return TryAsync(db => db.KeyDeleteAsync(Key(key)));
     }
 
@@ -288,7 +288,7 @@ public sealed class RedisCache : IAsyncDisposable
             return true;
         });
         if (sent)
-            counters.Sent(changed.Count);
+            metrics.Sent(changed.Count);
         return sent;
     }
 
@@ -318,7 +318,7 @@ public sealed class RedisCache : IAsyncDisposable
 
     void Failed()
     {
-        counters.RedisFailed();
+        metrics.RedisFailed();
         if (Interlocked.Increment(ref consecutiveFailures) >= options.BreakerFailures)
         {
             Interlocked.Exchange(ref openUntilTicks, clock.GetUtcNow().AddSeconds(options.BreakerOpenSeconds).UtcTicks);

@@ -26,11 +26,11 @@ public sealed class LoyaltyMetrics
     {
         var meter = meters.Create(MeterName);
         entries = meter.CreateCounter<long>(LedgerEntries, "{entry}",
-            "Points ledger entries committed, by kind (earn, redeem, expire, reverse, adjust, migrate, import).");
+            "Points ledger entries saved, by kind (earn, redeem, expire, reverse, adjust, migrate, import).");
         replays = meter.CreateCounter<long>(Replays, "{call}", "Idempotent writes answered with the reply kept for their key, by rpc.");
     }
 
-    public void EntriesCommitted(int kind, int count)
+    public void EntriesSaved(int kind, int count)
     {
         if (count > 0)
             entries.Add(count, KindTags.TryGetValue(kind, out var tags) ? tags : OtherKind);

@@ -4,7 +4,7 @@ using Identity.V1;
 namespace Identity.Service.Telemetry;
 
 /// <summary>
-/// The <c>identity.loyalty</c> meter: ledger entries committed, by entry kind, and idempotent writes answered from
+/// The <c>identity.loyalty</c> meter: ledger entries saved, by entry kind, and idempotent writes answered from
 /// the reply kept for their key, by RPC.
 /// </summary>
 public sealed class LoyaltyMetrics

@@ -16,6 +16,10 @@
 #   redis-stopped  as hot: health at IN_FLIGHT, then resolve-phone at IN_FLIGHT while Redis is killed REDIS_STOP_AT
 #                  of the way into the measured window (Redis is not restarted)
 #   l1-only        not in the default: L1 only, no Redis configured: MODE_SCENARIOS at IN_FLIGHT
+#   hot-telemetry-off  not in the default: as hot with --Identity:Telemetry:Enabled=false: MODE_SCENARIOS at IN_FLIGHT
+#                  (run it beside hot, e.g. MODES="hot hot-telemetry-off", to measure what telemetry costs)
+#   hot-traced     not in the default: as hot, with traces recorded and exported over OTLP to a local port nothing
+#                  listens on (export fails quietly; the cost of recording is what is measured): MODE_SCENARIOS
 #
 # Everything it starts is stopped on exit; the data lives in a temporary folder that is removed (unless DATA_DIR).
 # Exits non-zero only when something it needs failed (build, server start, seeding, the load tool); calls that fail
@@ -148,10 +152,10 @@ ORDERED_MODES=""
 RUN_STOPPED=0
 for mode in $MODES; do
   case "$mode" in
-    hot | redis-only | cold | l1-only)
+    hot | redis-only | cold | l1-only | hot-telemetry-off | hot-traced)
       case " $ORDERED_MODES " in *" $mode "*) ;; *) ORDERED_MODES+="$mode " ;; esac ;;
     redis-stopped) RUN_STOPPED=1 ;;
-    *) say "MODES: unknown mode '$mode' (expected hot, redis-only, cold, redis-stopped, l1-only)"; exit 2 ;;
+    *) say "MODES: unknown mode '$mode' (expected hot, redis-only, cold, redis-stopped, l1-only, hot-telemetry-off, hot-traced)"; exit 2 ;;
   esac
 done
 [ "$RUN_STOPPED" = 1 ] && ORDERED_MODES+="redis-stopped"
@@ -164,13 +168,15 @@ if [ "$RUN_STOPPED" = 1 ]; then
 fi
 
 mode_uses_redis() {
-  case "$1" in hot | redis-only | redis-stopped) return 0 ;; *) return 1 ;; esac
+  case "$1" in hot | redis-only | redis-stopped | hot-telemetry-off | hot-traced) return 0 ;; *) return 1 ;; esac
 }
 mode_flags() { # mode -> MODE_ARGS (server flags besides the Redis address)
   MODE_ARGS=()
   case "$1" in
     redis-only) MODE_ARGS=(--Identity:Cache:L1Enabled=false) ;;
     cold) MODE_ARGS=(--Identity:Cache:Enabled=false) ;;
+    hot-telemetry-off) MODE_ARGS=(--Identity:Telemetry:Enabled=false) ;;
+    hot-traced) pick_port; MODE_ARGS=("--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$PORT") ;;
   esac
 }
 

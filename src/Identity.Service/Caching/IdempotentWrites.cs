@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Identity.Service.Errors;
 using Identity.Service.Storage;
+using Identity.Service.Telemetry;
 
 namespace Identity.Service.Caching;
 
@@ -8,7 +9,7 @@ namespace Identity.Service.Caching;
 /// The one way an idempotent RPC writes: look the key up, run the use case once, keep its reply (or its remembered
 /// refusal) under the key in the same transaction, then invalidate the caches. Every idempotent RPC goes through here.
 /// </summary>
-public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
+public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, LoyaltyMetrics metrics)
 {
     /// <summary>
     /// Runs <paramref name="write"/> once per key and returns its reply built by <paramref name="reply"/>; a repeat gets
@@ -32,7 +33,10 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock)
             // read costs less than a savepoint pair around an insert-first, and a repeat (most of a resent till queue)
             // is answered without running the use case.
             if (await Idempotency.FindAsync(db, key, new MessageParser<TReply>(() => new TReply()), ct) is { } original)
+            {
+                metrics.Replayed(key.Rpc);
                 return (replayed(original), null);
+            }
             try
             {
                 var built = reply(await write(db, change, ct));

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using Identity.Service.Hosting;
 using Identity.Service.Storage;
+using Identity.Service.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,7 @@ namespace Identity.Service.Caching;
 /// not yet applied are applied by whichever instance reaches Redis first. Until a key's row is applied, Redis may hold
 /// an old value for it, so reads of that key skip Redis ("pending"). Applied rows are deleted after a retention period.
 /// </summary>
-public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCache redis, CacheCounters counters,
+public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCache redis, CacheMetrics metrics,
     IOptions<CacheOptions> options, TimeProvider clock, ILogger<InvalidationOutbox> logger) : BackgroundService
 {
     const int BatchSize = 2000;
@@ -67,6 +68,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        metrics.ObservePending(() => ownPending.Count + storePending.Count);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(10, settings.OutboxPollMilliseconds)));
         do
         {
@@ -95,9 +97,17 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             var after = lastSeenId;
             var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after).OrderBy(r => r.Id)
                 .Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
+            var dropped = 0;
             foreach (var row in fresh)
+            {
                 if (!ownRows.TryRemove(row.Id, out _))
+                {
                     l1.Invalidate(row.Key);
+                    dropped++;
+                }
+            }
+            if (dropped > 0)
+                metrics.ReceivedThroughOutbox(dropped);
             if (fresh.Count > 0)
                 lastSeenId = fresh[^1].Id;
             if (fresh.Count < BatchSize)
@@ -126,7 +136,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                     .ExecuteUpdateAsync(s => s.SetProperty(r => r.Applied, true), token), ct);
                 var left = unapplied.Where(r => !ids.Contains(r.Id)).Select(r => r.Key);
                 storePending = left.ToFrozenSet(StringComparer.Ordinal);
-                counters.OutboxApplied(applied ? toApply.Count : 0);
+                metrics.Applied(applied ? toApply.Count : 0);
             }
             if (!applied)
                 foreach (var id in done.Where(d => !ids.Contains(d)))

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Google.Protobuf;
+using Identity.Service.Telemetry;
 using Identity.V1;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ namespace Identity.Service.Caching;
 /// reads as a miss, and is dropped and reloaded.
 /// </summary>
 public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox outbox, CacheKeys keys, SnapshotLoader loader,
-    CacheCounters counters, IOptions<CacheOptions> options)
+    CacheMetrics metrics, IOptions<CacheOptions> options)
 {
     static readonly object NotFound = new();
 
@@ -39,7 +40,11 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     public async Task<(MemberSnapshot? Snapshot, string? RedirectedFrom)> ByIdAsync(string memberId, CancellationToken ct)
     {
         if (!settings.Enabled)
+        {
+            metrics.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             return await loader.ByIdAsync(memberId);
+        }
         var cached = await SnapshotAsync(memberId, ct);
         if (cached is not null)
             return (cached, null);
@@ -72,7 +77,8 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         if (!settings.Enabled)
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             return await load();
         }
 
@@ -87,8 +93,10 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         }
         var (found, startedAt) = await SingleFlight(key, async loadedAt =>
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var loaded = await load();
+            span.Result(loaded is null ? "not_found" : "found");
             var ttl = TimeSpan.FromSeconds(settings.NegativeTtlSeconds);
             if (loaded is null)
             {
@@ -128,23 +136,29 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         if (l1.TryGet<object>(key, out var local))
         {
-            counters.L1Hit();
+            metrics.L1Hit();
             return (local, null);
         }
+        if (l1.Enabled)
+            metrics.L1Miss();
         // The sequence first, then the pending check: a write marks its keys pending before it invalidates L1, so a
         // read that starts after the invalidation either sees them pending or stores nothing older than it.
         var loadedAt = l1.Sequence;
         if (outbox.IsPending(key))
             return (null, null);
+        using var span = l2.IsConfigured ? IdentityActivities.Cache.StartActivity(IdentityActivities.L2Read) : null;
         var (value, snapshotBytes) = await l2.GetLookupAsync(key);
-        if (value is null)
-            return (null, null);
-        if (!TryReadLookup(key, value, out var id))
+        if (value is null || !TryReadLookup(key, value, out var id))
         {
-            await l2.DropJunkAsync(key);
+            if (l2.IsConfigured)
+                metrics.L2Miss();
+            span.Result("miss");
+            if (value is not null)
+                await l2.DropJunkAsync(key);
             return (null, null);
         }
-        counters.L2Hit();
+        metrics.L2Hit();
+        span.Result("hit");
         if (id.Length == 0)
         {
             l1.Set(key, NotFound, loadedAt, TimeSpan.FromSeconds(settings.NegativeTtlSeconds));
@@ -195,23 +209,32 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         var key = keys.Member(memberId);
         if (l1.TryGet<MemberSnapshot>(key, out var local))
         {
-            counters.L1Hit();
+            metrics.L1Hit();
             return local;
         }
+        if (l1.Enabled)
+            metrics.L1Miss();
         var loadedAt = l1.Sequence; // before the pending check, as in LookupAsync
         if (!outbox.IsPending(key))
         {
+            using var span = l2.IsConfigured ? IdentityActivities.Cache.StartActivity(IdentityActivities.L2Read) : null;
             if (await l2.GetSnapshotAsync(key) is { } bytes && await OpenSnapshotAsync(key, bytes) is { } parsed)
             {
-                counters.L2Hit();
+                metrics.L2Hit();
+                span.Result("hit");
                 l1.Set(key, parsed, loadedAt);
                 return parsed;
             }
+            if (l2.IsConfigured)
+                metrics.L2Miss();
+            span.Result("miss");
         }
         var (snapshot, _) = await SingleFlight(key, async loadedAt =>
         {
-            counters.StoreLoaded();
+            metrics.StoreLoaded();
+            using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var (loaded, redirectedFrom) = await loader.ByIdAsync(memberId);
+            span.Result(loaded is null || redirectedFrom is not null ? "not_found" : "found");
             if (loaded is null || redirectedFrom is not null)
                 return null;
             await StoreAsync(loaded, loadedAt);

@@ -1,5 +1,6 @@
 using System.Text;
 using Identity.Service.Hosting;
+using Identity.Service.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -82,7 +83,8 @@ public sealed class RedisCache : IAsyncDisposable
     readonly RedisOptions options;
     readonly CacheOptions cacheOptions;
     readonly L1Cache l1;
-    readonly CacheCounters counters;
+    readonly CacheMetrics metrics;
+    readonly RedisTracing tracing;
     readonly TimeProvider clock;
     readonly ILogger<RedisCache> logger;
     readonly RedisChannel channel;
@@ -94,17 +96,19 @@ public sealed class RedisCache : IAsyncDisposable
     int consecutiveFailures;
     long openUntilTicks;
 
-    public RedisCache(IOptions<RedisOptions> options, IOptions<CacheOptions> cacheOptions, L1Cache l1, CacheCounters counters,
-        TimeProvider clock, ILogger<RedisCache> logger)
+    public RedisCache(IOptions<RedisOptions> options, IOptions<CacheOptions> cacheOptions, L1Cache l1, CacheMetrics metrics,
+        RedisTracing tracing, TimeProvider clock, ILogger<RedisCache> logger)
     {
         this.options = options.Value;
         this.cacheOptions = cacheOptions.Value;
         this.l1 = l1;
-        this.counters = counters;
+        this.metrics = metrics;
+        this.tracing = tracing;
         this.clock = clock;
         this.logger = logger;
         channel = RedisChannel.Literal(this.options.KeyPrefix + "invalidate");
         connecting = IsConfigured ? ConnectAsync() : Task.FromResult<ConnectionMultiplexer?>(null);
+        metrics.ObserveRedis(() => IsConfigured, () => IsConnected && clock.GetUtcNow().UtcTicks < Interlocked.Read(ref openUntilTicks), () => IsConnected);
     }
 
     public bool IsConfigured => cacheOptions.Enabled && !string.IsNullOrWhiteSpace(options.Configuration);
@@ -127,6 +131,7 @@ public sealed class RedisCache : IAsyncDisposable
         configuration.ConnectRetry = 1;
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        tracing.Connected(multiplexer);
         multiplexer.ConnectionFailed += (_, e) => Safely(() => Log.RedisDown(logger, e.FailureType.ToString()));
         multiplexer.ConnectionRestored += (_, _) => Safely(() =>
         {
@@ -191,7 +196,7 @@ public sealed class RedisCache : IAsyncDisposable
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length == 0 || lines[0] == instanceId)
             return;
-        counters.InvalidationsReceived();
+        metrics.ReceivedThroughRedis(lines.Length - 1);
         foreach (var key in lines.AsSpan(1))
             l1.Invalidate(key);
     }
@@ -237,7 +242,7 @@ public sealed class RedisCache : IAsyncDisposable
     {
         var code = (int)status;
         if (code == 2)
-            counters.JunkDropped();
+            metrics.Junk();
         return code == 1 && !value.IsNull ? (byte[]?)value : null;
     }
 
@@ -247,7 +252,7 @@ public sealed class RedisCache : IAsyncDisposable
     /// <summary>Drops a key whose value could not be used (it is then reloaded and replaced).</summary>
     public Task DropJunkAsync(string key)
     {
-        counters.JunkDropped();
+        metrics.Junk();
         return TryAsync(db => db.KeyDeleteAsync(Key(key)));
     }
 
@@ -277,11 +282,14 @@ public sealed class RedisCache : IAsyncDisposable
         args.Add(cacheOptions.L2TtlSeconds);
         args.Add(options.KeyPrefix + "invalidate");
         args.Add(string.Join('\n', changed.Select(c => c.Key).Prepend(instanceId)));
-        return await TryAsync(async db =>
+        var sent = await TryAsync(async db =>
         {
             await db.ScriptEvaluateAsync(Invalidate, keys.ToArray(), args.ToArray());
             return true;
         });
+        if (sent)
+            metrics.Sent(changed.Count);
+        return sent;
     }
 
     /// <summary>Runs one Redis operation; any failure counts towards the breaker and reads as "no answer".</summary>
@@ -310,7 +318,7 @@ public sealed class RedisCache : IAsyncDisposable
 
     void Failed()
     {
-        counters.RedisFailed();
+        metrics.RedisFailed();
         if (Interlocked.Increment(ref consecutiveFailures) >= options.BreakerFailures)
         {
             Interlocked.Exchange(ref openUntilTicks, clock.GetUtcNow().AddSeconds(options.BreakerOpenSeconds).UtcTicks);
@@ -334,30 +342,4 @@ public sealed class RedisHealthCheck(RedisCache redis) : IHealthCheck
             : redis.IsConnected
                 ? HealthCheckResult.Healthy("Redis connected")
                 : HealthCheckResult.Degraded("Redis unreachable: serving from the in-process cache and the store"));
-}
-
-/// <summary>Counts what the cache does, for tests and diagnostics.</summary>
-public sealed class CacheCounters
-{
-    long storeLoads, l1Hits, l2Hits, redisFailures, invalidationsReceived, junkDropped, outboxApplied;
-
-    public long StoreLoads => Interlocked.Read(ref storeLoads);
-    public long L1Hits => Interlocked.Read(ref l1Hits);
-    public long L2Hits => Interlocked.Read(ref l2Hits);
-    public long RedisFailures => Interlocked.Read(ref redisFailures);
-    public long InvalidationsReceivedCount => Interlocked.Read(ref invalidationsReceived);
-
-    /// <summary>Values found in Redis that could not be used (wrong type, too large, empty, not sealed by us, unparsable).</summary>
-    public long JunkDroppedCount => Interlocked.Read(ref junkDropped);
-
-    /// <summary>Outbox rows applied to Redis by this instance's drain.</summary>
-    public long OutboxAppliedCount => Interlocked.Read(ref outboxApplied);
-
-    public void StoreLoaded() => Interlocked.Increment(ref storeLoads);
-    public void L1Hit() => Interlocked.Increment(ref l1Hits);
-    public void L2Hit() => Interlocked.Increment(ref l2Hits);
-    public void RedisFailed() => Interlocked.Increment(ref redisFailures);
-    public void InvalidationsReceived() => Interlocked.Increment(ref invalidationsReceived);
-    public void JunkDropped() => Interlocked.Increment(ref junkDropped);
-    public void OutboxApplied(int rows) => Interlocked.Add(ref outboxApplied, rows);
 }

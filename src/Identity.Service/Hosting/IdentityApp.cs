@@ -6,6 +6,7 @@ using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.Service.Security;
 using Identity.Service.Storage;
+using Identity.Service.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -65,6 +66,8 @@ public static class IdentityApp
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthProbes();
+        // The Prometheus scrape, like the probes, answers on the Management endpoint only.
+        app.MapIdentityTelemetry()?.RequireManagementEndpoint();
         return app;
     }
 
@@ -119,7 +122,8 @@ public static class IdentityApp
                 Pooling = true,
             };
             db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>())
+              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>(),
+                  provider.GetRequiredService<LedgerWriteCounter>())
               // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
               // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
               .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
@@ -154,7 +158,6 @@ public static class IdentityApp
 
         services.AddOptions<CacheOptions>().Bind(configuration.GetSection(CacheOptions.Section));
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
-        services.AddSingleton<CacheCounters>();
         services.AddSingleton<CacheKeys>();
         services.AddSingleton<CacheChangeInterceptor>();
         services.AddSingleton<InvalidationOutbox>();
@@ -174,6 +177,7 @@ public static class IdentityApp
         services.AddSingleton<PartnerPseudonyms>();
         services.AddSingleton<PartnerSharing>();
 
+        services.AddIdentityTelemetry(configuration);
         services.AddSingleton<MalformedRequestLog>();
         services.AddSingleton<StoreFaultLog>();
         GuardRequestParsing(services);

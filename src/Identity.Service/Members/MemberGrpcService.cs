@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
@@ -5,6 +6,7 @@ using Identity.Service.Errors;
 using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
 using Identity.Service.Security;
+using Identity.Service.Telemetry;
 using Identity.V1;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +18,7 @@ namespace Identity.Service.Members;
 /// </summary>
 public sealed class MemberGrpcService(
     MemberDirectory directory, MemberSnapshots snapshots, ProgramCatalog programs, MemberMapper mapper, IdempotentWrites idempotent, TimeProvider clock,
-    IOptions<IdentityOptions> options)
+    IOptions<IdentityOptions> options, ResolveMetrics metrics)
     : MemberService.MemberServiceBase
 {
     public override async Task<EnrollMemberResponse> EnrollMember(EnrollMemberRequest request, ServerCallContext context)
@@ -46,14 +48,24 @@ public sealed class MemberGrpcService(
     public override async Task<ResolveMemberResponse> ResolveMember(ResolveMemberRequest request, ServerCallContext context)
     {
         // The hot path: cached snapshot, then the quote computed in process.
-        var caller = context.Caller();
-        var (lookup, quoteContext) = MemberRequests.Read(request, clock.GetUtcNow());
-        caller.RequireStore(StoreOf(request, quoteContext), "store_id");
-        var (snapshot, redirectedFrom) = await snapshots.ResolveAsync(caller.Scoped(lookup), context.CancellationToken);
-        var response = new ResolveMemberResponse { Member = caller.Visible(snapshot.Member), RedirectedFromMemberId = redirectedFrom ?? "" };
-        if (quoteContext is { } at)
-            response.Benefits = BenefitCalculator.Quote(programs.Program, snapshot, at);
-        return response;
+        var startedAt = Stopwatch.GetTimestamp();
+        var kind = ResolveMetrics.KindOf(request.KeyCase);
+        try
+        {
+            var caller = context.Caller();
+            var (lookup, quoteContext) = MemberRequests.Read(request, clock.GetUtcNow());
+            caller.RequireStore(StoreOf(request, quoteContext), "store_id");
+            var (snapshot, redirectedFrom) = await snapshots.ResolveAsync(caller.Scoped(lookup), context.CancellationToken);
+            var response = new ResolveMemberResponse { Member = caller.Visible(snapshot.Member), RedirectedFromMemberId = redirectedFrom ?? "" };
+            if (quoteContext is { } at)
+                response.Benefits = BenefitCalculator.Quote(programs.Program, snapshot, at);
+            metrics.Resolved(kind, redirectedFrom is not null, startedAt);
+            return response;
+        }
+        catch (Exception exception) when (metrics.Failed(kind, exception, startedAt))
+        {
+            throw; // never reached: the filter records the outcome and declines
+        }
     }
 
     public override async Task<BindChannelIdentityResponse> BindChannelIdentity(BindChannelIdentityRequest request, ServerCallContext context)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Storage;
+using Identity.Service.Telemetry;
 using Identity.V1;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,7 +15,7 @@ namespace Identity.Service.Security;
 /// by <see cref="AuditWriter"/> about once a second, outside the call's own transaction: an audit write that fails
 /// never turns a committed write into a reported failure (it is retried, and logged).
 /// </summary>
-public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
+public sealed class AuditTrail(IdentityStore store, TimeProvider clock, SecurityMetrics metrics)
 {
     readonly ConcurrentQueue<AuditEventRecord> pending = new();
     readonly ConcurrentDictionary<(string ClientId, string ClientName, string Rpc, string Outcome, DateTimeOffset Minute), int> refused = new();
@@ -26,9 +27,10 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
             ClientId = caller.Id, ClientName = caller.Name, Rpc = rpc, MemberId = memberId, Outcome = OutcomeName(outcome), OccurredAt = clock.GetUtcNow(),
         });
 
-    /// <summary>A refused call: counted, not written one by one.</summary>
+    /// <summary>A refused call: counted (here and in the metrics), not written one by one.</summary>
     public void CountRefusal(Caller caller, string rpc, StatusCode outcome)
     {
+        metrics.CallRefused(caller.Role, rpc, outcome);
         var now = clock.GetUtcNow();
         var minute = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
         refused.AddOrUpdate((caller.Id, caller.Name, rpc, OutcomeName(outcome), minute), 1, (_, n) => n + 1);

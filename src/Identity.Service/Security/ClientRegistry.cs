@@ -4,6 +4,7 @@ using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Identity.Service.Errors;
 using Identity.Service.Storage;
+using Identity.Service.Telemetry;
 using Identity.V1;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,7 +16,7 @@ namespace Identity.Service.Security;
 /// instance is refused within that time (at once through this one). An unknown key is refused from memory: a flood of
 /// made-up keys costs at most one store query per <see cref="UnknownKeyReload"/>, however many keys it tries.
 /// </summary>
-public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
+public sealed class ClientRegistry(IdentityStore store, TimeProvider clock, SecurityMetrics metrics)
 {
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
 
@@ -27,10 +28,6 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
     ActiveClients clients = ActiveClients.Empty;
     Task<ActiveClients>? reloading;
     int generation;
-    long loads;
-
-    /// <summary>How many times this instance has read the clients from the store (refused keys must not add to it per call).</summary>
-    public long Loads => Interlocked.Read(ref loads);
     readonly Lock reloadLock = new();
 
     public async ValueTask<Caller?> AuthenticateAsync(string key, CancellationToken ct)
@@ -76,7 +73,8 @@ public sealed class ClientRegistry(IdentityStore store, TimeProvider clock)
         {
             var startedFor = Volatile.Read(ref generation);
             var startedAt = clock.GetUtcNow();
-            Interlocked.Increment(ref loads);
+            // Counted (identity.clients.loads): refused keys must not add to it per call.
+            metrics.ClientsLoaded();
             var records = await store.ReadAsync((db, token) => db.Clients.AsNoTracking().Where(c => c.RevokedAt == null).ToListAsync(token),
                 CancellationToken.None);
             var loaded = new ActiveClients(records.ToDictionary(r => Convert.ToHexString(r.KeyHash), ToCaller, StringComparer.Ordinal), startedAt);

@@ -13,12 +13,16 @@ namespace Identity.Service.Storage;
 /// </summary>
 public sealed record IdempotencyKey(string Scope, string Key, byte[] Fingerprint)
 {
+    /// <summary>The RPC the request belongs to (a metric label when a repeat is replayed).</summary>
+    public string Rpc { get; init; } = "";
+
     /// <summary>A business key shared by every client (an order or refund id of a channel): whoever reports it again replays.</summary>
-    public static IdempotencyKey Business(string scope, string key, IMessage request) => new(scope, key, FingerprintOf(request));
+    public static IdempotencyKey Business(string scope, string key, IMessage request) =>
+        new(scope, key, FingerprintOf(request)) { Rpc = Telemetry.RpcNames.Of(request.Descriptor) };
 
     /// <summary>A request id chosen by one client (AIP-155): another client's same id is another operation.</summary>
     public static IdempotencyKey PerClient(string scope, string clientId, string requestId, IMessage request) =>
-        new(scope, $"{clientId}/{requestId}", FingerprintOf(request));
+        new(scope, $"{clientId}/{requestId}", FingerprintOf(request)) { Rpc = Telemetry.RpcNames.Of(request.Descriptor) };
 
     public static byte[] FingerprintOf(IMessage request) => SHA256.HashData(request.ToByteArray());
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Grpc.Core;
 using Identity.Service.Caching;
 using Identity.Service.Phones;
+using Identity.Service.Telemetry;
 using StackExchange.Redis;
 
 namespace Identity.IntegrationTests.Caching;
@@ -79,7 +80,7 @@ public sealed class CacheIntegrityTests : IAsyncLifetime
         await SpoilAsync(db, key, (byte[])good!, junk);
 
         // Every read still answers, right.
-        var junkBefore = server.Service<CacheCounters>().JunkDroppedCount;
+        var junkBefore = server.Metrics.Sum(CacheMetrics.JunkDropped);
         await ResolveEveryWayAsync(member.MemberId, phone, openId);
         if (kind == KeyKind.Version)
         {
@@ -93,7 +94,7 @@ public sealed class CacheIntegrityTests : IAsyncLifetime
         }
 
         // The junk was dropped, counted, and replaced by a good value.
-        Assert.True(server.Service<CacheCounters>().JunkDroppedCount > junkBefore, $"{kind}/{junk}: the junk was not counted");
+        Assert.True(server.Metrics.Sum(CacheMetrics.JunkDropped) > junkBefore, $"{kind}/{junk}: the junk was not counted");
         var healed = await WaitForValueAsync(db, key);
         Assert.True(healed.HasValue && await db.KeyTypeAsync(key) == RedisType.String, $"{kind}/{junk}: nothing good replaced the junk");
         var bytes = (byte[])healed!;

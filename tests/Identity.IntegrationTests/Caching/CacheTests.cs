@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
+using Identity.Service.Telemetry;
 using StackExchange.Redis;
 
 namespace Identity.IntegrationTests.Caching;
@@ -54,9 +55,9 @@ public sealed class CacheTests : IAsyncLifetime
         // may come before that, so ask again until L1 answers.
         await WaitUntilAsync(() =>
         {
-            var l1Hits = b.Service<CacheCounters>().L1Hits;
+            var l1Hits = b.Metrics.Sum(CacheMetrics.Reads, "level=l1", "result=hit");
             b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }).ResponseAsync.GetAwaiter().GetResult();
-            return b.Service<CacheCounters>().L1Hits > l1Hits;
+            return b.Metrics.Sum(CacheMetrics.Reads, "level=l1", "result=hit") > l1Hits;
         }, TimeSpan.FromSeconds(5));
 
         var updated = await a.Members.UpdateProfileAsync(new UpdateProfileRequest { MemberId = member.MemberId, Profile = new Profile { Name = "韩梅梅" } });
@@ -71,7 +72,7 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.True(watch.ElapsedMilliseconds <= 100, $"B saw the write after {watch.ElapsedMilliseconds} ms");
         Assert.Equal("韩梅梅", seen.Member.Profile.Name);
         Assert.True(seen.Member.Version > before.Member.Version);
-        Assert.True(b.Service<CacheCounters>().InvalidationsReceivedCount > 0);
+        Assert.True(b.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0);
 
         // A points write through A changes B's quote too.
         await a.Loyalty.RecordOrderAsync(new RecordOrderRequest
@@ -111,8 +112,8 @@ public sealed class CacheTests : IAsyncLifetime
         servers.Add(server);
         var phone = TestData.Phone();
         var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
-        var counters = server.Service<CacheCounters>();
-        var loadsBefore = counters.StoreLoads;
+        var counters = server.Metrics;
+        var loadsBefore = counters.Sum(CacheMetrics.StoreLoads);
 
         // An asynchronous gate: all 200 calls are issued together, without tying up a thread each while waiting.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -125,8 +126,8 @@ public sealed class CacheTests : IAsyncLifetime
         var responses = await Task.WhenAll(calls);
 
         Assert.All(responses, r => Assert.Equal(member.MemberId, r.Member.MemberId));
-        Assert.True(counters.StoreLoads - loadsBefore == 1,
-            $"{counters.StoreLoads - loadsBefore} store loads (L1 hits {counters.L1Hits}, L2 hits {counters.L2Hits})");
+        Assert.True(counters.Sum(CacheMetrics.StoreLoads) - loadsBefore == 1,
+            $"{counters.Sum(CacheMetrics.StoreLoads) - loadsBefore} store loads (L1 hits {counters.Sum(CacheMetrics.Reads, "level=l1", "result=hit")}, L2 hits {counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit")})");
     }
 
     [Fact]
@@ -139,13 +140,13 @@ public sealed class CacheTests : IAsyncLifetime
         // Both instances remember "no such phone" (L1, and Redis).
         await Rpc.FailsWith(StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
         await Rpc.FailsWith(StatusCode.NotFound, b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
-        var loads = a.Service<CacheCounters>().StoreLoads;
+        var loads = a.Metrics.Sum(CacheMetrics.StoreLoads);
         await Rpc.FailsWith(StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
-        Assert.Equal(loads, a.Service<CacheCounters>().StoreLoads); // the negative entry answered
+        Assert.Equal(loads, a.Metrics.Sum(CacheMetrics.StoreLoads)); // the negative entry answered
 
         var enrolled = await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
         Assert.Equal(enrolled.Member.MemberId, (await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId);
-        await WaitUntilAsync(() => b.Service<CacheCounters>().InvalidationsReceivedCount > 0, TimeSpan.FromMilliseconds(500));
+        await WaitUntilAsync(() => b.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0, TimeSpan.FromMilliseconds(500));
         Assert.Equal(enrolled.Member.MemberId, (await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId);
     }
 
@@ -173,7 +174,7 @@ public sealed class CacheTests : IAsyncLifetime
 
         Assert.False(await keys.KeyExistsAsync(prefix + names.Member(member.MemberId)));
         await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
-        await WaitUntilAsync(() => other.Service<CacheCounters>().InvalidationsReceivedCount > 0, TimeSpan.FromMilliseconds(500));
+        await WaitUntilAsync(() => other.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0, TimeSpan.FromMilliseconds(500));
         await Rpc.FailsWith(StatusCode.NotFound, other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) }));
 
         // Merge: the absorbed member's cached snapshot goes, the survivor's is refreshed with the moved identity.
@@ -253,13 +254,13 @@ public sealed class CacheTests : IAsyncLifetime
         // Redis returns: the server reconnects by itself and reads hit Redis again.
         await redis.RestartAsync();
         await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(15));
-        var counters = server.Service<CacheCounters>();
+        var counters = server.Metrics;
         await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phones[0] });
-        var hits = counters.L2Hits;
+        var hits = counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit");
         await WaitUntilAsync(() =>
         {
             server.Members.ResolveMember(new ResolveMemberRequest { Phone = phones[0] });
-            return counters.L2Hits > hits;
+            return counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit") > hits;
         }, TimeSpan.FromSeconds(10));
     }
 }

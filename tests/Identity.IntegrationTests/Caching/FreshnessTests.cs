@@ -1,4 +1,5 @@
 using Identity.Service.Caching;
+using Identity.Service.Telemetry;
 
 namespace Identity.IntegrationTests.Caching;
 
@@ -56,8 +57,8 @@ public sealed class FreshnessTests : IAsyncLifetime
             }
         })));
 
-        var counters = server.Service<CacheCounters>();
+        var counters = server.Metrics;
         Assert.True(stale.IsEmpty, $"{stale.Count} of {Pairs} reads were older than the write before them: {string.Join("; ", stale.Take(5))} "
-            + $"(store loads {counters.StoreLoads}, L1 hits {counters.L1Hits}, L2 hits {counters.L2Hits})");
+            + $"(store loads {counters.Sum(CacheMetrics.StoreLoads)}, L1 hits {counters.Sum(CacheMetrics.Reads, "level=l1", "result=hit")}, L2 hits {counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit")})");
     }
 }

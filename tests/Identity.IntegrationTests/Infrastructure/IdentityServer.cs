@@ -26,7 +26,11 @@ public sealed class IdentityServer : IAsyncDisposable
         BootstrapKey = File.ReadAllText(Path.Combine(dataDirectory, "admin.key")).Trim();
         LogCapture.Keys.Add(BootstrapKey);
         Admin = new AdminService.AdminServiceClient(WithKey(BootstrapKey));
+        Metrics = new MetricTotals(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
     }
+
+    /// <summary>This server's identity.* instruments, read as they are recorded.</summary>
+    public MetricTotals Metrics { get; }
 
     /// <summary>AdminService, called with the bootstrap key.</summary>
     public AdminService.AdminServiceClient Admin { get; }
@@ -76,7 +80,12 @@ public sealed class IdentityServer : IAsyncDisposable
     public static Task<IdentityServer> StartAsync(string? dataDirectory = null, params string[] extraArgs) =>
         StartAsync(dataDirectory, clock: null, extraArgs);
 
-    public static async Task<IdentityServer> StartAsync(string? dataDirectory, TimeProvider? clock, params string[] extraArgs)
+    public static Task<IdentityServer> StartAsync(string? dataDirectory, TimeProvider? clock, params string[] extraArgs) =>
+        StartAsync(dataDirectory, clock, configure: null, extraArgs);
+
+    /// <summary>As above; <paramref name="configure"/> runs last on the builder (a test's own services, e.g. a trace exporter).</summary>
+    public static async Task<IdentityServer> StartAsync(string? dataDirectory, TimeProvider? clock, Action<WebApplicationBuilder>? configure,
+        params string[] extraArgs)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
         var logs = new LogCapture();
@@ -89,6 +98,7 @@ public sealed class IdentityServer : IAsyncDisposable
             builder.Logging.AddProvider(logs);
             if (clock is not null)
                 builder.Services.AddSingleton(clock);
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         var server = new IdentityServer(app, dataDirectory, logs, app.Services.GetRequiredService<ListenerAddresses>().Url(Listeners.Grpc)!);
@@ -113,6 +123,7 @@ public sealed class IdentityServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
+        Metrics.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         // Every server of the run is searched when it stops: a leak fails the test (or class) that owned it.

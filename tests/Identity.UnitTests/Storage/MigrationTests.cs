@@ -6,6 +6,7 @@ using Identity.Service.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -38,7 +39,9 @@ public sealed class MigrationTests : IDisposable
         var contexts = new ContextFactory(FileOptions);
         var programs = new ProgramCatalog(contexts, new IdentityStore(contexts, Microsoft.Extensions.Options.Options.Create(new Identity.Service.Hosting.IdentityOptions())), TimeProvider.System);
         var store = new IdentityStore(contexts, Microsoft.Extensions.Options.Options.Create(new Identity.Service.Hosting.IdentityOptions()));
-        var clients = new Identity.Service.Security.ClientRegistry(store, TimeProvider.System);
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider()
+            .GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var clients = new Identity.Service.Security.ClientRegistry(store, TimeProvider.System, new Identity.Service.Telemetry.SecurityMetrics(meters));
         var migrator = new DatabaseMigrator(contexts, keys, programs, clients, options, readiness, store, TimeProvider.System, NullLogger<DatabaseMigrator>.Instance);
         await migrator.StartAsync(CancellationToken.None);
         return readiness;

@@ -38,4 +38,12 @@ public sealed class CacheChange
     }
 
     internal void Erased() => ErasesMember = true;
+
+    /// <summary>Forgets what an attempt that was rolled back saved (a PostgreSQL write run again from the start).</summary>
+    internal void Reset()
+    {
+        keys.Clear();
+        rows.Clear();
+        ErasesMember = false;
+    }
 }

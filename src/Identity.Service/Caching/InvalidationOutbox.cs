@@ -104,8 +104,10 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                 break;
         }
 
-        // Written as the partial index's own condition, so that SQLite reads the index rather than the table.
-        var unapplied = await store.ReadAsync((db, token) => db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0")
+        // Written as the partial index's own condition, so that SQLite reads the index rather than the table (PostgreSQL
+        // matches its index's NOT "Applied" to the plain query).
+        var unapplied = await store.ReadAsync((db, token) => (store.IsPostgres ? db.CacheOutbox.Where(r => !r.Applied)
+                : db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0"))
             .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key, r.Version }).Take(UnappliedBatchSize).ToListAsync(token), ct);
         storePending = unapplied.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
         pendingOverflow = unapplied.Count == UnappliedBatchSize;

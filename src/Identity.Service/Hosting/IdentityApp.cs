@@ -7,7 +7,6 @@ using Identity.Service.Phones;
 using Identity.Service.Security;
 using Identity.Service.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
@@ -82,17 +81,13 @@ public static class IdentityApp
         services.AddPooledDbContextFactory<IdentityDbContext>((provider, db) =>
         {
             var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
-            var connection = new SqliteConnectionStringBuilder
-            {
-                DataSource = options.DatabasePath,
-                DefaultTimeout = options.Database.BusyTimeoutSeconds,
-                Pooling = true,
-            };
-            db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>())
+            db.Use(options)
+              .AddInterceptors(provider.GetRequiredService<CacheChangeInterceptor>())
               // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
               // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
               .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
+            if (!options.Store.IsPostgres)
+                db.AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
         });
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<IdentityStore>();

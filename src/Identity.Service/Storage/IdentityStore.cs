@@ -12,9 +12,16 @@ namespace Identity.Service.Storage;
 /// queue on a gate and then open <c>BEGIN IMMEDIATE</c> transactions, so they never fail with SQLITE_BUSY part-way
 /// (a lock held by another process is waited for up to the busy timeout). A write that cannot start within the busy
 /// timeout — the gate or the file lock stays taken — fails as a store fault the caller retries (UNAVAILABLE).
+/// On PostgreSQL the database orders concurrent writes, across instances: see <see cref="PostgresWrites"/>.
 /// </summary>
 public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options)
 {
+    readonly PostgresWrites? postgres = options.Value.Store.IsPostgres ? new PostgresWrites(contexts, options.Value.Store.WriteAttempts) : null;
+    /// <summary>PostgreSQL writes run again after losing a race (0 on SQLite).</summary>
+    public long WriteRetries => postgres?.Retries ?? 0;
+
+    public bool IsPostgres => postgres is not null;
+
     readonly SemaphoreSlim writeGate = new(1, 1);
     readonly TimeSpan busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
 
@@ -28,6 +35,8 @@ public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts,
     /// <summary>Runs <paramref name="write"/> in one transaction and commits it; if it throws, nothing is written.</summary>
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
     {
+        if (postgres is not null)
+            return await postgres.WriteAsync(write, cancellationToken);
         if (!await writeGate.WaitAsync(busyTimeout, cancellationToken))
             throw new StoreBusyException(busyTimeout);
         try
@@ -51,6 +60,9 @@ public sealed class IdentityStore(IDbContextFactory<IdentityDbContext> contexts,
     /// </summary>
     public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
     {
+        // PostgreSQL has no such log to empty from here: docs/privacy.md says what an operator does instead.
+        if (postgres is not null)
+            return true;
         await writeGate.WaitAsync(cancellationToken);
         try
         {

@@ -1,0 +1,76 @@
+using System.Data;
+using Identity.Service.Caching;
+using Identity.Service.Errors;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Identity.Service.Storage;
+
+/// <summary>
+/// Write transactions on PostgreSQL, where any number of instances write at once and no process-local gate can order
+/// them. Each write runs in one REPEATABLE READ transaction (a snapshot of the whole database). Two writes about the
+/// same member both update that member's row or its loyalty account (every such change bumps the row's version:
+/// <see cref="CacheChangeInterceptor"/>), so the second to update waits for the first and then fails with a
+/// serialization failure instead of overwriting it: a balance read by a write cannot change before it commits.
+/// Identity keys — phones, channel identities, orders, idempotency keys, check-in days, program versions — are unique
+/// constraints, so of two writes creating the same one, the second fails with a unique violation.
+/// <para>
+/// A write that failed that way (or in a deadlock) is run again from the start, with a fresh context and a fresh
+/// snapshot, after a short jittered pause: it then finds the winner's row and replays it or answers from it, exactly as
+/// if it had come second. Write delegates have no effect outside their transaction (cache invalidations are applied
+/// after the commit, from what the last attempt saved). After <see cref="StoreOptions.WriteAttempts"/> lost races the
+/// write fails as a busy store (UNAVAILABLE with RetryInfo); nothing of it was written.
+/// </para>
+/// </summary>
+sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int attempts)
+{
+    long retries;
+
+    /// <summary>How many attempts were run again after losing a race (for benchmarks and tests).</summary>
+    public long Retries => Interlocked.Read(ref retries);
+
+    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            // What an earlier attempt saved was rolled back: only this attempt's changes reach the caches.
+            CacheChange.Current?.Reset();
+            try
+            {
+                await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+                await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+                var result = await write(db, cancellationToken);
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return result;
+            }
+            catch (Exception exception) when (LostRace(exception))
+            {
+                if (attempt >= Math.Max(1, attempts))
+                    throw new StoreContendedException(attempt, exception);
+                Interlocked.Increment(ref retries);
+                await Task.Delay(Backoff(attempt), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Full jitter over a window that doubles from 2 ms up to 100 ms, so that racing writers spread out.</summary>
+    static TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(100, 2 << Math.Min(attempt, 10)));
+
+    /// <summary>The transaction lost to a concurrent one; run from the start, it sees the other's result.</summary>
+    static bool LostRace(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case DbUpdateConcurrencyException:
+                    return true;
+                case PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.UniqueViolation }:
+                    return true;
+            }
+        }
+        return false;
+    }
+}

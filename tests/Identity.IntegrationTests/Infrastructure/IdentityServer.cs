@@ -12,7 +12,8 @@ namespace Identity.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A real server: the production pipeline on Kestrel, HTTP/2 cleartext on a free loopback port, a real SQLite file in a
-/// temporary folder. Every log line it writes is captured for the privacy tests.
+/// temporary folder — or, on the PostgreSQL pass (<see cref="TestStore"/>), a database of its own on the run's cluster.
+/// Every log line it writes is captured for the privacy tests.
 /// </summary>
 public sealed class IdentityServer : IAsyncDisposable
 {
@@ -74,7 +75,10 @@ public sealed class IdentityServer : IAsyncDisposable
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
         var logs = new LogCapture();
-        string[] args = ["--urls", "http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}", .. extraArgs];
+        string[] args = ["--urls", "http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}", .. await TestStore.ServerArgsAsync(dataDirectory),
+            .. extraArgs];
+        lock (databaseUsers)
+            databaseUsers[dataDirectory] = databaseUsers.GetValueOrDefault(dataDirectory) + 1;
         var app = IdentityApp.Build(args, builder =>
         {
             builder.Logging.ClearProviders();
@@ -94,6 +98,14 @@ public sealed class IdentityServer : IAsyncDisposable
     /// <summary>Counts rows straight from the database file, bypassing the service.</summary>
     public long Count(string table)
     {
+        if (IsPostgres)
+        {
+            using var pg = new Npgsql.NpgsqlConnection(PostgresCluster.Shared.ConnectionString(TestStore.DatabaseFor(DataDirectory)));
+            pg.Open();
+            using var query = pg.CreateCommand();
+            query.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";
+            return (long)query.ExecuteScalar()!;
+        }
         using var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
@@ -102,6 +114,12 @@ public sealed class IdentityServer : IAsyncDisposable
     }
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    /// <summary>True when this server runs on PostgreSQL (the PostgreSQL pass, unless the test chose SQLite).</summary>
+    public bool IsPostgres => Service<Identity.Service.Storage.IdentityStore>().IsPostgres;
+
+    // Servers started on one data directory share its database; the last to stop drops it.
+    static readonly Dictionary<string, int> databaseUsers = new(StringComparer.Ordinal);
 
     public async ValueTask DisposeAsync()
     {
@@ -113,6 +131,15 @@ public sealed class IdentityServer : IAsyncDisposable
         if (leaks.Count > 0)
             throw new InvalidOperationException("The server's logs carry personal data or keys: " + string.Join(", ", leaks));
         SqliteConnection.ClearAllPools();
+        bool last;
+        lock (databaseUsers)
+        {
+            last = (databaseUsers[DataDirectory] -= 1) == 0;
+            if (last)
+                databaseUsers.Remove(DataDirectory);
+        }
+        if (TestStore.IsPostgres && last)
+            await PostgresCluster.Shared.DropDatabaseAsync(TestStore.DatabaseFor(DataDirectory));
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

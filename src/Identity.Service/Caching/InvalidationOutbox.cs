@@ -39,6 +39,13 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     long lastSeenId = -1;
     long lastCleanup;
 
+    // Ids below lastSeenId not read yet (id → when first missed). On PostgreSQL a transaction may commit after another
+    // that took a later id from the sequence, so a row can appear behind the position; missing ids are asked for again
+    // until they appear or GapSeconds pass (a rolled-back or retried write never fills its ids).
+    readonly Dictionary<long, long> gaps = [];
+    const int GapSeconds = 10;
+    const int MaxGaps = 10_000;
+
     /// <summary>
     /// True when Redis may still hold an old value for the key: a write's invalidation is not yet applied there, or this
     /// instance cannot tell (it has not read the outbox within the bound).
@@ -90,16 +97,27 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             lastSeenId = await store.ReadAsync((db, token) => db.CacheOutbox.MaxAsync(r => (long?)r.Id, token), ct) ?? 0;
 
         // New rows from any instance: drop the L1 copies (Redis messages usually got here first).
+        foreach (var (id, since) in gaps.ToList())
+            if (startedAt - since > GapSeconds * 1000)
+                gaps.Remove(id);
         while (true)
         {
             var after = lastSeenId;
-            var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after).OrderBy(r => r.Id)
+            var missing = gaps.Keys.ToList();
+            var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after || missing.Contains(r.Id)).OrderBy(r => r.Id)
                 .Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
             foreach (var row in fresh)
+            {
+                if (row.Id > lastSeenId)
+                {
+                    for (var id = lastSeenId + 1; id < row.Id && gaps.Count < MaxGaps; id++)
+                        gaps.TryAdd(id, startedAt);
+                    lastSeenId = row.Id;
+                }
+                gaps.Remove(row.Id);
                 if (!ownRows.TryRemove(row.Id, out _))
                     l1.Invalidate(row.Key);
-            if (fresh.Count > 0)
-                lastSeenId = fresh[^1].Id;
+            }
             if (fresh.Count < BatchSize)
                 break;
         }

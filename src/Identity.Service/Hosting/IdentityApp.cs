@@ -86,7 +86,9 @@ public static class IdentityApp
               // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
               // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
               .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
-            if (!options.Store.IsPostgres)
+            if (options.Store.IsPostgres)
+                db.AddInterceptors(new PostgresRowLocks());
+            else
                 db.AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
         });
         services.AddHostedService<DatabaseMigrator>();

@@ -38,7 +38,10 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
             try
             {
                 await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-                await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+                // A failed statement fails the whole attempt, which is run again: savepoints around each save would only
+                // cost two round trips.
+                db.Database.AutoSavepointsEnabled = false;
+                await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
                 var result = await write(db, cancellationToken);
                 await db.SaveChangesAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);

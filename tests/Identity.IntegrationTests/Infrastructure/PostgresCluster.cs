@@ -87,12 +87,17 @@ public sealed class PostgresCluster
         {
             // Already stopped; the folder goes either way.
         }
-        try
+        // The last server processes may still be removing files for a moment after pg_ctl returns.
+        for (var attempt = 0; attempt < 20 && Directory.Exists(directory); attempt++)
         {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(50);
+            }
         }
     }
 

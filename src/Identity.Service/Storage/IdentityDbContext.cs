@@ -32,7 +32,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             configuration.Properties<string>().UseCollation("C");
     }
 
-    bool IsPostgres => Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL";
+    bool IsPostgres => Database.ProviderName == ProviderMigrationsAssembly.PostgresProvider;
 
     protected override void OnModelCreating(ModelBuilder model)
     {

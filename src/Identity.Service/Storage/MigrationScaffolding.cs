@@ -1,4 +1,5 @@
 using Identity.Service.Hosting;
+using Identity.Service.Storage.PostgresMigrations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Migrations.Design;
@@ -40,8 +41,7 @@ static class MigrationScaffolding
 #pragma warning restore EF1001
         using var serviceProvider = services.BuildServiceProvider();
         var scaffolder = serviceProvider.GetRequiredService<IMigrationsScaffolder>();
-        var ns = ProviderMigrationsAssembly.NamespaceFor(db.Database.ProviderName);
-        var subNamespace = ns["Identity.Service.".Length..];
+        var subNamespace = ProviderMigrationsAssembly.SubNamespaceFor(db.Database.ProviderName);
         var migration = scaffolder.ScaffoldMigration(name, "Identity.Service", subNamespace, "C#");
         // Written here rather than by the scaffolder's Save, which would find the other provider's same-named snapshot.
         var directory = Path.Combine([projectDir, .. subNamespace.Split('.')]);
@@ -53,7 +53,9 @@ static class MigrationScaffolding
             (Path.Combine(directory, migration.SnapshotName + migration.FileExtension), migration.SnapshotCode),
         };
         foreach (var (path, code) in files)
-            File.WriteAllText(path, code);
+            File.WriteAllText(path, provider == StoreProvider.Postgres
+                ? code.Replace("[DbContext(typeof(IdentityDbContext))]", "[DbContext(typeof(PostgresMigrationSet))]", StringComparison.Ordinal)
+                : code);
         Console.WriteLine($"Wrote {string.Join(", ", files.Select(f => f.Item1))}.");
         return 0;
     }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Identity.Service.Storage.PostgresMigrations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -8,34 +9,38 @@ using Microsoft.EntityFrameworkCore.Migrations.Internal;
 namespace Identity.Service.Storage;
 
 /// <summary>
-/// Both providers' migrations live in this assembly, one namespace each (<c>Storage.Migrations</c> for SQLite,
-/// <c>Storage.PostgresMigrations</c> for PostgreSQL); each provider sees only its own migrations and model snapshot.
+/// Both providers' migrations live in this assembly. SQLite's (<c>Storage/Migrations</c>) name
+/// <see cref="IdentityDbContext"/>, as EF Core expects; PostgreSQL's (<c>Storage/PostgresMigrations</c>) name
+/// <see cref="PostgresMigrationSet"/>, and a PostgreSQL context gets those and their snapshot instead.
 /// </summary>
-#pragma warning disable EF1001 // MigrationsAssembly is public but marked internal; only its discovery is narrowed.
+#pragma warning disable EF1001 // MigrationsAssembly is public but marked internal; only its discovery is changed.
 sealed class ProviderMigrationsAssembly(
     ICurrentDbContext currentContext,
     IDbContextOptions options,
     IMigrationsIdGenerator idGenerator,
     IDiagnosticsLogger<DbLoggerCategory.Migrations> logger) : MigrationsAssembly(currentContext, options, idGenerator, logger)
 {
-    public const string SqliteNamespace = "Identity.Service.Storage.Migrations";
-    public const string PostgresNamespace = "Identity.Service.Storage.PostgresMigrations";
+    public const string PostgresProvider = "Npgsql.EntityFrameworkCore.PostgreSQL";
 
-    readonly string ns = NamespaceFor(currentContext.Context.Database.ProviderName);
+    readonly bool postgres = currentContext.Context.Database.ProviderName == PostgresProvider;
     IReadOnlyDictionary<string, TypeInfo>? migrations;
     ModelSnapshot? snapshot;
 
-    public static string NamespaceFor(string? provider) =>
-        provider == "Npgsql.EntityFrameworkCore.PostgreSQL" ? PostgresNamespace : SqliteNamespace;
+    /// <summary>The namespace (under the project's root) that holds a provider's migrations.</summary>
+    public static string SubNamespaceFor(string? provider) => provider == PostgresProvider ? "Storage.PostgresMigrations" : "Storage.Migrations";
 
-    public override IReadOnlyDictionary<string, TypeInfo> Migrations =>
-        migrations ??= base.Migrations.Where(m => m.Value.Namespace == ns).ToDictionary(m => m.Key, m => m.Value);
+    public override IReadOnlyDictionary<string, TypeInfo> Migrations => !postgres
+        ? base.Migrations
+        : migrations ??= new SortedList<string, TypeInfo>(
+            OwnTypes().Where(t => t.IsSubclassOf(typeof(Migration)) && t.GetCustomAttribute<MigrationAttribute>() is not null)
+                .ToDictionary(t => t.GetCustomAttribute<MigrationAttribute>()!.Id, t => t), StringComparer.Ordinal);
 
-    public override ModelSnapshot? ModelSnapshot =>
-        snapshot ??= Assembly.DefinedTypes
-            .Where(t => !t.IsAbstract && t.Namespace == ns && t.IsSubclassOf(typeof(ModelSnapshot))
-                        && t.GetCustomAttribute<DbContextAttribute>()?.ContextType == typeof(IdentityDbContext))
-            .Select(t => (ModelSnapshot)Activator.CreateInstance(t.AsType())!)
-            .FirstOrDefault();
+    public override ModelSnapshot? ModelSnapshot => !postgres
+        ? base.ModelSnapshot
+        : snapshot ??= OwnTypes().Where(t => t.IsSubclassOf(typeof(ModelSnapshot)))
+            .Select(t => (ModelSnapshot)Activator.CreateInstance(t.AsType())!).FirstOrDefault();
+
+    IEnumerable<TypeInfo> OwnTypes() =>
+        Assembly.DefinedTypes.Where(t => !t.IsAbstract && t.GetCustomAttribute<DbContextAttribute>()?.ContextType == typeof(PostgresMigrationSet));
 }
 #pragma warning restore EF1001

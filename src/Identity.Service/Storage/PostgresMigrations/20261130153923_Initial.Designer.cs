@@ -10,7 +10,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 namespace Identity.Service.Storage.PostgresMigrations
 {
-    [DbContext(typeof(IdentityDbContext))]
+    [DbContext(typeof(PostgresMigrationSet))]
     [Migration("20261130153923_Initial")]
     partial class Initial
     {

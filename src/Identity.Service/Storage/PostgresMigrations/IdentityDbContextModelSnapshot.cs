@@ -9,7 +9,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 namespace Identity.Service.Storage.PostgresMigrations
 {
-    [DbContext(typeof(IdentityDbContext))]
+    [DbContext(typeof(PostgresMigrationSet))]
     partial class IdentityDbContextModelSnapshot : ModelSnapshot
     {
         protected override void BuildModel(ModelBuilder modelBuilder)

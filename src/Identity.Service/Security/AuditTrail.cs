@@ -54,7 +54,13 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock)
                 await store.WriteAsync(async (db, token) =>
                 {
                     await ForgetErasedMembersAsync(db, rows, token);
-                    db.AuditEvents.AddRange(rows);
+                    // Copies: a save that fails after the rows got their ids (a full disk at commit, a PostgreSQL write
+                    // run again) must not leave those ids on the rows that go with the next flush.
+                    db.AuditEvents.AddRange(rows.Select(r => new AuditEventRecord
+                    {
+                        ClientId = r.ClientId, ClientName = r.ClientName, Rpc = r.Rpc, MemberId = r.MemberId, Outcome = r.Outcome,
+                        OccurredAt = r.OccurredAt, Count = r.Count,
+                    }));
                     foreach (var ((clientId, clientName, rpc, outcome, minute), n) in counts)
                     {
                         // One row per client, RPC, outcome and minute: add to it when an earlier flush wrote it.

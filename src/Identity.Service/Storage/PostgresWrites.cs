@@ -8,18 +8,23 @@ namespace Identity.Service.Storage;
 
 /// <summary>
 /// Write transactions on PostgreSQL, where any number of instances write at once and no process-local gate can order
-/// them. Each write runs in one REPEATABLE READ transaction (a snapshot of the whole database). Two writes about the
-/// same member both update that member's row or its loyalty account (every such change bumps the row's version:
-/// <see cref="CacheChangeInterceptor"/>), so the second to update waits for the first and then fails with a
-/// serialization failure instead of overwriting it: a balance read by a write cannot change before it commits.
-/// Identity keys — phones, channel identities, orders, idempotency keys, check-in days, program versions — are unique
-/// constraints, so of two writes creating the same one, the second fails with a unique violation.
+/// them. Each write runs in one READ COMMITTED transaction, and the database orders writes three ways:
+/// <list type="bullet">
+/// <item>Loading a member row or a loyalty account row locks it (<see cref="PostgresRowLocks"/>): writes about one member
+/// queue on its row, and each reads what the one before it committed, so a balance a write read cannot change before
+/// it commits (no overdraft), and a hot member's writes are served in turn rather than failing one another.</item>
+/// <item>Every change to a member or its ledger bumps the member's or the account's version, a concurrency token
+/// (<see cref="CacheChangeInterceptor"/>): a write that read either row without locking it fails at its update if
+/// another write changed the row meanwhile.</item>
+/// <item>Identity keys (phones, channel identities, orders, idempotency keys, check-in days, program versions, merges)
+/// are unique constraints: of two writes creating the same one, the second fails with a unique violation.</item>
+/// </list>
 /// <para>
-/// A write that failed that way (or in a deadlock) is run again from the start, with a fresh context and a fresh
-/// snapshot, after a short jittered pause: it then finds the winner's row and replays it or answers from it, exactly as
-/// if it had come second. Write delegates have no effect outside their transaction (cache invalidations are applied
-/// after the commit, from what the last attempt saved). After <see cref="StoreOptions.WriteAttempts"/> lost races the
-/// write fails as a busy store (UNAVAILABLE with RetryInfo); nothing of it was written.
+/// A write that failed that way (or in a deadlock) is run again from the start, with a fresh context, after a short
+/// jittered pause. It then finds the winner's row and replays it or answers from it, exactly as if it had come second.
+/// Write delegates have no effect outside their transaction (cache invalidations are applied after the commit, from
+/// what the last attempt saved). After <see cref="StoreOptions.WriteAttempts"/> lost races the write fails as a busy
+/// store (UNAVAILABLE with RetryInfo); nothing of it was written.
 /// </para>
 /// </summary>
 sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int attempts)

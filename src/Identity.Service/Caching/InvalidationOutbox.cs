@@ -104,8 +104,11 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
         {
             var after = lastSeenId;
             var missing = gaps.Keys.ToList();
-            var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after || missing.Contains(r.Id)).OrderBy(r => r.Id)
-                .Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
+            // Normally there is no gap: then the read is the plain range scan of the key.
+            var fresh = await store.ReadAsync((db, token) => (missing.Count == 0
+                    ? db.CacheOutbox.Where(r => r.Id > after)
+                    : db.CacheOutbox.Where(r => r.Id > after || missing.Contains(r.Id)))
+                .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
             foreach (var row in fresh)
             {
                 if (row.Id > lastSeenId)

@@ -60,6 +60,7 @@ public sealed class PostgresCluster
     static PostgresCluster Start()
     {
         var bin = FindBin();
+        RemoveStale();
         var asRoot = Environment.UserName == "root";
         var directory = Path.Combine(Path.GetTempPath(), "identity-pg-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
@@ -77,26 +78,34 @@ public sealed class PostgresCluster
         return cluster;
     }
 
+    /// <summary>
+    /// Stops the cluster and removes its folder in one shell that outlives this process: the test host may be ended as
+    /// soon as its exit handlers start, and a half-finished clean-up would leave the folder behind.
+    /// </summary>
     void Stop()
     {
-        try
+        var pgCtl = $"'{Path.Combine(bin, "pg_ctl")}' -D '{Path.Combine(directory, "data")}' -m immediate -w stop";
+        if (Environment.UserName == "root")
+            pgCtl = "runuser -u postgres -- " + pgCtl;
+        var start = new ProcessStartInfo("sh", ["-c", $"{pgCtl} >/dev/null 2>&1; rm -rf '{directory}'"]) { WorkingDirectory = "/" };
+        using var process = Process.Start(start);
+        process?.WaitForExit(10_000);
+    }
+
+    /// <summary>Folders of earlier runs whose server is gone (a run that was killed): removed before a new cluster starts.</summary>
+    static void RemoveStale()
+    {
+        foreach (var stale in Directory.GetDirectories(Path.GetTempPath(), "identity-pg-*"))
         {
-            Run(Environment.UserName == "root", Path.Combine(bin, "pg_ctl"), ["-D", Path.Combine(directory, "data"), "-m", "immediate", "-w", "stop"]);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already stopped; the folder goes either way.
-        }
-        // The last server processes may still be removing files for a moment after pg_ctl returns.
-        for (var attempt = 0; attempt < 20 && Directory.Exists(directory); attempt++)
-        {
+            // A running server, or a folder a concurrent run is just setting up, is left alone.
+            if (File.Exists(Path.Combine(stale, "data", "postmaster.pid")) || Directory.GetLastWriteTimeUtc(stale) > DateTime.UtcNow.AddMinutes(-10))
+                continue;
             try
             {
-                Directory.Delete(directory, recursive: true);
+                Directory.Delete(stale, recursive: true);
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
-                Thread.Sleep(50);
             }
         }
     }

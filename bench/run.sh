@@ -20,6 +20,9 @@
 #                  (run it beside hot, e.g. MODES="hot hot-telemetry-off", to measure what telemetry costs)
 #   hot-traced     not in the default: as hot, with traces recorded and exported over OTLP to a local port nothing
 #                  listens on (export fails quietly; the cost of recording is what is measured): MODE_SCENARIOS
+#   postgres       not in the default: the same server on PostgreSQL (a private cluster the script starts in a temporary
+#                  folder, as the tests do, seeded once through the API): hot (L1 + Redis) SCENARIOS at IN_FLIGHT, then
+#                  postgres-cold (no cache) PG_COLD_SCENARIOS at IN_FLIGHT; the ledger is verified after the hot part
 #
 # Everything it starts is stopped on exit; the data lives in a temporary folder that is removed (unless DATA_DIR).
 # Exits non-zero only when something it needs failed (build, server start, seeding, the load tool); calls that fail
@@ -38,6 +41,8 @@
 #   REPLAY_SCENARIOS="health replay"  hot mode at REPLAY_IN_FLIGHT: RecordOrders batches (orders/s = req/s x 100), with
 #                         its own health baseline; "" to skip
 #   MODE_SCENARIOS="health resolve-phone"                       redis-only, cold and l1-only at IN_FLIGHT
+#   PG_COLD_SCENARIOS="health resolve-phone order mix"          postgres mode, no cache, at IN_FLIGHT
+#   PG_POOL=100           postgres mode: the server's Npgsql pool size (Maximum Pool Size)
 #   CONNECTIONS=4         HTTP/2 connections of the load tool
 #   ZIPF=1.0              Zipf exponent of the member keys (0 = uniform)
 #   SEED=42               seed of the key sequences
@@ -65,6 +70,8 @@ LOW_SCENARIOS="${LOW_SCENARIOS-health resolve-phone}"
 REPLAY_IN_FLIGHT="${REPLAY_IN_FLIGHT:-4}"
 REPLAY_SCENARIOS="${REPLAY_SCENARIOS-health replay}"
 MODE_SCENARIOS="${MODE_SCENARIOS:-health resolve-phone}"
+PG_COLD_SCENARIOS="${PG_COLD_SCENARIOS:-health resolve-phone order mix}"
+PG_POOL="${PG_POOL:-100}"
 CONNECTIONS="${CONNECTIONS:-4}"
 ZIPF="${ZIPF:-1.0}"
 SEED="${SEED:-42}"
@@ -87,6 +94,9 @@ SERVER_PID=""
 REDIS_PID=""
 REDIS_PORT=""
 LOAD_PID=""
+PG_DIR=""
+PG_BIN=""
+PG_PORT=""
 
 stop_process() { # pid name
   local pid="$1" name="$2" i
@@ -107,6 +117,7 @@ cleanup() {
   stop_process "$LOAD_PID" identity-load
   stop_process "$SERVER_PID" server
   stop_process "$REDIS_PID" redis-server
+  stop_postgres
   if [ -n "${BENCH_OUT:-}" ]; then
     mkdir -p "$BENCH_OUT" && cp -f "$TMP"/*.jsonl "$TMP"/*.md "$TMP"/*.log "$BENCH_OUT"/ 2>/dev/null
   fi
@@ -152,10 +163,10 @@ ORDERED_MODES=""
 RUN_STOPPED=0
 for mode in $MODES; do
   case "$mode" in
-    hot | redis-only | cold | l1-only | hot-telemetry-off | hot-traced)
+    hot | redis-only | cold | l1-only | hot-telemetry-off | hot-traced | postgres)
       case " $ORDERED_MODES " in *" $mode "*) ;; *) ORDERED_MODES+="$mode " ;; esac ;;
     redis-stopped) RUN_STOPPED=1 ;;
-    *) say "MODES: unknown mode '$mode' (expected hot, redis-only, cold, redis-stopped, l1-only, hot-telemetry-off, hot-traced)"; exit 2 ;;
+    *) say "MODES: unknown mode '$mode' (expected hot, redis-only, cold, redis-stopped, l1-only, hot-telemetry-off, hot-traced, postgres)"; exit 2 ;;
   esac
 done
 [ "$RUN_STOPPED" = 1 ] && ORDERED_MODES+="redis-stopped"
@@ -168,7 +179,7 @@ if [ "$RUN_STOPPED" = 1 ]; then
 fi
 
 mode_uses_redis() {
-  case "$1" in hot | redis-only | redis-stopped | hot-telemetry-off | hot-traced) return 0 ;; *) return 1 ;; esac
+  case "$1" in hot | redis-only | redis-stopped | hot-telemetry-off | hot-traced | postgres) return 0 ;; *) return 1 ;; esac
 }
 mode_flags() { # mode -> MODE_ARGS (server flags besides the Redis address)
   MODE_ARGS=()
@@ -177,7 +188,54 @@ mode_flags() { # mode -> MODE_ARGS (server flags besides the Redis address)
     cold) MODE_ARGS=(--Identity:Cache:Enabled=false) ;;
     hot-telemetry-off) MODE_ARGS=(--Identity:Telemetry:Enabled=false) ;;
     hot-traced) pick_port; MODE_ARGS=("--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$PORT") ;;
+    postgres) MODE_ARGS=("${PG_ARGS[@]}") ;;
+    postgres-cold) MODE_ARGS=("${PG_ARGS[@]}" --Identity:Cache:Enabled=false) ;;
   esac
+  # What the log line says about the flags (the PostgreSQL ones carry the phone keys).
+  MODE_LABEL="${MODE_ARGS[*]:+ with ${MODE_ARGS[*]}}"
+  case "$1" in
+    postgres) MODE_LABEL=" on PostgreSQL" ;;
+    postgres-cold) MODE_LABEL=" on PostgreSQL with --Identity:Cache:Enabled=false" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# PostgreSQL (postgres mode): a private cluster in a temporary folder owned by postgres (initdb refuses root), on a free
+# loopback port, with the server's own database and shared phone keys; stopped and removed on exit.
+
+PG_ARGS=()
+pg_run() { # program args...: as postgres when root
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+start_postgres() {
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -x "$PG_BIN/initdb" ] || PG_BIN="$(dirname "$(command -v initdb 2>/dev/null)")"
+  [ -x "$PG_BIN/initdb" ] || { say "PostgreSQL is not installed (apt-get install postgresql)"; return 1; }
+  PG_DIR="$TMP/postgres"
+  mkdir -p "$PG_DIR" && chmod 755 "$TMP"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR"
+  pg_run "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U identity -E UTF8 --locale=C >"$TMP/initdb.log" 2>&1 ||
+    { cat "$TMP/initdb.log" >&2; return 1; }
+  pick_port
+  PG_PORT="$PORT"
+  # Durable settings (fsync on): the figures are a real commit's. Small shared_buffers suit this 2-core machine.
+  pg_run "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-p $PG_PORT -k $PG_DIR/data -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_connections=300" start >/dev/null ||
+    { tail -5 "$PG_DIR/server.log" >&2; return 1; }
+  local keys
+  keys="$(head -c 32 /dev/urandom | base64) $(head -c 32 /dev/urandom | base64)"
+  PG_ARGS=(--Identity:Store:Provider=Postgres
+    "--Identity:Store:ConnectionString=Host=127.0.0.1;Port=$PG_PORT;Username=identity;Database=postgres;Maximum Pool Size=$PG_POOL"
+    "--Identity:Keys:PhoneEncryptionKey=${keys% *}" "--Identity:Keys:PhoneIndexKey=${keys#* }")
+  say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') on 127.0.0.1:$PG_PORT"
+}
+stop_postgres() {
+  [ -n "$PG_DIR" ] && [ -d "$PG_DIR/data" ] || return 0
+  pg_run "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+  PG_DIR=""
+}
+pg_query() { # sql -> one value
+  "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U identity -d postgres -Atc "$1" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -270,7 +328,7 @@ start_server() { # mode: a server on DATA_DIR with the mode's flags
   for attempt in 1 2 3; do
     pick_port
     SERVER_URL="http://127.0.0.1:$PORT"
-    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$DATA_DIR" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
+    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$(data_dir_of "$mode")" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
     mode_uses_redis "$mode" && args+=("--Redis:Configuration=127.0.0.1:$REDIS_PORT")
     args+=("${MODE_ARGS[@]}")
     dotnet "$SERVER_DLL" "${args[@]}" >"$log" 2>&1 &
@@ -279,7 +337,7 @@ start_server() { # mode: a server on DATA_DIR with the mode's flags
     local until=$((SECONDS + 60))
     while [ "$SECONDS" -lt "$until" ] && kill -0 "$SERVER_PID" 2>/dev/null; do
       if dotnet "$LOAD_DLL" wait --server "$SERVER_URL" --timeout 2s >/dev/null 2>"$TMP/wait.log"; then
-        say "[$mode] server on $SERVER_URL (pid $SERVER_PID)${MODE_ARGS[*]:+ with ${MODE_ARGS[*]}}$(mode_uses_redis "$mode" && echo ", Redis 127.0.0.1:$REDIS_PORT" || echo ", no Redis")"
+        say "[$mode] server on $SERVER_URL (pid $SERVER_PID)${MODE_LABEL}$(mode_uses_redis "$mode" && echo ", Redis 127.0.0.1:$REDIS_PORT" || echo ", no Redis")"
         return 0
       fi
     done
@@ -295,6 +353,10 @@ start_server() { # mode: a server on DATA_DIR with the mode's flags
     grep -qi "address already in use" "$log" || return 1
   done
   return 1
+}
+
+data_dir_of() { # mode -> the server's data directory (PostgreSQL keeps only the bootstrap key there)
+  case "$1" in postgres*) echo "$TMP/pg-data" ;; *) echo "$DATA_DIR" ;; esac
 }
 
 rss_kb_of() { # pid -> VmRSS in kB, or nothing
@@ -335,8 +397,8 @@ done
 # with the bootstrap admin key the server wrote at its first start. Its key is never printed.
 BENCH_KEY=""
 KEY_ARGS=()
-create_bench_client() {
-  local admin_key="$DATA_DIR/admin.key" i json
+create_bench_client() { # [data dir]
+  local admin_key="${1:-$DATA_DIR}/admin.key" i json
   # The key file may appear a moment after the server answers SERVING.
   for i in $(seq 1 50); do
     [ -s "$admin_key" ] && break
@@ -373,6 +435,14 @@ seed_once() {
   say "seeding $MEMBERS members (once; later modes reuse $DATA_DIR)"
   "${LOAD[@]}" seed "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding failed"
   SEEDED=1
+}
+
+SQLITE_KEY_ARGS=()
+seed_postgres() { # the PostgreSQL database is seeded once, with a client of its own
+  SQLITE_KEY_ARGS=("${KEY_ARGS[@]}")
+  create_bench_client "$TMP/pg-data" || fail "could not create the load's client on PostgreSQL"
+  say "seeding $MEMBERS members into PostgreSQL"
+  "${LOAD[@]}" seed "${KEY_ARGS[@]}" --server "$SERVER_URL" --members "$MEMBERS" || fail "seeding PostgreSQL failed"
 }
 
 prime() { # scenarios...: one unmeasured pass over every distinct scenario
@@ -441,10 +511,14 @@ run_with_redis_stop() { # resolve-phone at IN_FLIGHT; Redis stopped STOP_DELAY s
 
 ledger_check() { # after the hot mode's writes: the CLI's ledger verify, and duplicate order entries in SQLite
   say "[$1] identity ledger verify"
-  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$DATA_DIR/admin.key" ledger verify 2>&1)"
+  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$(data_dir_of "$1")/admin.key" ledger verify 2>&1)"
   VERIFY_EXIT=$?
   printf '%s\n' "$VERIFY_TEXT" | head -20 >&2
-  if command -v sqlite3 >/dev/null 2>&1 && [ -f "$DATA_DIR/identity.db" ]; then
+  if [ "$1" = postgres ]; then
+    DUPLICATES="$(pg_query "SELECT count(*) FROM (SELECT 1 FROM points_entries WHERE \"Reference\" LIKE 'order:%' GROUP BY \"Kind\", \"Reference\" HAVING count(*) > 1) d;")"
+    ORDERS="$(pg_query "SELECT count(*) FROM orders;")"
+    say "[$1] orders: $ORDERS; order keys with more than one ledger entry: $DUPLICATES"
+  elif command -v sqlite3 >/dev/null 2>&1 && [ -f "$DATA_DIR/identity.db" ]; then
     DUPLICATES="$(sqlite3 -readonly -cmd ".timeout 10000" "$DATA_DIR/identity.db" \
       "SELECT count(*) FROM (SELECT 1 FROM points_entries WHERE Reference LIKE 'order:%' GROUP BY Kind, Reference HAVING count(*) > 1);" 2>/dev/null)"
     ORDERS="$(sqlite3 -readonly -cmd ".timeout 10000" "$DATA_DIR/identity.db" "SELECT count(*) FROM orders;" 2>/dev/null)"
@@ -458,6 +532,39 @@ ledger_check() { # after the hot mode's writes: the CLI's ledger verify, and dup
 }
 
 for mode in $ORDERED_MODES; do
+  if [ "$mode" = postgres ]; then
+    start_postgres || fail "PostgreSQL did not start"
+    start_server postgres || fail "the server did not start on PostgreSQL (log above)"
+    seed_postgres
+    warm
+    # shellcheck disable=SC2086
+    prime $SCENARIOS
+    # shellcheck disable=SC2086
+    run_level postgres "$IN_FLIGHT" $SCENARIOS
+    report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
+    PG_RSS_KB="$(rss_kb_of "$SERVER_PID")"
+    [ -n "$VERIFY_EXIT" ] && SQLITE_VERIFY=("$VERIFY_TEXT" "$VERIFY_EXIT" "$DUPLICATES")
+    ledger_check postgres
+    PG_VERIFY="$VERIFY_TEXT; order keys with more than one entry: $DUPLICATES"
+    # The table's ledger target is the SQLite hot mode's; the PostgreSQL ledger gets its own line.
+    if [ -n "${SQLITE_VERIFY[*]:-}" ]; then
+      VERIFY_TEXT="${SQLITE_VERIFY[0]}"; VERIFY_EXIT="${SQLITE_VERIFY[1]}"; DUPLICATES="${SQLITE_VERIFY[2]}"
+    else
+      VERIFY_TEXT=""; VERIFY_EXIT=""; DUPLICATES=""
+    fi
+    stop_process "$SERVER_PID" server
+    start_server postgres-cold || fail "the server did not start on PostgreSQL without a cache (log above)"
+    # shellcheck disable=SC2086
+    prime $PG_COLD_SCENARIOS
+    # shellcheck disable=SC2086
+    run_level postgres-cold "$IN_FLIGHT" $PG_COLD_SCENARIOS
+    report_exit "$SERVER_PID" server "$TMP/server-postgres-cold.log"
+    stop_process "$SERVER_PID" server
+    SERVER_PID=""
+    KEY_ARGS=("${SQLITE_KEY_ARGS[@]}")
+    say "[postgres] write retries after lost races: see the server logs; ledger: $PG_VERIFY"
+    continue
+  fi
   start_server "$mode" || fail "the server did not start in mode $mode (log above)"
   seed_once
   case "$mode" in
@@ -513,7 +620,8 @@ fi
     "$CONNECTIONS connections, $WARMUP warm-up + $DURATION per scenario, health baseline per server process"
   echo
   awk -v low="$LOW_IN_FLIGHT" -v high="$IN_FLIGHT" -v replay_in_flight="$REPLAY_IN_FLIGHT" -v rss_kb="$HOT_RSS_KB" -v verify="$(printf '%s' "$VERIFY_TEXT" | head -1)" \
-    -v verify_problems="$VERIFY_PROBLEMS" -v duplicates="$DUPLICATES" -v stop_fraction="$REDIS_STOP_AT" '
+    -v verify_problems="$VERIFY_PROBLEMS" -v duplicates="$DUPLICATES" -v stop_fraction="$REDIS_STOP_AT" \
+    -v pg_verify="$(printf '%s' "${PG_VERIFY:-}" | head -1)" -v pg_rss_kb="${PG_RSS_KB:-}" '
     function num(line, key) {
       if (match(line, "\"" key "\":-?[0-9.eE+-]+")) return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
       return ""
@@ -565,6 +673,8 @@ fi
       if (verify != "") printf "Ledger after the hot mode (identity ledger verify): %s%s\n", verify, duplicates != "" ? "; order keys with more than one entry: " duplicates : ""
       i = row("hot", "replay", replay_in_flight); j = row("hot", "order", high)
       if (i) printf "Batch replay (RecordOrders, 100 orders per call, %d calls in flight): %.0f orders/s; RecordOrder at %d in flight: %s orders/s\n", replay_in_flight, rps[i] * 100, high, j ? sprintf("%.0f", rps[j]) : "-"
+      if (pg_verify != "") printf "Ledger after the postgres mode (identity ledger verify): %s\n", pg_verify
+      if (pg_rss_kb != "") printf "Server RSS after the postgres mode run (VmRSS): %.1f MB\n", pg_rss_kb * 1024 / 1e6
       print ""
       print "| target | figure | result |"
       print "| --- | --- | --- |"
@@ -583,6 +693,8 @@ fi
       target("order >= 0.05x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.05, i)
       i = row("hot", "mix", high)
       target("90/10 resolve/order mix >= 0.5x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.5, i)
+      i = row("postgres", "order", high)
+      target("PostgreSQL, one instance: order >= 0.05x health at " high, i ? fmt_ratio(ratio(i)) : "-", i && ratio(i) >= 0.05, i)
       target("order: zero duplicate entries, ledger verify clean", verify_problems == "" ? "-" : verify (duplicates != "" ? "; " duplicates " duplicate order entries" : ""), verify_problems == 0 && (duplicates == "" || duplicates == 0), verify_problems != "")
       target("server RSS <= 300 MB (after the hot mode)", rss_kb != "" ? sprintf("%.1f MB", rss_kb * 1024 / 1e6) : "-", rss_kb != "" && rss_kb * 1024 <= 300e6, rss_kb != "")
     }

@@ -40,6 +40,13 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     long lastSeenId = -1;
     long lastCleanup;
 
+    // Ids below lastSeenId not read yet (id → when first missed). On PostgreSQL a transaction may commit after another
+    // that took a later id from the sequence, so a row can appear behind the position; missing ids are asked for again
+    // until they appear or GapSeconds pass (a rolled-back or retried write never fills its ids).
+    readonly Dictionary<long, long> gaps = [];
+    const int GapSeconds = 10;
+    const int MaxGaps = 10_000;
+
     /// <summary>
     /// True when Redis may still hold an old value for the key: a write's invalidation is not yet applied there, or this
     /// instance cannot tell (it has not read the outbox within the bound).
@@ -92,14 +99,28 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             lastSeenId = await store.ReadAsync((db, token) => db.CacheOutbox.MaxAsync(r => (long?)r.Id, token), ct) ?? 0;
 
         // New rows from any instance: drop the L1 copies (Redis messages usually got here first).
+        foreach (var (id, since) in gaps.ToList())
+            if (startedAt - since > GapSeconds * 1000)
+                gaps.Remove(id);
         while (true)
         {
             var after = lastSeenId;
-            var fresh = await store.ReadAsync((db, token) => db.CacheOutbox.Where(r => r.Id > after).OrderBy(r => r.Id)
-                .Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
+            var missing = gaps.Keys.ToList();
+            // Normally there is no gap: then the read is the plain range scan of the key.
+            var fresh = await store.ReadAsync((db, token) => (missing.Count == 0
+                    ? db.CacheOutbox.Where(r => r.Id > after)
+                    : db.CacheOutbox.Where(r => r.Id > after || missing.Contains(r.Id)))
+                .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
             var dropped = 0;
             foreach (var row in fresh)
             {
+                if (row.Id > lastSeenId)
+                {
+                    for (var id = lastSeenId + 1; id < row.Id && gaps.Count < MaxGaps; id++)
+                        gaps.TryAdd(id, startedAt);
+                    lastSeenId = row.Id;
+                }
+                gaps.Remove(row.Id);
                 if (!ownRows.TryRemove(row.Id, out _))
                 {
                     l1.Invalidate(row.Key);
@@ -108,14 +129,14 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             }
             if (dropped > 0)
                 metrics.ReceivedThroughOutbox(dropped);
-            if (fresh.Count > 0)
-                lastSeenId = fresh[^1].Id;
             if (fresh.Count < BatchSize)
                 break;
         }
 
-        // Written as the partial index's own condition, so that SQLite reads the index rather than the table.
-        var unapplied = await store.ReadAsync((db, token) => db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0")
+        // Written as the partial index's own condition, so that SQLite reads the index rather than the table (PostgreSQL
+        // matches its index's NOT "Applied" to the plain query).
+        var unapplied = await store.ReadAsync((db, token) => (store.IsPostgres ? db.CacheOutbox.Where(r => !r.Applied)
+                : db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0"))
             .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key, r.Version }).Take(UnappliedBatchSize).ToListAsync(token), ct);
         storePending = unapplied.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
         pendingOverflow = unapplied.Count == UnappliedBatchSize;

@@ -1,15 +1,19 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Identity.Service.Errors;
 
 /// <summary>The store faults a caller should retry rather than report: they are the server's state, not the request's.</summary>
 public enum StoreFault
 {
-    /// <summary>Another writer held the store longer than the busy timeout (SQLITE_BUSY, SQLITE_LOCKED, the write gate).</summary>
+    /// <summary>
+    /// Another writer held the store longer than the busy timeout (SQLITE_BUSY, SQLITE_LOCKED, the write gate); on
+    /// PostgreSQL, the server cannot be reached or takes no more connections, or a write lost every retry to concurrent ones.
+    /// </summary>
     Busy,
 
-    /// <summary>The store could not grow its files (SQLITE_FULL, SQLITE_IOERR while writing, ENOSPC).</summary>
+    /// <summary>The store could not grow its files (SQLITE_FULL, SQLITE_IOERR while writing, ENOSPC; PostgreSQL's disk_full).</summary>
     Full,
 }
 
@@ -35,6 +39,16 @@ public static class StoreFaults
                     return StoreFault.Busy;
                 case SqliteException { SqliteErrorCode: SqliteFull or SqliteIoError }:
                     return StoreFault.Full;
+                case PostgresException { SqlState: PostgresErrorCodes.DiskFull }:
+                    return StoreFault.Full;
+                case PostgresException postgres when IsTransient(postgres.SqlState):
+                    return StoreFault.Busy;
+                case PostgresException:
+                    return null;
+                case NpgsqlException { IsTransient: true }:
+                    return StoreFault.Busy; // connection refused or lost, a timeout, an exhausted pool
+                case StoreContendedException:
+                    return StoreFault.Busy;
                 case IOException io when (io.HResult & 0xFFFF) == NoSpaceLeftOnDevice || io.HResult == DiskFullWindows
                     || io.Message.Contains("No space left on device", StringComparison.Ordinal):
                     return StoreFault.Full;
@@ -44,6 +58,15 @@ public static class StoreFaults
         }
         return null;
     }
+
+    /// <summary>
+    /// PostgreSQL states that pass by themselves: connection trouble (class 08), too many connections, a server shutting
+    /// down or starting, and a serialization failure or deadlock that escaped the write retries.
+    /// </summary>
+    static bool IsTransient(string state) => state.StartsWith("08", StringComparison.Ordinal) || state is
+        PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+        or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected
+        or PostgresErrorCodes.LockNotAvailable;
 }
 
 /// <summary>A write waited for this process's write gate longer than the store's busy timeout.</summary>

@@ -8,7 +8,6 @@ using Identity.Service.Security;
 using Identity.Service.Storage;
 using Identity.Service.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
@@ -115,18 +114,15 @@ public static class IdentityApp
         services.AddPooledDbContextFactory<IdentityDbContext>((provider, db) =>
         {
             var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
-            var connection = new SqliteConnectionStringBuilder
-            {
-                DataSource = options.DatabasePath,
-                DefaultTimeout = options.Database.BusyTimeoutSeconds,
-                Pooling = true,
-            };
-            db.UseSqlite(connection.ToString())
-              .AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds), provider.GetRequiredService<CacheChangeInterceptor>(),
-                  provider.GetRequiredService<LedgerWriteCounter>())
+            db.Use(options)
+              .AddInterceptors(provider.GetRequiredService<CacheChangeInterceptor>(), provider.GetRequiredService<LedgerWriteCounter>())
               // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
               // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
               .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
+            if (options.Store.IsPostgres)
+                db.AddInterceptors(new PostgresRowLocks());
+            else
+                db.AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
         });
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<IdentityStore>();

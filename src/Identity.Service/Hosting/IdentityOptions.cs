@@ -10,6 +10,9 @@ public sealed class IdentityOptions
 
     public DatabaseOptions Database { get; set; } = new();
 
+    /// <summary>Which database holds the data: the embedded SQLite file (default) or a shared PostgreSQL.</summary>
+    public StoreOptions Store { get; set; } = new();
+
     public KeyOptions Keys { get; set; } = new();
 
     public MaintenanceOptions Maintenance { get; set; } = new();
@@ -24,7 +27,11 @@ public sealed class IdentityOptions
 
     public TimeSpan LateOrderWindow => TimeSpan.FromDays(Math.Max(1, LateOrderWindowDays));
 
-    public string DatabasePath => Database.Path ?? System.IO.Path.Combine(DataDirectory, "identity.db");
+    /// <summary>The SQLite file: <c>Database:Path</c>, else the data source of a SQLite <c>Store:ConnectionString</c>, else under the data directory.</summary>
+    public string DatabasePath => Database.Path
+        ?? (Store is { Provider: StoreProvider.Sqlite, ConnectionString: { Length: > 0 } connection }
+            ? new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connection).DataSource : null)
+        ?? System.IO.Path.Combine(DataDirectory, "identity.db");
 }
 
 public sealed class DatabaseOptions

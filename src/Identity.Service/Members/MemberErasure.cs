@@ -16,7 +16,7 @@ namespace Identity.Service.Members;
 static class MemberErasure
 {
     /// <summary>The reference left on ledger rows: only the kind of source before the first ':' (e.g. <c>order</c>).</summary>
-    const char ReferenceSeparator = ':';
+    const string ReferenceSeparator = ":";
 
     /// <summary>Erases <paramref name="member"/> (an active member, or one erased before erasure was complete) and its merged ids.</summary>
     public static async Task EraseAsync(IdentityDbContext db, CacheChange change, MemberRecord member, ErasureReason reason, string? ticketRef,

@@ -36,6 +36,10 @@ public sealed class PhoneKeys
         if (hasEncryption)
             return new PhoneKeys(DecodeKey(configured.PhoneEncryptionKey!, "PhoneEncryptionKey"), DecodeKey(configured.PhoneIndexKey!, "PhoneIndexKey"));
 
+        // A key file is one host's: instances sharing a PostgreSQL database must share their keys through configuration.
+        if (options.Value.Store.IsPostgres)
+            throw new InvalidOperationException(
+                "Identity:Store:Provider is Postgres: configure Identity:Keys:PhoneEncryptionKey and Identity:Keys:PhoneIndexKey, the same on every instance.");
         var path = Path.Combine(options.Value.DataDirectory, DevelopmentKeyFile);
         var keys = File.Exists(path) ? ReadKeyFile(path) : CreateKeyFile(path);
         Log.DevelopmentPhoneKeys(logger, path);

@@ -24,19 +24,35 @@ public sealed class DatabaseMigrator(
         // Resolving the keys here makes a bad key configuration fail the start, not the first call.
         _ = phoneKeys.IndexKey;
         var path = options.Value.DatabasePath;
-        DataDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (!store.IsPostgres)
+            DataDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (store.IsPostgres)
+        {
+            // Instances starting together take turns: one migrates and creates the bootstrap admin, the others find it done.
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(" + StartLockId + ");", cancellationToken);
+        }
         var pendingNames = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         var pending = pendingNames.Count;
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        if (!store.IsPostgres)
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
         if (pendingNames.Any(n => n.EndsWith("_" + CompleteErasureMigration, StringComparison.Ordinal)))
             await CompleteErasuresAsync(fresh: pending == db.Database.GetMigrations().Count(), cancellationToken);
         await programs.InitializeAsync(cancellationToken);
         await BootstrapAdminAsync(cancellationToken);
+        if (store.IsPostgres)
+        {
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(" + StartLockId + ");", cancellationToken);
+            await db.Database.CloseConnectionAsync();
+        }
         readiness.MarkReady();
-        Log.DatabaseReady(logger, path, pending);
+        Log.DatabaseReady(logger, store.IsPostgres ? "PostgreSQL" : path, pending);
     }
+
+    /// <summary>The PostgreSQL advisory lock instances hold while they start (any fixed number; this one spells "idnt").</summary>
+    const string StartLockId = "1768189556";
 
     /// <summary>
     /// Upgrading to complete erasure: earlier erasures are completed, and an existing file is rebuilt once (VACUUM), since
@@ -46,7 +62,7 @@ public sealed class DatabaseMigrator(
     {
         if (await Members.MemberErasure.CompleteEarlierAsync(store, clock, ct) is > 0 and var completed)
             Log.ErasuresCompleted(logger, completed);
-        if (fresh)
+        if (fresh || store.IsPostgres)
             return;
         await using (var db = await contexts.CreateDbContextAsync(ct))
             await db.Database.ExecuteSqlRawAsync("VACUUM;", ct);

@@ -64,7 +64,7 @@ public static class Idempotency
         (string Scope, string Key)? after = null;
         while (true)
         {
-            var done = await store.WriteAsync(async (db, ct) =>
+            var (done, last) = await store.WriteAsync(async (db, ct) =>
             {
                 var query = db.IdempotencyKeys.Where(k => k.MemberId == null);
                 if (after is var (scope, key))
@@ -77,10 +77,10 @@ public static class Idempotency
                     else if (ParserFor(row.Scope) is { } parser && MemberIdOf(parser.ParseFrom(row.Response)) is var memberId)
                         db.Entry(row).Property(r => r.MemberId).CurrentValue = memberId;
                 }
-                if (rows.Count > 0)
-                    after = (rows[^1].Scope, rows[^1].Key);
-                return rows.Count < Batch;
+                // Only a committed batch moves the position on (a PostgreSQL write may run again).
+                return (rows.Count < Batch, rows.Count > 0 ? (rows[^1].Scope, rows[^1].Key) : after);
             }, cancellationToken);
+            after = last;
             if (done)
                 return;
         }

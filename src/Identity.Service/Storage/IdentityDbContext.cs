@@ -29,7 +29,13 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     {
         // Instants as UTC ticks: sortable and exact (SQLite cannot order DateTimeOffset stored as text).
         configuration.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
+        // Text compares and sorts by code point on PostgreSQL too, as in SQLite (keyset pages, exact keys), whatever
+        // collation the database was created with.
+        if (IsPostgres)
+            configuration.Properties<string>().UseCollation("C");
     }
+
+    bool IsPostgres => Database.ProviderName == ProviderMigrationsAssembly.PostgresProvider;
 
     protected override void OnModelCreating(ModelBuilder model)
     {
@@ -160,7 +166,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             row.HasKey(r => r.Id);
             row.Property(r => r.Key).HasMaxLength(32);
             // Unapplied rows are read on every poll: normally none, found without a scan.
-            row.HasIndex(r => r.Applied).HasFilter("\"Applied\" = 0");
+            row.HasIndex(r => r.Applied).HasFilter(IsPostgres ? "NOT \"Applied\"" : "\"Applied\" = 0");
         });
 
         model.Entity<ImportRecord>(import =>

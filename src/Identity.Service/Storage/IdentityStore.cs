@@ -13,16 +13,26 @@ namespace Identity.Service.Storage;
 /// transaction, so they never fail with SQLITE_BUSY part-way (a lock held by another process is waited for up to the
 /// busy timeout). A write that cannot start within the busy timeout fails as a store fault the caller retries
 /// (UNAVAILABLE).
+/// On PostgreSQL the database orders concurrent writes, across instances: see <see cref="PostgresWrites"/>.
 /// </summary>
 public sealed class IdentityStore : IAsyncDisposable
 {
     readonly IDbContextFactory<IdentityDbContext> contexts;
+    readonly PostgresWrites? postgres;
+
+    /// <summary>PostgreSQL writes run again after losing a race (0 on SQLite).</summary>
+    public long WriteRetries => postgres?.Retries ?? 0;
+
+    public bool IsPostgres => postgres is not null;
+
     readonly SemaphoreSlim writeGate = new(1, 1);
     readonly SqliteGroupCommit groupCommit;
 
     public IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options)
     {
         this.contexts = contexts;
+        if (options.Value.Store.IsPostgres)
+            postgres = new PostgresWrites(contexts, options.Value.Store.WriteAttempts);
         var busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
         groupCommit = new SqliteGroupCommit(contexts, writeGate, busyTimeout);
     }
@@ -36,10 +46,10 @@ public sealed class IdentityStore : IAsyncDisposable
 
     /// <summary>
     /// Runs <paramref name="write"/> in a transaction and returns once it has committed; if it throws, nothing of it is
-    /// written (other writes committed with it are not affected).
+    /// written (on SQLite, other writes committed with it are not affected).
     /// </summary>
     public Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken) =>
-        groupCommit.WriteAsync(write, cancellationToken);
+        postgres is not null ? postgres.WriteAsync(write, cancellationToken) : groupCommit.WriteAsync(write, cancellationToken);
 
     /// <summary>
     /// Copies the write-ahead log into the database and truncates it to zero bytes (SQLite; a no-op elsewhere), so
@@ -47,6 +57,9 @@ public sealed class IdentityStore : IAsyncDisposable
     /// </summary>
     public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
     {
+        // PostgreSQL has no such log to empty from here: docs/privacy.md says what an operator does instead.
+        if (postgres is not null)
+            return true;
         await writeGate.WaitAsync(cancellationToken);
         try
         {

@@ -1,6 +1,5 @@
 using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
-using Microsoft.Data.Sqlite;
 
 namespace Identity.IntegrationTests.Caching;
 
@@ -197,7 +196,7 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     static long Balance(IdentityServer server, string memberId) =>
-        Scalar(server, """SELECT "PointsBalance" FROM loyalty_accounts WHERE "MemberId" = $id""", memberId);
+        Scalar(server, """SELECT "PointsBalance" FROM loyalty_accounts WHERE "MemberId" = @id""", memberId);
 
     static RecordOrderRequest Order(string memberId, string orderId, DateTimeOffset? paidAt = null) => new()
     {
@@ -209,16 +208,8 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
 
     /// <summary>Member version plus loyalty version, straight from the database file.</summary>
     static long SnapshotVersion(IdentityServer server, string memberId) => Scalar(server, """
-        SELECT (SELECT "Version" FROM members WHERE "Id" = $id) + COALESCE((SELECT "Version" FROM loyalty_accounts WHERE "MemberId" = $id), 0)
+        SELECT (SELECT "Version" FROM members WHERE "Id" = @id) + COALESCE((SELECT "Version" FROM loyalty_accounts WHERE "MemberId" = @id), 0)
         """, memberId);
 
-    static long Scalar(IdentityServer server, string sql, string memberId)
-    {
-        using var connection = new SqliteConnection($"Data Source={server.DatabasePath};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$id", memberId);
-        return (long)command.ExecuteScalar()!;
-    }
+    static long Scalar(IdentityServer server, string sql, string memberId) => server.Scalar(sql, memberId);
 }

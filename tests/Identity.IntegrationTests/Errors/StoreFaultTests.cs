@@ -29,7 +29,7 @@ public sealed class StoreFaultTests
         Assert.True(errors.Count == 0, string.Join("\n---\n", errors.Select(e => e.Length > 600 ? e[..600] : e)));
     }
 
-    [Fact]
+    [SqliteFact("another process holds the SQLite file's write lock; PostgreSQL's own faults are in PostgresFaultTests")]
     public async Task A_write_lock_held_past_the_busy_timeout_is_store_busy_and_the_same_writes_succeed_after()
     {
         await using var server = await IdentityServer.StartAsync(null, "--Identity:Database:BusyTimeoutSeconds=1");
@@ -77,7 +77,7 @@ public sealed class StoreFaultTests
         NoErrorLines(server);
     }
 
-    [RootFact]
+    [RootFact(SqliteOnly = "the SQLite file fills a small tmpfs")]
     public async Task A_full_disk_is_store_full_reads_go_on_and_writes_resume_when_space_returns()
     {
         await using var disk = await SmallDisk.MountAsync(megabytes: 8);

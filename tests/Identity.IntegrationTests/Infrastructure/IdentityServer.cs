@@ -12,7 +12,8 @@ namespace Identity.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A real server: the production pipeline on Kestrel, HTTP/2 cleartext on a free loopback port, a real SQLite file in a
-/// temporary folder. Every log line it writes is captured for the privacy tests.
+/// temporary folder — or, on the PostgreSQL pass (<see cref="TestStore"/>), a database of its own on the run's cluster.
+/// Every log line it writes is captured for the privacy tests.
 /// </summary>
 public sealed class IdentityServer : IAsyncDisposable
 {
@@ -90,7 +91,10 @@ public sealed class IdentityServer : IAsyncDisposable
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
         var logs = new LogCapture();
         string[] args = ["--urls", "http://127.0.0.1:0", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
-            "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}", .. extraArgs];
+            "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}",
+            .. await TestStore.ServerArgsAsync(dataDirectory), .. extraArgs];
+        lock (databaseUsers)
+            databaseUsers[dataDirectory] = databaseUsers.GetValueOrDefault(dataDirectory) + 1;
         var app = IdentityApp.Build(args, builder =>
         {
             builder.Logging.ClearProviders();
@@ -111,6 +115,14 @@ public sealed class IdentityServer : IAsyncDisposable
     /// <summary>Counts rows straight from the database file, bypassing the service.</summary>
     public long Count(string table)
     {
+        if (IsPostgres)
+        {
+            using var pg = new Npgsql.NpgsqlConnection(StoreConnectionString);
+            pg.Open();
+            using var query = pg.CreateCommand();
+            query.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";
+            return (long)query.ExecuteScalar()!;
+        }
         using var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
@@ -118,7 +130,81 @@ public sealed class IdentityServer : IAsyncDisposable
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>One value straight from the database (SQLite file or PostgreSQL), bypassing the service; <c>@id</c> is <paramref name="id"/>.</summary>
+    public long Scalar(string sql, string id)
+    {
+        using System.Data.Common.DbConnection connection = IsPostgres
+            ? new Npgsql.NpgsqlConnection(StoreConnectionString)
+            : new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "id";
+        parameter.Value = id;
+        command.Parameters.Add(parameter);
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Everything the store holds, for scans that no secret is stored: on SQLite the bytes of the database files; on
+    /// PostgreSQL every live row of every table as JSON text, plus the raw bytes of every binary value (old row versions
+    /// and the WAL are PostgreSQL's to overwrite: docs/privacy.md).
+    /// </summary>
+    public IReadOnlyList<(string Where, byte[] Bytes)> StoredContents()
+    {
+        if (!IsPostgres)
+            return Directory.GetFiles(DataDirectory, "identity.db*").Select(path => (Path.GetFileName(path), ReadShared(path))).ToList();
+        using var connection = new Npgsql.NpgsqlConnection(StoreConnectionString);
+        connection.Open();
+        var columns = new List<(string Table, string Column, string Type)>();
+        using (var command = new Npgsql.NpgsqlCommand(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'", connection))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+                columns.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        var contents = new List<(string, byte[])>();
+        foreach (var table in columns.Select(c => c.Table).Distinct())
+        {
+            using var rows = new Npgsql.NpgsqlCommand($"SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n'), '') FROM \"{table}\" t", connection);
+            contents.Add((table, System.Text.Encoding.UTF8.GetBytes((string)rows.ExecuteScalar()!)));
+        }
+        foreach (var (table, column, _) in columns.Where(c => c.Type == "bytea"))
+        {
+            using var values = new Npgsql.NpgsqlCommand($"SELECT \"{column}\" FROM \"{table}\" WHERE \"{column}\" IS NOT NULL", connection);
+            using var reader = values.ExecuteReader();
+            while (reader.Read())
+                contents.Add(($"{table}.{column}", (byte[])reader.GetValue(0)));
+        }
+        return contents;
+    }
+
+    /// <summary>A file SQLite may be writing or removing (-wal and -shm go when its last connection closes).</summary>
+    static byte[] ReadShared(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+    }
+
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    /// <summary>The server's PostgreSQL connection string.</summary>
+    string StoreConnectionString => Service<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.Store.ConnectionString!;
+
+    /// <summary>True when this server runs on PostgreSQL (the PostgreSQL pass, unless the test chose SQLite).</summary>
+    public bool IsPostgres => Service<Identity.Service.Storage.IdentityStore>().IsPostgres;
+
+    // Servers started on one data directory share its database; the last to stop drops it.
+    static readonly Dictionary<string, int> databaseUsers = new(StringComparer.Ordinal);
 
     public async ValueTask DisposeAsync()
     {
@@ -131,6 +217,15 @@ public sealed class IdentityServer : IAsyncDisposable
         if (leaks.Count > 0)
             throw new InvalidOperationException("The server's logs carry personal data or keys: " + string.Join(", ", leaks));
         SqliteConnection.ClearAllPools();
+        bool last;
+        lock (databaseUsers)
+        {
+            last = (databaseUsers[DataDirectory] -= 1) == 0;
+            if (last)
+                databaseUsers.Remove(DataDirectory);
+        }
+        if (TestStore.IsPostgres && last)
+            await PostgresCluster.Shared.DropDatabaseAsync(TestStore.DatabaseFor(DataDirectory));
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

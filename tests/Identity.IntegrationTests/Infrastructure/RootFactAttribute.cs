@@ -11,6 +11,13 @@ public sealed class RootFactAttribute : FactAttribute
             Skip = "Skipped: mounting a small tmpfs needs root; run the suite as root to exercise a full disk.";
     }
 
+    /// <summary>Set for a test of the SQLite file on a small disk: it is skipped on the PostgreSQL pass, saying why.</summary>
+    public string? SqliteOnly
+    {
+        get => null;
+        init => Skip ??= TestStore.SqliteOnly(value ?? "");
+    }
+
     static bool IsRootByUid() =>
         File.Exists("/proc/self/status")
         && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal))?.Split('\t', StringSplitOptions.RemoveEmptyEntries) is [_, "0", ..];

@@ -157,9 +157,12 @@ public sealed class CompleteErasureTests : IAsyncLifetime
     /// <summary>Raw bytes of every file in the data directory (database, -wal, -shm and any other) and the whole log.</summary>
     void AssertNowhere(IEnumerable<string> secrets, string when)
     {
-        var files = Directory.GetFiles(server.DataDirectory, "*", SearchOption.AllDirectories)
-            .Select(path => (Path: Path.GetFileName(path), Bytes: ReadShared(path))).ToList();
-        Assert.Contains(files, f => f.Path == "identity.db");
+        // SQLite: every file of the data directory. PostgreSQL: every row of every table (the data directory holds keys only).
+        var files = server.IsPostgres
+            ? server.StoredContents().Select(c => (Path: c.Where, c.Bytes)).ToList()
+            : Directory.GetFiles(server.DataDirectory, "*", SearchOption.AllDirectories)
+                .Select(path => (Path: Path.GetFileName(path), Bytes: ReadShared(path))).ToList();
+        Assert.Contains(files, f => f.Path is "identity.db" or "members");
         var found = new List<string>();
         foreach (var secret in secrets)
         {
@@ -225,6 +228,19 @@ public sealed class CompleteErasureTests : IAsyncLifetime
     /// </summary>
     void AssertIdsOnlyInErasureRecords(params string[] ids)
     {
+        if (server.IsPostgres)
+        {
+            // The same search on PostgreSQL: every column of every table, cast to text.
+            var where = server.StoredContents().Where(c => c.Where != "members" && c.Where != "audit_events"
+                && ids.Any(id => c.Bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(id)) >= 0)).Select(c => c.Where).ToList();
+            var audit = ids.Sum(id => server.Scalar(
+                """SELECT COUNT(*) FROM audit_events WHERE "MemberId" = @id AND "Rpc" NOT LIKE '%/EraseMember'""", id));
+            var memberRows = ids.Sum(id => server.Scalar(
+                """SELECT COUNT(*) FROM members WHERE strpos(row_to_json(members)::text, @id) > 0 AND "Id" <> @id AND coalesce("MergedIntoId", '') <> @id""", id));
+            Assert.True(where.Count == 0 && audit == 0 && memberRows == 0,
+                $"Rows still name the erased member: {string.Join(", ", where)}; audit rows {audit}; member rows {memberRows}");
+            return;
+        }
         using var connection = new SqliteConnection($"Data Source={server.DatabasePath};Mode=ReadOnly;Pooling=False");
         connection.Open();
         var tables = Query(connection, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__EF%'");

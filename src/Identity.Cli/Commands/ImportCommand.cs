@@ -133,14 +133,18 @@ internal static class ImportCommand
             }
 
             var dry = plan.Header.Options.DryRun;
+            if (!dry && outcome.End != ImportEnd.Failed)
+                outcome = await WithStoredTotalsAsync(outcome, connection, plan.Header.ImportId);
             if (outcome.End == ImportEnd.Failed && outcome.Error is { } refused)
             {
                 ErrorPrinter.Write(error, refused, settings);
                 return refused.StatusCode == StatusCode.Unavailable ? ExitCodes.Unreachable : ExitCodes.RpcError;
             }
+            // A server that never answered has no totals worth a table: the message below is the whole story.
+            var answered = outcome.End != ImportEnd.ConnectionLost || outcome.Totals.Rows > 0;
             if (settings.Json)
                 JsonOutput.Write(output, outcome.Totals);
-            else
+            else if (answered)
                 ImportPrinter.Summary(output, outcome, plan.Header.ImportId, plan.RejectsPath, dry);
 
             var through = outcome.AcknowledgedThroughRow.ToString("N0", CultureInfo.InvariantCulture);
@@ -160,6 +164,23 @@ internal static class ImportCommand
         return command;
     }
 
+    /// <summary>
+    /// The import's totals as the server keeps them (all runs, so a resume that had nothing left to send still shows the
+    /// whole import); the stream's last totals when the server cannot be asked.
+    /// </summary>
+    private static async Task<ImportOutcome> WithStoredTotalsAsync(ImportOutcome outcome, Connection connection, string importId)
+    {
+        try
+        {
+            var stored = await connection.Import.GetImportAsync(new GetImportRequest { ImportId = importId }, connection.CallOptions(CancellationToken.None));
+            return stored.Totals is { } totals ? outcome with { Totals = totals } : outcome;
+        }
+        catch (RpcException)
+        {
+            return outcome;
+        }
+    }
+
     /// <summary>The live progress bar is for a person at a terminal: never with --json or when output is redirected.</summary>
     private static bool Live(TextWriter output, bool json) =>
         !json && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -176,7 +197,7 @@ internal static class ImportCommand
                 var task = context.AddTask("starting", maxValue: Math.Max(1, plan.File.Length));
                 var outcome = await new ImportRun(plan, client, progress =>
                 {
-                    task.Value = Math.Min(progress.BytesRead, task.MaxValue);
+                    task.Value = Math.Min(progress.BytesAnswered, task.MaxValue);
                     task.Description = string.Create(CultureInfo.InvariantCulture,
                         $"{progress.RowsAnswered:N0} rows, {progress.RowsPerSecond:N0} rows/s");
                 }).RunAsync(stop);

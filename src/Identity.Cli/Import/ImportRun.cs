@@ -21,10 +21,11 @@ internal sealed record ImportProgress(long RowsRead, long RowsAnswered, long Byt
 {
     public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? RowsAnswered / Elapsed.TotalSeconds : 0;
 
-    /// <summary>The time left at the current speed, from the share of the file's bytes still unread.</summary>
-    public TimeSpan? Remaining => BytesRead > 0 && BytesRead < FileLength && Elapsed.TotalSeconds > 1
-        ? TimeSpan.FromSeconds(Elapsed.TotalSeconds * (FileLength - BytesRead) / BytesRead)
-        : null;
+    /// <summary>
+    /// The bytes of the file the answered rows take, estimated from the bytes per row read so far: the reader runs ahead
+    /// of the answers by its buffers and the batches on the wire, which would end a small file's bar at once.
+    /// </summary>
+    public long BytesAnswered => RowsRead > 0 ? Math.Min(FileLength, (long)((double)BytesRead / RowsRead * RowsAnswered)) : 0;
 }
 
 internal enum ImportEnd
@@ -37,7 +38,7 @@ internal enum ImportEnd
 }
 
 internal sealed record ImportOutcome(ImportEnd End, ImportTotals Totals, long RowsSentThisRun, long SkippedRows, long AcknowledgedThroughRow,
-    int RejectsWritten, TimeSpan Elapsed, RpcException? Error);
+    long RejectsWritten, TimeSpan Elapsed, RpcException? Error);
 
 /// <summary>
 /// One <c>ImportMembers</c> stream: the header, then the file's records in batches. Up to <see cref="ImportPlan.InFlight"/>
@@ -60,7 +61,8 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
 
         using var records = new CsvRecords(plan.File);
         var converter = new RowConverter(plan.Columns.Bind(records.Headers), plan.Channels, RowConverter.ChinaStandardTime);
-        using var rejects = RejectReport.Create(plan.RejectsPath, records.Headers, skipThrough);
+        using var rejects = RejectReport.Create(plan.RejectsPath, records.Headers,
+            skipThrough > 0 ? (previous!.RejectsLength, previous.RejectsWritten) : null);
 
         // Ctrl-C stops the reading of new rows; the call itself lives until the batches on the wire are answered.
         using var abort = new CancellationTokenSource();
@@ -71,10 +73,13 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
         var totals = new ImportTotals();
         long acknowledged = skipThrough, rowsRead = 0, rowsAnswered = 0, sentRows = 0;
         var lastCheckpoint = Stopwatch.StartNew();
+        // Called where no answer is being written to the report: the report's length then matches the rows answered.
         void SaveCheckpoint()
         {
+            var length = rejects.Flush();
             if (!dryRun)
-                new ImportCheckpoint(plan.Header.ImportId, plan.File.Sha256, Interlocked.Read(ref acknowledged)).Write(plan.CheckpointPath);
+                new ImportCheckpoint(plan.Header.ImportId, plan.File.Sha256, Interlocked.Read(ref acknowledged), length, rejects.Written)
+                    .Write(plan.CheckpointPath);
         }
 
         var answers = Task.Run(async () =>
@@ -96,7 +101,6 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
                 window.Release();
                 if (lastCheckpoint.Elapsed >= CheckpointInterval)
                 {
-                    rejects.Flush();
                     SaveCheckpoint();
                     lastCheckpoint.Restart();
                 }
@@ -149,9 +153,15 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
                     ? ImportEnd.ConnectionLost
                     : ImportEnd.Failed;
             abort.Cancel();
+            try
+            {
+                await answers; // it owns the report until it ends
+            }
+            catch (Exception ended) when (ended is RpcException or IOException or InvalidOperationException or OperationCanceledException)
+            {
+            }
         }
 
-        rejects.Flush();
         SaveCheckpoint();
         return new ImportOutcome(end, totals, sentRows, skipThrough, Interlocked.Read(ref acknowledged), rejects.Written, started.Elapsed, failure);
 

@@ -4,45 +4,46 @@ namespace Identity.Cli.Import;
 
 /// <summary>
 /// The reject report: <c>row, field, reason, detail</c>, then the record's original columns under their original
-/// headers, RFC 4180 quoted. A resumed import keeps the rejects of the rows it skips and appends the rest.
+/// headers, RFC 4180 quoted. A resumed import cuts the report back to its length at the checkpoint (the rejects of the
+/// rows it will not send again) and appends: rows written after the checkpoint, possibly torn by a kill, are dropped
+/// because those rows are sent and answered again.
 /// </summary>
 internal sealed class RejectReport : IDisposable
 {
     public static readonly string[] Columns = ["row", "field", "reason", "detail"];
 
+    private readonly FileStream stream;
+    private readonly StreamWriter text;
     private readonly SepWriter writer;
     private readonly int originalCount;
 
-    private RejectReport(SepWriter writer, int originalCount)
+    private RejectReport(FileStream stream, int originalCount, long written)
     {
-        this.writer = writer;
+        this.stream = stream;
         this.originalCount = originalCount;
+        text = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16);
+        writer = Sep.New(',').Writer(o => o with { Escape = true, WriteHeader = false, DisableColCountCheck = true }).To(text);
+        Written = written;
     }
 
-    public int Written { get; private set; }
+    /// <summary>Rejects in the report, including those kept from before a resume.</summary>
+    public long Written { get; private set; }
 
     /// <summary>
-    /// Opens the report at <paramref name="path"/>. With <paramref name="keepThroughRow"/> &gt; 0 (a resume), the rejects
-    /// of rows up to it are copied from the existing report; any later ones are dropped, since those rows are sent again.
+    /// Opens the report at <paramref name="path"/>: new, or, when <paramref name="resumeFrom"/> names a length and a count
+    /// the file still has, that file cut back to that length.
     /// </summary>
-    public static RejectReport Create(string path, IReadOnlyList<string> originalHeaders, long keepThroughRow)
+    public static RejectReport Create(string path, IReadOnlyList<string> originalHeaders, (long Length, long Written)? resumeFrom = null)
     {
-        var kept = new List<string[]>();
-        if (keepThroughRow > 0 && File.Exists(path))
+        if (resumeFrom is { } at && File.Exists(path) && new FileInfo(path).Length >= at.Length && at.Length > 0)
         {
-            using var old = Sep.Reader(o => o with { Unescape = true, DisableColCountCheck = true }).FromFile(path);
-            foreach (var row in old)
-            {
-                if (long.TryParse(row[0].Span, out var number) && number <= keepThroughRow)
-                    kept.Add(row[..].ToStringsArray());
-            }
+            var existing = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            existing.SetLength(at.Length);
+            existing.Position = at.Length;
+            return new RejectReport(existing, originalHeaders.Count, at.Written);
         }
-        var writer = Sep.Writer(o => o with { Escape = true, WriteHeader = false, DisableColCountCheck = true }).ToFile(path);
-        var report = new RejectReport(writer, originalHeaders.Count);
+        var report = new RejectReport(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), originalHeaders.Count, 0);
         report.WriteRow([.. Columns, .. originalHeaders]);
-        foreach (var row in kept)
-            report.WriteRow(row);
-        report.Written = kept.Count;
         return report;
     }
 
@@ -66,7 +67,18 @@ internal sealed class RejectReport : IDisposable
             row[i].Set(values[i]);
     }
 
-    public void Flush() => writer.Flush();
+    /// <summary>Writes everything out and returns the report's length, which a checkpoint records.</summary>
+    public long Flush()
+    {
+        writer.Flush();
+        text.Flush();
+        return stream.Position;
+    }
 
-    public void Dispose() => writer.Dispose();
+    public void Dispose()
+    {
+        writer.Dispose();
+        text.Dispose();
+        stream.Dispose();
+    }
 }

@@ -18,7 +18,7 @@ internal static class ImportPrinter
         });
         var totals = outcome.Totals;
         var table = new Table().Title(dryRun ? $"import {importId} (dry run: nothing written)" : $"import {importId}")
-            .AddColumn("outcome").AddColumn(new TableColumn("rows").RightAligned());
+            .AddColumn("outcome").AddColumn(new TableColumn("count").RightAligned());
         table.AddRow("rows", Number(totals.Rows));
         table.AddRow("created", Number(totals.Created));
         table.AddRow("merged", Number(totals.Merged));

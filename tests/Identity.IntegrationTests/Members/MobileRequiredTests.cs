@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Identity.IntegrationTests.Import;
 
 namespace Identity.IntegrationTests.Members;
 
@@ -56,6 +57,20 @@ public sealed class MobileRequiredTests : IAsyncLifetime
 
         Assert.False(atPos.Created);
         Assert.Equal(byAdmin.Member.MemberId, atPos.Member.MemberId);
+    }
+
+    [Fact]
+    public async Task An_import_creates_fixed_line_members_whatever_the_option_says()
+    {
+        var landline = TestData.Landline();
+        var header = new ImportHeader { ImportId = "landlines-" + Guid.NewGuid().ToString("N")[..8], Source = "crm" };
+
+        var replies = await ImportStream.RunAsync(server.WithKey(server.TestKey), header,
+            [[new ImportRow { RowNumber = 1, SourceRowKey = "L1", Phone = landline, Name = "王芳" }]]);
+
+        var outcome = Assert.Single(replies.SelectMany(r => r.Outcomes));
+        Assert.Equal(ImportAcceptance.Created, outcome.Accepted?.Acceptance);
+        Assert.Equal(outcome.Accepted!.MemberId, (await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = "+86 " + landline[1..] })).Member.MemberId);
     }
 
     [Fact]

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Text;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Identity.IntegrationTests.Import;
+
+/// <summary>
+/// <c>identity import</c>, the real CLI binary, against a real server: RFC 4180 quoting, column mapping and channel
+/// aliases, landline and trunk-0 phones, GB18030, dry runs, and a resume after the CLI is cut mid-stream.
+/// </summary>
+public sealed class ImportCliTests : IAsyncLifetime
+{
+    readonly string directory = Directory.CreateTempSubdirectory("identity-import-cli-").FullName;
+    IdentityServer server = null!;
+
+    public async Task InitializeAsync() => server = await IdentityServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    static ImportTotals Totals(string json) => JsonParser.Default.Parse<ImportTotals>(json);
+
+    static Task<Member> Resolve(IdentityServer on, string phone) =>
+        on.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }).ResponseAsync.ContinueWith(t => t.Result.Member);
+
+    string Write(string name, string text, Encoding encoding)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllBytes(path, [.. encoding.GetPreamble(), .. encoding.GetBytes(text)]);
+        return path;
+    }
+
+    [Fact]
+    public async Task Quoted_names_mapped_columns_channel_aliases_landlines_and_trunk_forms_import_and_rejects_are_reported()
+    {
+        var (p1, p2, p7) = (TestData.Phone(), TestData.Phone(), TestData.Phone());
+        var landline = TestData.Landline(); // e.g. 02187654321
+        var csv =
+            "会员编号,渠道,openid,手机号,姓名,积分,生日\r\n" +
+            $"M1,小程序,oA-{p1},{p1},\"王, 芳\",100,1990/05/04\r\n" +
+            $"M2,pos,card-{p2},0{p2},\"李\"\"雷\"\"\",50,\r\n" +
+            $"M3,,,\"({landline[..^8]}) {landline[^8..^4]}-{landline[^4..]}\",\"张\r\n伟\",0,\r\n" +
+            "M4,tmall,buyer-4,,\"\"\"韩\"\", 梅梅\nline two\",abc,\r\n" +
+            $"M5,,,{TestData.CrmForm(p1)},重复,10,\r\n" +
+            "M6,,,,nobody,0,\r\n" +
+            $"M7,weibo,x-7,{p7},未知渠道,0,\r\n";
+        var file = Write("tricky.csv", csv, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+
+        var (exit, output, error) = await CliProcess.RunAsync(server, "import", file, "--source", "crm-tricky", "--json",
+            "--map", "source_row_key=会员编号", "--map", "channel=渠道", "--map", "external_id=openid", "--map", "phone=手机号",
+            "--map", "name=姓名", "--map", "points_balance=积分", "--map", "birthday=生日", "--channel-alias", "小程序=miniprogram");
+
+        Assert.True(exit == 0, $"exit {exit}: {output}\n{error}");
+        var totals = Totals(output);
+        Assert.Equal(7, totals.Rows);
+        Assert.Equal(3, totals.Created);
+        Assert.Equal(1, totals.Merged);
+        Assert.Equal(3, totals.Rejected);
+        Assert.Equal(new Dictionary<string, long> { ["invalid_points"] = 1, ["missing_identifier"] = 1, ["invalid_field"] = 1 }, totals.RejectedByReason);
+        Assert.Equal(160, totals.PointsMigrated);
+
+        var first = await Resolve(server, p1);
+        Assert.Equal("王, 芳", first.Profile.Name);
+        Assert.Equal("1990-05-04", first.Profile.Birthday);
+        Assert.Contains(first.ChannelIdentities, i => i.Channel == Channel.WechatMiniProgram && i.ExternalId == $"oA-{p1}");
+        Assert.Equal("李\"雷\"", (await Resolve(server, $"+86 {p2}")).Profile.Name);
+        var fixedLine = await Resolve(server, $"+86 {landline[1..]}");
+        Assert.Equal("张 伟", fixedLine.Profile.Name); // line breaks in a legacy name become one space
+        Assert.Equal(110, (await server.Loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = new MemberKey { Phone = p1 } })).Balance);
+
+        var report = File.ReadAllText(file + ".rejects.csv");
+        Assert.StartsWith("row,field,reason,detail,会员编号,渠道,openid,手机号,姓名,积分,生日", report);
+        Assert.Contains("4,points_balance,invalid_points,", report);
+        Assert.Contains("M4,tmall,buyer-4,,\"\"\"韩\"\", 梅梅\nline two\",abc,", report);
+        Assert.Contains("6,,missing_identifier,", report);
+        Assert.Contains("7,channel,invalid_field,", report);
+        Assert.DoesNotContain("M1,", report);
+    }
+
+    [Fact]
+    public async Task A_gb18030_export_imports_with_encoding_gb18030_and_is_refused_before_any_row_without_it()
+    {
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        var (p1, p2) = (TestData.Phone(), TestData.Phone());
+        var file = Write("gb.csv", $"source_row_key,phone,name,gender\r\nG1,{p1},欧阳娜娜,女\r\nG2,{p2},\"王秀英, 𠀀\",男\r\n", Encoding.GetEncoding("GB18030"));
+
+        var members = server.Count("members");
+        var refused = await CliProcess.RunAsync(server, "import", file, "--source", "pos-cards");
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains("--encoding gb18030", refused.Error);
+        Assert.Equal(members, server.Count("members"));
+
+        var (exit, output, error) = await CliProcess.RunAsync(server, "import", file, "--source", "pos-cards", "--encoding", "gb18030", "--json");
+
+        Assert.True(exit == 0, $"exit {exit}: {output}\n{error}");
+        Assert.Equal(2, Totals(output).Created);
+        var first = await Resolve(server, p1);
+        Assert.Equal("欧阳娜娜", first.Profile.Name);
+        Assert.Equal(Gender.Female, first.Profile.Gender);
+        Assert.Equal("王秀英, 𠀀", (await Resolve(server, p2)).Profile.Name);
+    }
+
+    [Fact]
+    public async Task A_dry_run_reports_what_would_happen_and_writes_nothing()
+    {
+        var (p1, p2) = (TestData.Phone(), TestData.Phone());
+        var file = Write("dry.csv", $"source_row_key,phone,points_balance\nD1,{p1},10\nD2,{p2},x\nD3,{p1},5\n", new UTF8Encoding(false));
+        var members = server.Count("members");
+
+        var (exit, output, error) = await CliProcess.RunAsync(server, "import", file, "--source", "dry", "--dry-run", "--json");
+
+        Assert.True(exit == 0, $"exit {exit}: {output}\n{error}");
+        var totals = Totals(output);
+        Assert.Equal((1, 1, 1), (totals.Created, totals.Merged, totals.Rejected));
+        Assert.Equal(members, server.Count("members"));
+        await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = p1 }));
+        Assert.False(File.Exists(file + ".import-state.json"));
+
+        // The real import afterwards is not taken for the dry run: it creates.
+        var real = await CliProcess.RunAsync(server, "import", file, "--source", "dry", "--json");
+        Assert.True(real.Exit == 0, real.Error);
+        Assert.Equal(1, Totals(real.Output).Created);
+    }
+
+    /// <summary>
+    /// A dirty export of about 4,000 rows (for 2,000 people): people with one to three rows (same phone in different written forms, with
+    /// channel identities), fans without a phone, exact duplicates, and bad points, birthdays and phones.
+    /// </summary>
+    static string Export(int people)
+    {
+        var random = new Random(11);
+        var csv = new StringBuilder("source_row_key,channel,external_id,phone,name,points_balance,birthday\r\n");
+        var key = 0;
+        for (var person = 0; person < people; person++)
+        {
+            var phone = $"139{person:D8}";
+            var accounts = 1 + random.Next(3);
+            for (var a = 0; a < accounts; a++)
+            {
+                key++;
+                var written = (a % 3) switch { 0 => phone, 1 => $"+86 (0){phone[..3]} {phone[3..7]} {phone[7..]}", _ => $"0086-{phone}" };
+                var (points, birthday) = random.Next(40) switch { 0 => ("abc", ""), 1 => ("5", "1990-02-30"), _ => (random.Next(500).ToString(), "1990-05-04") };
+                csv.Append($"K{key},{(a == 0 ? "pos" : "tmall")},acct-{person}-{a},{(random.Next(50) == 0 ? "12345" : written)},\"人{person}, \"\"{a}\"\"\",{points},{birthday}\r\n");
+                if (random.Next(60) == 0)
+                    csv.Append($"K{key},{(a == 0 ? "pos" : "tmall")},acct-{person}-{a},{written},dup,1,\r\n");
+            }
+            if (random.Next(10) == 0)
+                csv.Append($"F{person},miniprogram,fan-{person},,粉丝{person},3,\r\n");
+        }
+        return csv.ToString();
+    }
+
+    async Task<GetImportResponse> WaitForRowsAsync(IdentityServer on, string importId, long rows, Process cli)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var import = await new ImportService.ImportServiceClient(on.WithKey(on.TestKey)).GetImportAsync(new GetImportRequest { ImportId = importId });
+                if (import.Totals.Rows >= rows)
+                    return import;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+            }
+            Assert.False(cli.HasExited, "the CLI finished before it could be cut: make the export longer");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), "the import did not progress");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task An_import_cut_by_ctrl_c_and_by_kill_then_resumed_ends_in_the_same_state_as_an_uninterrupted_one()
+    {
+        var text = Export(2000);
+        var file = Write("legacy.csv", text, new UTF8Encoding(false));
+        string[] import = ["import", file, "--source", "crm-resume", "--batch-size", "20", "--in-flight", "1"];
+
+        // Ctrl-C: the CLI answers what is on the wire, saves its checkpoint and says how to continue.
+        // The id the CLI derives: the source and the start of the file's SHA-256.
+        var importId = "crm-resume:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
+        var interrupted = CliProcess.Start(server, import);
+        await WaitForRowsAsync(server, importId, 200, interrupted);
+        CliProcess.Interrupt(interrupted);
+        var (exit, _, error) = await CliProcess.WaitAsync(interrupted, TimeSpan.FromSeconds(60));
+        Assert.True(exit == 130, $"exit {exit}: {error}");
+        Assert.Contains("--resume", error);
+        var checkpoint = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file + ".import-state.json")).RootElement;
+        var acknowledged = checkpoint.GetProperty("acknowledged_through_row").GetInt64();
+        Assert.InRange(acknowledged, 200, 3000);
+
+        // kill -9 in the middle of the resume: no checkpoint beyond the last one written; the server replays the rest.
+        var resumed = CliProcess.Start(server, [.. import, "--resume"]);
+        await WaitForRowsAsync(server, importId, acknowledged + 300, resumed);
+        resumed.Kill();
+        await resumed.WaitForExitAsync();
+
+        var final = await CliProcess.RunAsync(server, [.. import, "--resume", "--json"]);
+        Assert.True(final.Exit == 0, $"exit {final.Exit}: {final.Output}\n{final.Error}");
+
+        // The same file imported once, without interruption, into a fresh server.
+        await using var reference = await IdentityServer.StartAsync();
+        var copy = Write("legacy-copy.csv", text, new UTF8Encoding(false));
+        var uninterrupted = await CliProcess.RunAsync(reference, "import", copy, "--source", "crm-resume", "--json");
+        Assert.True(uninterrupted.Exit == 0, uninterrupted.Error);
+
+        var expected = Totals(uninterrupted.Output);
+        var actual = Totals(final.Output);
+        Assert.True(expected.Rows > 3500 && expected.Merged > 0 && expected.Rejected > 0, expected.ToString());
+        Assert.Equal(expected, actual);
+        foreach (var table in new[] { "members", "channel_identities", "points_entries" })
+            Assert.Equal(reference.Count(table), server.Count(table));
+        Assert.Empty((await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
+        Assert.Equal(File.ReadAllText(copy + ".rejects.csv"), File.ReadAllText(file + ".rejects.csv"));
+    }
+}

@@ -66,7 +66,7 @@ stop_server() {
   SERVER_PID=""
 }
 
-p99_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["p99_ms"])' "$1"; }
+p99_of() { python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["p99_ms"]) if r["errors"] == 0 else sys.exit("resolve calls failed: %s" % r["errors_by_status"])' "$1"; }
 
 say "building Release (server, CLI, load tool)"
 for project in src/Identity.Service src/Identity.Cli src/Identity.LoadTest; do
@@ -84,16 +84,28 @@ stop_server
 say "server on a fresh data directory; seeding $SEED_MEMBERS members for the resolve loop"
 mkdir -p "$TMP/data"
 start_server "$TMP/data"
-KEY_FILE="$TMP/data/admin.key"
+ADMIN_KEY_FILE="$TMP/data/admin.key"
+# create_client ROLE NAME: a client without a practical rate limit (the bootstrap key's limit would throttle the loops).
+create_client() {
+  local json
+  json="$(dotnet "$CLI_DLL" --server "$URL" --key-file "$ADMIN_KEY_FILE" --json clients create --name "$2" --role "$1" --rps 1000000 2>"$TMP/cli.log")" ||
+    { cat "$TMP/cli.log" >&2; fail "identity clients create failed"; }
+  printf '%s\n' "$json" | sed -n 's/^ *"key": *"\([^"]*\)".*$/\1/p' | head -n 1 >"$TMP/$2.key"
+  [ -s "$TMP/$2.key" ] || fail "found no key in the output of identity clients create"
+}
+create_client admin bench-import
+create_client pos bench-pos
+KEY_FILE="$TMP/bench-import.key"
+POS_KEY_FILE="$TMP/bench-pos.key"
 dotnet "$LOAD_DLL" seed --server "$URL" --key-file "$KEY_FILE" --members "$SEED_MEMBERS" >&2 || fail "seeding failed"
 
 say "ResolveMember idle: resolve-phone at $RESOLVE_IN_FLIGHT in flight, 10 s"
-dotnet "$LOAD_DLL" run --server "$URL" --key-file "$KEY_FILE" --scenario resolve-phone --members "$SEED_MEMBERS" \
+dotnet "$LOAD_DLL" run --server "$URL" --key-file "$POS_KEY_FILE" --scenario resolve-phone --members "$SEED_MEMBERS" \
   --in-flight "$RESOLVE_IN_FLIGHT" --connections 1 --warmup 3s --duration 10s --json "$TMP/idle.jsonl" >/dev/null 2>&1 || fail "idle resolve run failed"
 IDLE_P99="$(p99_of "$TMP/idle.jsonl")"
 
 say "importing with $IMPORT_CLIENT while resolve-phone runs beside it"
-dotnet "$LOAD_DLL" run --server "$URL" --key-file "$KEY_FILE" --scenario resolve-phone --members "$SEED_MEMBERS" \
+dotnet "$LOAD_DLL" run --server "$URL" --key-file "$POS_KEY_FILE" --scenario resolve-phone --members "$SEED_MEMBERS" \
   --in-flight "$RESOLVE_IN_FLIGHT" --connections 1 --warmup 2s --duration "${RESOLVE_DURATION:-20s}" --json "$TMP/busy.jsonl" >/dev/null 2>&1 &
 RESOLVE_PID=$!
 START_NS=$(date +%s%N)

@@ -95,8 +95,6 @@ public sealed class ImportBatchWriter(
     /// <summary>One batch's classification and writes, on the caller's connection and transaction.</summary>
     sealed class BatchRun(ImportBatchWriter owner, IdentityDbContext db, ImportSession session, ImportOwners state, DateTimeOffset now, CancellationToken ct)
     {
-        const int MaxParameters = 900;
-
         readonly Dictionary<string, MemberWork> work = new(StringComparer.Ordinal);
         readonly List<(ImportRowOutcome Outcome, CheckedRow Row, bool FirstOfKey)> written = [];
 
@@ -277,41 +275,45 @@ public sealed class ImportBatchWriter(
             return command;
         }
 
-        static string InList<T>(SqliteCommand command, string prefix, IReadOnlyList<T> values)
+        /// <summary>
+        /// A batch's keys as one JSON array parameter, joined with <c>json_each</c> as the driving table: one statement
+        /// and one parameter however many keys, each probing the index (a 1000-item IN list costs more to bind than to run).
+        /// </summary>
+        static string JsonArray<T>(IEnumerable<T> values, Action<System.Text.Json.Utf8JsonWriter, T> write)
         {
-            var names = new string[values.Count];
-            for (var i = 0; i < values.Count; i++)
+            using var buffer = new MemoryStream();
+            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
             {
-                names[i] = $"@{prefix}{i}";
-                command.Parameters.AddWithValue(names[i], values[i]!);
+                json.WriteStartArray();
+                foreach (var value in values)
+                    write(json, value);
+                json.WriteEndArray();
             }
-            return string.Join(',', names);
+            return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
         }
 
         async Task<Dictionary<long, ImportRowOutcome>> LoadOutcomesAsync(CheckedRow[] rows)
         {
             var result = new Dictionary<long, ImportRowOutcome>();
-            foreach (var chunk in rows.Select(r => r.RowNumber).Distinct().Chunk(MaxParameters))
+            await using var command = Command(
+                "SELECT r.\"RowNumber\", r.\"Acceptance\", r.\"MemberId\", r.\"Reason\", r.\"Field\", r.\"Detail\", r.\"OwnerMemberId\" " +
+                "FROM json_each(@rows) j CROSS JOIN import_rows r ON r.\"ImportId\" = @import AND r.\"RowNumber\" = j.value");
+            command.Parameters.AddWithValue("@rows", JsonArray(rows, (json, row) => json.WriteNumberValue(row.RowNumber)));
+            command.Parameters.AddWithValue("@import", session.ImportId);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                await using var command = Command("");
-                command.CommandText = "SELECT \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\" " +
-                                      "FROM import_rows WHERE \"ImportId\" = @import AND \"RowNumber\" IN (" + InList(command, "r", chunk) + ")";
-                command.Parameters.AddWithValue("@import", session.ImportId);
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    var outcome = new ImportRowOutcome { RowNumber = reader.GetInt64(0) };
-                    var acceptance = reader.GetInt32(1);
-                    if (acceptance == 0)
-                        outcome.Rejected = new ImportRejected
-                        {
-                            Reason = reader.GetString(3), Field = reader.IsDBNull(4) ? "" : reader.GetString(4),
-                            Detail = reader.IsDBNull(5) ? "" : reader.GetString(5), OwnerMemberId = reader.IsDBNull(6) ? "" : reader.GetString(6),
-                        };
-                    else
-                        outcome.Accepted = new ImportAccepted { MemberId = reader.GetString(2), Acceptance = (ImportAcceptance)acceptance };
-                    result[outcome.RowNumber] = outcome;
-                }
+                var outcome = new ImportRowOutcome { RowNumber = reader.GetInt64(0) };
+                var acceptance = reader.GetInt32(1);
+                if (acceptance == 0)
+                    outcome.Rejected = new ImportRejected
+                    {
+                        Reason = reader.GetString(3), Field = reader.IsDBNull(4) ? "" : reader.GetString(4),
+                        Detail = reader.IsDBNull(5) ? "" : reader.GetString(5), OwnerMemberId = reader.IsDBNull(6) ? "" : reader.GetString(6),
+                    };
+                else
+                    outcome.Accepted = new ImportAccepted { MemberId = reader.GetString(2), Acceptance = (ImportAcceptance)acceptance };
+                result[outcome.RowNumber] = outcome;
             }
             return result;
         }
@@ -320,39 +322,39 @@ public sealed class ImportBatchWriter(
         {
             var result = new Dictionary<string, StoredKey>(StringComparer.Ordinal);
             var wanted = rows.Where(r => r.SourceRowKey is not null && !state.KeysSeen.ContainsKey(r.SourceRowKey)).Select(r => r.SourceRowKey!).Distinct().ToList();
-            foreach (var chunk in wanted.Chunk(MaxParameters))
-            {
-                await using var command = Command("");
-                command.CommandText = "SELECT \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\" FROM import_keys " +
-                                      "WHERE \"Source\" = @source AND \"SourceRowKey\" IN (" + InList(command, "k", chunk) + ")";
-                command.Parameters.AddWithValue("@source", session.Source);
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                    result[reader.GetString(0)] = new StoredKey(reader.GetString(1), reader.GetInt64(2), (byte[])reader[3],
-                        reader.IsDBNull(4) ? null : reader.GetString(4));
-            }
+            if (wanted.Count == 0)
+                return result;
+            await using var command = Command(
+                "SELECT k.\"SourceRowKey\", k.\"ImportId\", k.\"RowNumber\", k.\"RowHash\", k.\"MemberId\" " +
+                "FROM json_each(@keys) j CROSS JOIN import_keys k ON k.\"Source\" = @source AND k.\"SourceRowKey\" = j.value");
+            command.Parameters.AddWithValue("@keys", JsonArray(wanted, (json, key) => json.WriteStringValue(key)));
+            command.Parameters.AddWithValue("@source", session.Source);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                result[reader.GetString(0)] = new StoredKey(reader.GetString(1), reader.GetInt64(2), (byte[])reader[3],
+                    reader.IsDBNull(4) ? null : reader.GetString(4));
             return result;
         }
 
         async Task LoadOwnersAsync(CheckedRow[] rows)
         {
-            var phones = new List<byte[]>();
+            var phones = new List<string>();
             var identities = new List<IdentityKey>();
             foreach (var row in rows)
             {
                 if (row.Valid is not { } valid)
                     continue;
-                if (valid.PhoneIndex is { } index && state.PhonesLookedUp.Add(Convert.ToHexString(index)))
-                    phones.Add(index);
+                if (valid.PhoneIndex is { } index && Convert.ToHexString(index) is var hex && state.PhonesLookedUp.Add(hex))
+                    phones.Add(hex);
                 foreach (var identity in valid.Identities)
                     if (state.IdentitiesLookedUp.Add(identity))
                         identities.Add(identity);
             }
 
-            foreach (var chunk in phones.Chunk(MaxParameters))
+            if (phones.Count > 0)
             {
-                await using var command = Command("");
-                command.CommandText = "SELECT \"Id\", \"PhoneIndex\" FROM members WHERE \"PhoneIndex\" IN (" + InList(command, "p", chunk) + ")";
+                await using var command = Command("SELECT m.\"Id\", m.\"PhoneIndex\" FROM json_each(@phones) j CROSS JOIN members m ON m.\"PhoneIndex\" = unhex(j.value)");
+                command.Parameters.AddWithValue("@phones", JsonArray(phones, (json, hex) => json.WriteStringValue(hex)));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -363,24 +365,24 @@ public sealed class ImportBatchWriter(
                 }
             }
 
-            // (channel, external id) pairs: the primary key is probed for each channel and id, the pairs are matched here.
-            foreach (var chunk in identities.Chunk(MaxParameters))
+            if (identities.Count > 0)
             {
-                var wanted = chunk.ToHashSet();
-                await using var command = Command("");
-                var channels = chunk.Select(i => i.Channel).Distinct().ToList();
-                var ids = chunk.Select(i => i.ExternalId).Distinct().ToList();
-                command.CommandText = "SELECT i.\"Channel\", i.\"ExternalId\", i.\"MemberId\", m.\"PhoneIndex\" IS NOT NULL FROM channel_identities i " +
-                                      "JOIN members m ON m.\"Id\" = i.\"MemberId\" WHERE i.\"Channel\" IN (" + InList(command, "c", channels) +
-                                      ") AND i.\"ExternalId\" IN (" + InList(command, "x", ids) + ")";
+                await using var command = Command(
+                    "SELECT i.\"Channel\", i.\"ExternalId\", i.\"MemberId\", m.\"PhoneIndex\" IS NOT NULL FROM json_each(@identities) j " +
+                    "CROSS JOIN channel_identities i ON i.\"Channel\" = j.value ->> '$[0]' AND i.\"ExternalId\" = j.value ->> '$[1]' " +
+                    "JOIN members m ON m.\"Id\" = i.\"MemberId\"");
+                command.Parameters.AddWithValue("@identities", JsonArray(identities, (json, identity) =>
+                {
+                    json.WriteStartArray();
+                    json.WriteNumberValue(identity.Channel);
+                    json.WriteStringValue(identity.ExternalId);
+                    json.WriteEndArray();
+                }));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
-                    var key = new IdentityKey(reader.GetInt32(0), reader.GetString(1));
-                    if (!wanted.Contains(key))
-                        continue;
                     var id = reader.GetString(2);
-                    state.IdentityOwners[key] = id;
+                    state.IdentityOwners[new IdentityKey(reader.GetInt32(0), reader.GetString(1))] = id;
                     state.HasPhone.TryAdd(id, reader.GetBoolean(3));
                     state.StoredMembers.Add(id);
                 }
@@ -495,20 +497,20 @@ public sealed class ImportBatchWriter(
         async Task<Dictionary<string, LoyaltyAccountRecord>> LoadAccountsAsync(IReadOnlyList<string> memberIds)
         {
             var result = new Dictionary<string, LoyaltyAccountRecord>(StringComparer.Ordinal);
-            foreach (var chunk in memberIds.Chunk(MaxParameters))
-            {
-                await using var command = Command("");
-                command.CommandText = "SELECT \"MemberId\", \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", " +
-                                      "\"PointsBalance\", \"Version\" FROM loyalty_accounts WHERE \"MemberId\" IN (" + InList(command, "m", chunk) + ")";
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                    result[reader.GetString(0)] = new LoyaltyAccountRecord
-                    {
-                        MemberId = reader.GetString(0), GrowthTierCode = reader.GetString(1), AssessmentAt = Ticks(reader.GetInt64(2)),
-                        PaidTierCode = reader.IsDBNull(3) ? null : reader.GetString(3), PaidExpiresAt = reader.IsDBNull(4) ? null : Ticks(reader.GetInt64(4)),
-                        Growth = reader.GetInt64(5), PointsBalance = reader.GetInt64(6), Version = reader.GetInt64(7),
-                    };
-            }
+            if (memberIds.Count == 0)
+                return result;
+            await using var command = Command(
+                "SELECT a.\"MemberId\", a.\"GrowthTierCode\", a.\"AssessmentAt\", a.\"PaidTierCode\", a.\"PaidExpiresAt\", a.\"Growth\", " +
+                "a.\"PointsBalance\", a.\"Version\" FROM json_each(@members) j CROSS JOIN loyalty_accounts a ON a.\"MemberId\" = j.value");
+            command.Parameters.AddWithValue("@members", JsonArray(memberIds, (json, id) => json.WriteStringValue(id)));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                result[reader.GetString(0)] = new LoyaltyAccountRecord
+                {
+                    MemberId = reader.GetString(0), GrowthTierCode = reader.GetString(1), AssessmentAt = Ticks(reader.GetInt64(2)),
+                    PaidTierCode = reader.IsDBNull(3) ? null : reader.GetString(3), PaidExpiresAt = reader.IsDBNull(4) ? null : Ticks(reader.GetInt64(4)),
+                    Growth = reader.GetInt64(5), PointsBalance = reader.GetInt64(6), Version = reader.GetInt64(7),
+                };
             return result;
         }
 

@@ -89,6 +89,45 @@ public sealed class ImportTests
     }
 
     [Fact]
+    public async Task A_server_killed_mid_import_and_the_import_resumed_ends_as_an_uninterrupted_import()
+    {
+        var export = LegacyExport.Generate(3_000, Seed + 5);
+        var rows = RoundTrip(export, Encoding.UTF8);
+        var data = Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));
+        var header = new ImportHeader { ImportId = "killed", Source = "crm" };
+        int answered;
+        await using (var first = await ServerProcess.StartAsync(data))
+        {
+            // Every batch is sent at once; the server is killed (SIGKILL) once four have been answered, mid-way through the rest.
+            using var call = new ImportService.ImportServiceClient(first.Admin).ImportMembers();
+            await call.RequestStream.WriteAsync(new ImportMembersRequest { Header = header });
+            var sending = Task.Run(async () =>
+            {
+                foreach (var batch in rows.Chunk(200))
+                    await call.RequestStream.WriteAsync(new ImportMembersRequest { Batch = Batch(batch) });
+            });
+            for (answered = 0; answered < 4; answered++)
+                Assert.True(await call.ResponseStream.MoveNext());
+            first.Kill();
+            await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                await sending;
+                while (await call.ResponseStream.MoveNext())
+                    answered++;
+            });
+        }
+        Assert.True(answered < 15, "the import finished before the server was killed: the test tests nothing");
+
+        await using var second = await ServerProcess.StartAsync(data);
+        var replies = await ImportStream.RunAsync(second.Admin, header, rows.Chunk(200));
+        var outcomes = replies.SelectMany(r => r.Outcomes).ToList();
+        Assert.True(outcomes.Take(answered * 200).All(o => o.Replayed), "rows answered before the kill did not replay");
+        AssertTotals(export.Expected, replies[^1].Totals);
+        AssertOutcomes(export, outcomes);
+        await AssertStoreAsync(Path.Combine(data, "identity.db"), new LoyaltyService.LoyaltyServiceClient(second.Admin), export.Expected);
+    }
+
+    [Fact]
     public async Task POS_enrolments_of_phones_in_the_file_during_the_import_give_one_member_per_person()
     {
         var export = LegacyExport.Generate(4_000, Seed + 3);
@@ -274,20 +313,25 @@ public sealed class ImportTests
     }
 
     /// <summary>The store holds exactly the expected members, bindings and points, once, and the ledger is consistent.</summary>
-    internal static async Task AssertStoreAsync(IdentityServer server, LegacyExpected expected)
+    internal static Task AssertStoreAsync(IdentityServer server, LegacyExpected expected) =>
+        AssertStoreAsync(server.DatabasePath, server.Loyalty, expected);
+
+    internal static async Task AssertStoreAsync(string database, LoyaltyService.LoyaltyServiceClient loyalty, LegacyExpected expected)
     {
-        Assert.Equal(expected.Members, Scalar(server, "SELECT COUNT(*) FROM members WHERE \"State\" = 1"));
-        Assert.Equal(expected.Bindings, Scalar(server, "SELECT COUNT(*) FROM channel_identities"));
-        Assert.Equal(expected.PointsMigrated, Scalar(server, "SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries WHERE \"Kind\" = 7"));
-        Assert.Equal(0, Scalar(server, "SELECT COUNT(*) FROM (SELECT \"Reference\" FROM points_entries GROUP BY \"Reference\" HAVING COUNT(*) > 1)"));
-        Assert.Equal(expected.PointsMigrated, Scalar(server, "SELECT COALESCE(SUM(\"PointsBalance\"), 0) FROM loyalty_accounts"));
-        var ledger = await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest());
+        Assert.Equal(expected.Members, Scalar(database, "SELECT COUNT(*) FROM members WHERE \"State\" = 1"));
+        Assert.Equal(expected.Bindings, Scalar(database, "SELECT COUNT(*) FROM channel_identities"));
+        Assert.Equal(expected.PointsMigrated, Scalar(database, "SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries WHERE \"Kind\" = 7"));
+        Assert.Equal(0, Scalar(database, "SELECT COUNT(*) FROM (SELECT \"Reference\" FROM points_entries GROUP BY \"Reference\" HAVING COUNT(*) > 1)"));
+        Assert.Equal(expected.PointsMigrated, Scalar(database, "SELECT COALESCE(SUM(\"PointsBalance\"), 0) FROM loyalty_accounts"));
+        var ledger = await loyalty.VerifyLedgerAsync(new VerifyLedgerRequest());
         Assert.Empty(ledger.Problems);
     }
 
-    internal static long Scalar(IdentityServer server, string sql)
+    internal static long Scalar(IdentityServer server, string sql) => Scalar(server.DatabasePath, sql);
+
+    internal static long Scalar(string database, string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={server.DatabasePath};Mode=ReadOnly;Pooling=False");
+        using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;

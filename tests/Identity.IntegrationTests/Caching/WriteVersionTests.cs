@@ -123,6 +123,7 @@ public sealed class WriteVersionTests(ServerFixture fixture) : IClassFixture<Ser
         "LoyaltyService/ListPointsEntries", "LoyaltyService/VerifyLedger",
         "PartnerService/CheckMembership",
         "AdminService/CreateClient", "AdminService/ListClients", "AdminService/RevokeClient", "AdminService/ListAuditEvents",
+        "ImportService/GetImport",
     ];
 
     [Fact]

@@ -106,8 +106,8 @@ public sealed class MalformedRequestTests(ServerFixture fixture) : IClassFixture
             // The JSON forms of the annotated methods are endpoints of their own (Http endpoint; see Http/JsonApiTests).
             .Where(e => e.Endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingMetadata>() is null)
             .ToList();
-        Assert.Equal(4, endpoints.Select(e => e.Grpc!.ServiceType).Distinct().Count());
-        var contract = new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor }
+        Assert.Equal(5, endpoints.Select(e => e.Grpc!.ServiceType).Distinct().Count());
+        var contract = new[] { MemberService.Descriptor, LoyaltyService.Descriptor, PartnerService.Descriptor, AdminService.Descriptor, ImportService.Descriptor }
             .SelectMany(service => service.Methods.Select(m => m.FullName)).Order(StringComparer.Ordinal);
         Assert.Equal(contract, endpoints.Select(e => e.Grpc!.Method.FullName.TrimStart('/').Replace('/', '.')).Order(StringComparer.Ordinal));
         foreach (var (endpoint, grpc) in endpoints)

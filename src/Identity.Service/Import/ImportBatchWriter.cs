@@ -465,7 +465,7 @@ public sealed class ImportBatchWriter(
             var accountVersions = await WriteLoyaltyAsync(program, accounts);
             await WriteOutcomesAsync();
 
-            // Cache: a member that already existed changed; new members were never cached (negative entries expire by themselves).
+            // Cache: a member that already existed changed; a new member's lookups may be remembered as unknown.
             await using var outbox = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@key, @version, @now, 0) RETURNING \"Id\"");
             outbox.Parameters.Add("@key", SqliteType.Text);
             outbox.Parameters.Add("@version", SqliteType.Integer);
@@ -483,6 +483,8 @@ public sealed class ImportBatchWriter(
                 foreach (var (key, _, _) in member.Identities)
                     await AddOutboxAsync(outbox, change, owner.CacheKeys.Identity(key), 0);
             }
+            foreach (var key in NewMemberLookups.Keys(owner.CacheKeys, work.Values))
+                await AddOutboxAsync(outbox, change, key, 0);
         }
 
         /// <summary>Writes a cache key to the outbox in this transaction and hands it to the change (dropped from the caches after commit).</summary>

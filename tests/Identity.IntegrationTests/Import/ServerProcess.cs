@@ -39,7 +39,9 @@ public sealed class ServerProcess : IAsyncDisposable
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Identity.Service.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Identity:DataDirectory={dataDirectory}" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Identity.Service.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Identity:DataDirectory={dataDirectory}",
+                // Any free ports for the other listeners: their defaults may be taken by another server on the machine.
+                "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0" },
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,

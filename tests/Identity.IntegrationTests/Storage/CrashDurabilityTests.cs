@@ -130,7 +130,8 @@ public sealed class CrashDurabilityTests
             var port = FreePort();
             var dll = ServiceAssembly();
             var start = new ProcessStartInfo("dotnet",
-                [dll, "--urls", $"http://127.0.0.1:{port}", $"--Identity:DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning"])
+                [dll, "--urls", $"http://127.0.0.1:{port}", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
+                    "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0", $"--Identity:DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning"])
             {
                 WorkingDirectory = Path.GetDirectoryName(dll)!,
                 RedirectStandardOutput = true,

@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Identity.IntegrationTests.Infrastructure;
 
 namespace Identity.IntegrationTests.Import;
 
@@ -44,6 +45,8 @@ public sealed class ServerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in await TestStore.ServerArgsAsync(dataDirectory))
+            start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException("The server process did not start.");
         // Drain its output so that it never blocks on a full pipe.
         process.OutputDataReceived += (_, _) => { };

@@ -40,7 +40,9 @@ public sealed class ServerProcess : IAsyncDisposable
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Identity.Service.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Identity:DataDirectory={dataDirectory}" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Identity.Service.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Identity:DataDirectory={dataDirectory}",
+                // Free ports for the other listeners too, so that servers of parallel tests never collide on the defaults.
+                "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0" },
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -50,7 +52,13 @@ public sealed class ServerProcess : IAsyncDisposable
         var process = Process.Start(start) ?? throw new InvalidOperationException("The server process did not start.");
         // Drain its output so that it never blocks on a full pipe.
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.ErrorDataReceived += (_, line) =>
+        {
+            // The last lines say why a server that exited did not start.
+            if (line.Data is { } text && errors.Count < 40)
+                errors.Enqueue(text);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -66,11 +74,11 @@ public sealed class ServerProcess : IAsyncDisposable
                 if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
                     break;
             }
-            catch (RpcException) when (DateTime.UtcNow < until && !process.HasExited)
+            catch (RpcException) when (DateTime.UtcNow < until)
             {
             }
             if (process.HasExited || DateTime.UtcNow >= until)
-                throw new InvalidOperationException($"The server process did not become SERVING (exited: {process.HasExited}).");
+                throw new InvalidOperationException($"The server process did not become SERVING (exited: {process.HasExited}): {string.Join('\n', errors)}");
             await Task.Delay(200);
         }
         return new ServerProcess(process, address, dataDirectory);

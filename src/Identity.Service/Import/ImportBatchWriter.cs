@@ -1,10 +1,11 @@
+using System.Data;
+using System.Data.Common;
 using Identity.Service.Caching;
 using Identity.Service.Loyalty;
 using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.Service.Storage;
 using Identity.V1;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -97,6 +98,7 @@ public sealed class ImportBatchWriter(
     {
         readonly Dictionary<string, MemberWork> work = new(StringComparer.Ordinal);
         readonly List<(ImportRowOutcome Outcome, CheckedRow Row, bool FirstOfKey)> written = [];
+        readonly bool postgres = db.Database.IsNpgsql();
 
         public long PointsMigrated { get; private set; }
 
@@ -267,13 +269,49 @@ public sealed class ImportBatchWriter(
 
         // ---- reads: one query per kind, IN lists in chunks ----
 
-        SqliteCommand Command(string sql)
+        DbCommand Command(string sql)
         {
-            var command = ((SqliteConnection)db.Database.GetDbConnection()).CreateCommand();
+            var command = db.Database.GetDbConnection().CreateCommand();
             command.CommandText = sql;
-            command.Transaction = (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
             return command;
         }
+
+        static DbParameter Param(DbCommand command, string name, DbType type)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.DbType = type;
+            command.Parameters.Add(parameter);
+            return parameter;
+        }
+
+        static DbParameter Value(DbCommand command, string name, object value)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+            return parameter;
+        }
+
+        /// <summary>
+        /// The driving table of a batch lookup, its column <c>j.value</c>: on SQLite <c>json_each</c> over a JSON array
+        /// (CROSS JOIN keeps it first in the plan), on PostgreSQL <c>unnest</c> over an array parameter.
+        /// </summary>
+        string Each(string parameter) => postgres ? $"unnest({parameter}) AS j(value) JOIN" : $"json_each({parameter}) j CROSS JOIN";
+
+        /// <summary>A lookup's values as <see cref="Each"/> binds them: an array on PostgreSQL, a JSON array on SQLite.</summary>
+        /// <summary>
+        /// On PostgreSQL, where other instances write at once, the member and account rows a batch builds on are locked
+        /// as they are read (as <see cref="PostgresRowLocks"/> does for other writes): a balance or a phone owner read here
+        /// cannot change before the batch commits. SQLite's write gate already orders every write.
+        /// </summary>
+        string Lock(string alias) => postgres && !session.DryRun ? $" FOR UPDATE OF {alias}" : "";
+
+        object List(IReadOnlyList<long> values) => postgres ? values.ToArray() : JsonArray(values, (json, value) => json.WriteNumberValue(value));
+
+        object List(IReadOnlyList<string> values) => postgres ? values.ToArray() : JsonArray(values, (json, value) => json.WriteStringValue(value));
 
         /// <summary>
         /// A batch's keys as one JSON array parameter, joined with <c>json_each</c> as the driving table: one statement
@@ -297,9 +335,9 @@ public sealed class ImportBatchWriter(
             var result = new Dictionary<long, ImportRowOutcome>();
             await using var command = Command(
                 "SELECT r.\"RowNumber\", r.\"Acceptance\", r.\"MemberId\", r.\"Reason\", r.\"Field\", r.\"Detail\", r.\"OwnerMemberId\" " +
-                "FROM json_each(@rows) j CROSS JOIN import_rows r ON r.\"ImportId\" = @import AND r.\"RowNumber\" = j.value");
-            command.Parameters.AddWithValue("@rows", JsonArray(rows, (json, row) => json.WriteNumberValue(row.RowNumber)));
-            command.Parameters.AddWithValue("@import", session.ImportId);
+                $"FROM {Each("@rows")} import_rows r ON r.\"ImportId\" = @import AND r.\"RowNumber\" = j.value");
+            Value(command, "@rows", List(rows.Select(row => row.RowNumber).ToList()));
+            Value(command, "@import", session.ImportId);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -326,9 +364,9 @@ public sealed class ImportBatchWriter(
                 return result;
             await using var command = Command(
                 "SELECT k.\"SourceRowKey\", k.\"ImportId\", k.\"RowNumber\", k.\"RowHash\", k.\"MemberId\" " +
-                "FROM json_each(@keys) j CROSS JOIN import_keys k ON k.\"Source\" = @source AND k.\"SourceRowKey\" = j.value");
-            command.Parameters.AddWithValue("@keys", JsonArray(wanted, (json, key) => json.WriteStringValue(key)));
-            command.Parameters.AddWithValue("@source", session.Source);
+                $"FROM {Each("@keys")} import_keys k ON k.\"Source\" = @source AND k.\"SourceRowKey\" = j.value");
+            Value(command, "@keys", List(wanted));
+            Value(command, "@source", session.Source);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
                 result[reader.GetString(0)] = new StoredKey(reader.GetString(1), reader.GetInt64(2), (byte[])reader[3],
@@ -353,8 +391,12 @@ public sealed class ImportBatchWriter(
 
             if (phones.Count > 0)
             {
-                await using var command = Command("SELECT m.\"Id\", m.\"PhoneIndex\" FROM json_each(@phones) j CROSS JOIN members m ON m.\"PhoneIndex\" = unhex(j.value)");
-                command.Parameters.AddWithValue("@phones", JsonArray(phones, (json, hex) => json.WriteStringValue(hex)));
+                await using var command = Command(postgres
+                    ? "SELECT m.\"Id\", m.\"PhoneIndex\" FROM unnest(@phones) AS j(value) JOIN members m ON m.\"PhoneIndex\" = j.value" + Lock("m")
+                    : "SELECT m.\"Id\", m.\"PhoneIndex\" FROM json_each(@phones) j CROSS JOIN members m ON m.\"PhoneIndex\" = unhex(j.value)");
+                Value(command, "@phones", postgres
+                    ? phones.Select(Convert.FromHexString).ToArray()
+                    : JsonArray(phones, (json, hex) => json.WriteStringValue(hex)));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -367,17 +409,25 @@ public sealed class ImportBatchWriter(
 
             if (identities.Count > 0)
             {
-                await using var command = Command(
-                    "SELECT i.\"Channel\", i.\"ExternalId\", i.\"MemberId\", m.\"PhoneIndex\" IS NOT NULL FROM json_each(@identities) j " +
-                    "CROSS JOIN channel_identities i ON i.\"Channel\" = j.value ->> '$[0]' AND i.\"ExternalId\" = j.value ->> '$[1]' " +
-                    "JOIN members m ON m.\"Id\" = i.\"MemberId\"");
-                command.Parameters.AddWithValue("@identities", JsonArray(identities, (json, identity) =>
+                await using var command = Command(postgres
+                    ? "SELECT i.\"Channel\", i.\"ExternalId\", i.\"MemberId\", m.\"PhoneIndex\" IS NOT NULL FROM unnest(@channels, @externals) AS j(channel, external) " +
+                      "JOIN channel_identities i ON i.\"Channel\" = j.channel AND i.\"ExternalId\" = j.external JOIN members m ON m.\"Id\" = i.\"MemberId\"" + Lock("m")
+                    : "SELECT i.\"Channel\", i.\"ExternalId\", i.\"MemberId\", m.\"PhoneIndex\" IS NOT NULL FROM json_each(@identities) j " +
+                      "CROSS JOIN channel_identities i ON i.\"Channel\" = j.value ->> '$[0]' AND i.\"ExternalId\" = j.value ->> '$[1]' " +
+                      "JOIN members m ON m.\"Id\" = i.\"MemberId\"");
+                if (postgres)
                 {
-                    json.WriteStartArray();
-                    json.WriteNumberValue(identity.Channel);
-                    json.WriteStringValue(identity.ExternalId);
-                    json.WriteEndArray();
-                }));
+                    Value(command, "@channels", identities.Select(identity => identity.Channel).ToArray());
+                    Value(command, "@externals", identities.Select(identity => identity.ExternalId).ToArray());
+                }
+                else
+                    Value(command, "@identities", JsonArray(identities, (json, identity) =>
+                    {
+                        json.WriteStartArray();
+                        json.WriteNumberValue(identity.Channel);
+                        json.WriteStringValue(identity.ExternalId);
+                        json.WriteEndArray();
+                    }));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -408,15 +458,15 @@ public sealed class ImportBatchWriter(
                 "WHERE \"Id\" = @id RETURNING \"Version\""))
             {
                 var (id, cipher, index, name, gender, birthday, channel, store, guide, created, now1) = (
-                    insert.Parameters.Add("@id", SqliteType.Text), insert.Parameters.Add("@cipher", SqliteType.Blob), insert.Parameters.Add("@index", SqliteType.Blob),
-                    insert.Parameters.Add("@name", SqliteType.Text), insert.Parameters.Add("@gender", SqliteType.Integer), insert.Parameters.Add("@birthday", SqliteType.Text),
-                    insert.Parameters.Add("@channel", SqliteType.Integer), insert.Parameters.Add("@store", SqliteType.Text), insert.Parameters.Add("@guide", SqliteType.Text),
-                    insert.Parameters.Add("@created", SqliteType.Integer), insert.Parameters.Add("@now", SqliteType.Integer));
+                    Param(insert, "@id", DbType.String), Param(insert, "@cipher", DbType.Binary), Param(insert, "@index", DbType.Binary),
+                    Param(insert, "@name", DbType.String), Param(insert, "@gender", DbType.Int64), Param(insert, "@birthday", DbType.String),
+                    Param(insert, "@channel", DbType.Int64), Param(insert, "@store", DbType.String), Param(insert, "@guide", DbType.String),
+                    Param(insert, "@created", DbType.Int64), Param(insert, "@now", DbType.Int64));
                 now1.Value = now.UtcTicks;
                 var (uid, ucipher, uindex, uname, ugender, ubirthday, ubump, unow) = (
-                    update.Parameters.Add("@id", SqliteType.Text), update.Parameters.Add("@cipher", SqliteType.Blob), update.Parameters.Add("@index", SqliteType.Blob),
-                    update.Parameters.Add("@name", SqliteType.Text), update.Parameters.Add("@gender", SqliteType.Integer), update.Parameters.Add("@birthday", SqliteType.Text),
-                    update.Parameters.Add("@bump", SqliteType.Integer), update.Parameters.Add("@now", SqliteType.Integer));
+                    Param(update, "@id", DbType.String), Param(update, "@cipher", DbType.Binary), Param(update, "@index", DbType.Binary),
+                    Param(update, "@name", DbType.String), Param(update, "@gender", DbType.Int64), Param(update, "@birthday", DbType.String),
+                    Param(update, "@bump", DbType.Int64), Param(update, "@now", DbType.Int64));
                 unow.Value = now.UtcTicks;
                 foreach (var member in work.Values)
                 {
@@ -442,7 +492,7 @@ public sealed class ImportBatchWriter(
                     ugender.Value = member.Gender;
                     ubirthday.Value = (object?)member.Birthday ?? DBNull.Value;
                     ubump.Value = member.MemberChanged ? 1 : 0;
-                    versions[member.Id] = (long)(await update.ExecuteScalarAsync(ct) ?? 0L);
+                    versions[member.Id] = Convert.ToInt64(await update.ExecuteScalarAsync(ct) ?? 0L);
                 }
             }
 
@@ -451,8 +501,8 @@ public sealed class ImportBatchWriter(
                 "VALUES (@channel, @external, @member, @now, @via, @store)"))
             {
                 var (channel, external, memberId, now1, via, store) = (
-                    bind.Parameters.Add("@channel", SqliteType.Integer), bind.Parameters.Add("@external", SqliteType.Text), bind.Parameters.Add("@member", SqliteType.Text),
-                    bind.Parameters.Add("@now", SqliteType.Integer), bind.Parameters.Add("@via", SqliteType.Integer), bind.Parameters.Add("@store", SqliteType.Text));
+                    Param(bind, "@channel", DbType.Int64), Param(bind, "@external", DbType.String), Param(bind, "@member", DbType.String),
+                    Param(bind, "@now", DbType.Int64), Param(bind, "@via", DbType.Int64), Param(bind, "@store", DbType.String));
                 now1.Value = now.UtcTicks;
                 foreach (var member in work.Values)
                 foreach (var (key, viaChannel, storeId) in member.Identities)
@@ -466,10 +516,9 @@ public sealed class ImportBatchWriter(
             await WriteOutcomesAsync();
 
             // Cache: a member that already existed changed; a new member's lookups may be remembered as unknown.
-            await using var outbox = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@key, @version, @now, 0) RETURNING \"Id\"");
-            outbox.Parameters.Add("@key", SqliteType.Text);
-            outbox.Parameters.Add("@version", SqliteType.Integer);
-            outbox.Parameters.AddWithValue("@now", now.UtcTicks);
+            await using var outbox = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@key, @version, @now, FALSE) RETURNING \"Id\"");
+            var outboxRow = (Key: Param(outbox, "@key", DbType.String), Version: Param(outbox, "@version", DbType.Int64));
+            Value(outbox, "@now", now.UtcTicks);
             foreach (var id in existing)
             {
                 var member = work[id];
@@ -477,22 +526,22 @@ public sealed class ImportBatchWriter(
                     continue;
                 var memberVersion = versions.GetValueOrDefault(id);
                 var accountVersion = accountVersions.TryGetValue(id, out var v) ? v : accounts.GetValueOrDefault(id)?.Version ?? 0;
-                await AddOutboxAsync(outbox, change, owner.CacheKeys.Member(id), memberVersion + accountVersion);
+                await AddOutboxAsync(outbox, outboxRow, change, owner.CacheKeys.Member(id), memberVersion + accountVersion);
                 if (member.PhoneAdded)
-                    await AddOutboxAsync(outbox, change, owner.CacheKeys.Phone(member.PhoneIndex!), 0);
+                    await AddOutboxAsync(outbox, outboxRow, change, owner.CacheKeys.Phone(member.PhoneIndex!), 0);
                 foreach (var (key, _, _) in member.Identities)
-                    await AddOutboxAsync(outbox, change, owner.CacheKeys.Identity(key), 0);
+                    await AddOutboxAsync(outbox, outboxRow, change, owner.CacheKeys.Identity(key), 0);
             }
             foreach (var key in NewMemberLookups.Keys(owner.CacheKeys, work.Values))
-                await AddOutboxAsync(outbox, change, key, 0);
+                await AddOutboxAsync(outbox, outboxRow, change, key, 0);
         }
 
         /// <summary>Writes a cache key to the outbox in this transaction and hands it to the change (dropped from the caches after commit).</summary>
-        async Task AddOutboxAsync(SqliteCommand insert, CacheChange change, string key, long version)
+        async Task AddOutboxAsync(DbCommand insert, (DbParameter Key, DbParameter Version) row, CacheChange change, string key, long version)
         {
-            insert.Parameters["@key"].Value = key;
-            insert.Parameters["@version"].Value = version;
-            var id = (long)(await insert.ExecuteScalarAsync(ct))!;
+            row.Key.Value = key;
+            row.Version.Value = version;
+            var id = Convert.ToInt64(await insert.ExecuteScalarAsync(ct));
             change.Add(new CacheOutboxRecord { Id = id, Key = key, Version = version, CreatedAt = now });
         }
 
@@ -503,8 +552,8 @@ public sealed class ImportBatchWriter(
                 return result;
             await using var command = Command(
                 "SELECT a.\"MemberId\", a.\"GrowthTierCode\", a.\"AssessmentAt\", a.\"PaidTierCode\", a.\"PaidExpiresAt\", a.\"Growth\", " +
-                "a.\"PointsBalance\", a.\"Version\" FROM json_each(@members) j CROSS JOIN loyalty_accounts a ON a.\"MemberId\" = j.value");
-            command.Parameters.AddWithValue("@members", JsonArray(memberIds, (json, id) => json.WriteStringValue(id)));
+                $"a.\"PointsBalance\", a.\"Version\" FROM {Each("@members")} loyalty_accounts a ON a.\"MemberId\" = j.value" + Lock("a"));
+            Value(command, "@members", List(memberIds));
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
                 result[reader.GetString(0)] = new LoyaltyAccountRecord
@@ -532,18 +581,18 @@ public sealed class ImportBatchWriter(
                 "VALUES (@member, @tier, @assessment, @paid, @paidExpires, @growth, @balance, 1, @now) " +
                 "ON CONFLICT (\"MemberId\") DO UPDATE SET \"GrowthTierCode\" = excluded.\"GrowthTierCode\", \"AssessmentAt\" = excluded.\"AssessmentAt\", " +
                 "\"PaidTierCode\" = excluded.\"PaidTierCode\", \"PaidExpiresAt\" = excluded.\"PaidExpiresAt\", \"Growth\" = excluded.\"Growth\", " +
-                "\"PointsBalance\" = excluded.\"PointsBalance\", \"Version\" = \"Version\" + 1, \"UpdatedAt\" = excluded.\"UpdatedAt\" RETURNING \"Version\"");
-            var (lMember, lPoints, lNow, lExpires, lReference) = (lot.Parameters.Add("@member", SqliteType.Text), lot.Parameters.Add("@points", SqliteType.Integer),
-                lot.Parameters.Add("@now", SqliteType.Integer), lot.Parameters.Add("@expires", SqliteType.Integer), lot.Parameters.Add("@reference", SqliteType.Text));
-            var (eMember, eKind, ePoints, eBalance, eReference, eNow) = (entry.Parameters.Add("@member", SqliteType.Text), entry.Parameters.Add("@kind", SqliteType.Integer),
-                entry.Parameters.Add("@points", SqliteType.Integer), entry.Parameters.Add("@balance", SqliteType.Integer), entry.Parameters.Add("@reference", SqliteType.Text),
-                entry.Parameters.Add("@now", SqliteType.Integer));
-            var (gMember, gAmount, gNow, gReference) = (growth.Parameters.Add("@member", SqliteType.Text), growth.Parameters.Add("@amount", SqliteType.Integer),
-                growth.Parameters.Add("@now", SqliteType.Integer), growth.Parameters.Add("@reference", SqliteType.Text));
-            var (aMember, aTier, aAssessment, aPaid, aPaidExpires, aGrowth, aBalance, aNow) = (account.Parameters.Add("@member", SqliteType.Text),
-                account.Parameters.Add("@tier", SqliteType.Text), account.Parameters.Add("@assessment", SqliteType.Integer), account.Parameters.Add("@paid", SqliteType.Text),
-                account.Parameters.Add("@paidExpires", SqliteType.Integer), account.Parameters.Add("@growth", SqliteType.Integer),
-                account.Parameters.Add("@balance", SqliteType.Integer), account.Parameters.Add("@now", SqliteType.Integer));
+                "\"PointsBalance\" = excluded.\"PointsBalance\", \"Version\" = loyalty_accounts.\"Version\" + 1, \"UpdatedAt\" = excluded.\"UpdatedAt\" RETURNING \"Version\"");
+            var (lMember, lPoints, lNow, lExpires, lReference) = (Param(lot, "@member", DbType.String), Param(lot, "@points", DbType.Int64),
+                Param(lot, "@now", DbType.Int64), Param(lot, "@expires", DbType.Int64), Param(lot, "@reference", DbType.String));
+            var (eMember, eKind, ePoints, eBalance, eReference, eNow) = (Param(entry, "@member", DbType.String), Param(entry, "@kind", DbType.Int64),
+                Param(entry, "@points", DbType.Int64), Param(entry, "@balance", DbType.Int64), Param(entry, "@reference", DbType.String),
+                Param(entry, "@now", DbType.Int64));
+            var (gMember, gAmount, gNow, gReference) = (Param(growth, "@member", DbType.String), Param(growth, "@amount", DbType.Int64),
+                Param(growth, "@now", DbType.Int64), Param(growth, "@reference", DbType.String));
+            var (aMember, aTier, aAssessment, aPaid, aPaidExpires, aGrowth, aBalance, aNow) = (Param(account, "@member", DbType.String),
+                Param(account, "@tier", DbType.String), Param(account, "@assessment", DbType.Int64), Param(account, "@paid", DbType.String),
+                Param(account, "@paidExpires", DbType.Int64), Param(account, "@growth", DbType.Int64),
+                Param(account, "@balance", DbType.Int64), Param(account, "@now", DbType.Int64));
             (lNow.Value, eNow.Value, gNow.Value, aNow.Value, eKind.Value) = (now.UtcTicks, now.UtcTicks, now.UtcTicks, now.UtcTicks, (int)PointsEntryKind.Import);
 
             foreach (var member in work.Values)
@@ -585,7 +634,7 @@ public sealed class ImportBatchWriter(
                 aPaidExpires.Value = tier.PaidExpiresAt is { } e ? e.UtcTicks : DBNull.Value;
                 aGrowth.Value = growthValue;
                 aBalance.Value = balance;
-                versions[member.Id] = (long)(await account.ExecuteScalarAsync(ct) ?? 0L);
+                versions[member.Id] = Convert.ToInt64(await account.ExecuteScalarAsync(ct) ?? 0L);
             }
             return versions;
         }
@@ -597,13 +646,13 @@ public sealed class ImportBatchWriter(
             await using var keyRow = Command("INSERT INTO import_keys (\"Source\", \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\") " +
                                              "VALUES (@source, @key, @import, @row, @hash, @member) ON CONFLICT (\"Source\", \"SourceRowKey\") DO UPDATE SET " +
                                              "\"ImportId\" = excluded.\"ImportId\", \"RowNumber\" = excluded.\"RowNumber\", \"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\"");
-            var (oImport, oRow, oAcceptance, oMember, oReason, oField, oDetail, oOwner) = (outcomeRow.Parameters.Add("@import", SqliteType.Text),
-                outcomeRow.Parameters.Add("@row", SqliteType.Integer), outcomeRow.Parameters.Add("@acceptance", SqliteType.Integer),
-                outcomeRow.Parameters.Add("@member", SqliteType.Text), outcomeRow.Parameters.Add("@reason", SqliteType.Text), outcomeRow.Parameters.Add("@field", SqliteType.Text),
-                outcomeRow.Parameters.Add("@detail", SqliteType.Text), outcomeRow.Parameters.Add("@owner", SqliteType.Text));
-            var (kSource, kKey, kImport, kRow, kHash, kMember) = (keyRow.Parameters.Add("@source", SqliteType.Text), keyRow.Parameters.Add("@key", SqliteType.Text),
-                keyRow.Parameters.Add("@import", SqliteType.Text), keyRow.Parameters.Add("@row", SqliteType.Integer), keyRow.Parameters.Add("@hash", SqliteType.Blob),
-                keyRow.Parameters.Add("@member", SqliteType.Text));
+            var (oImport, oRow, oAcceptance, oMember, oReason, oField, oDetail, oOwner) = (Param(outcomeRow, "@import", DbType.String),
+                Param(outcomeRow, "@row", DbType.Int64), Param(outcomeRow, "@acceptance", DbType.Int64),
+                Param(outcomeRow, "@member", DbType.String), Param(outcomeRow, "@reason", DbType.String), Param(outcomeRow, "@field", DbType.String),
+                Param(outcomeRow, "@detail", DbType.String), Param(outcomeRow, "@owner", DbType.String));
+            var (kSource, kKey, kImport, kRow, kHash, kMember) = (Param(keyRow, "@source", DbType.String), Param(keyRow, "@key", DbType.String),
+                Param(keyRow, "@import", DbType.String), Param(keyRow, "@row", DbType.Int64), Param(keyRow, "@hash", DbType.Binary),
+                Param(keyRow, "@member", DbType.String));
             oImport.Value = kImport.Value = session.ImportId;
             kSource.Value = session.Source;
             foreach (var (outcome, row, firstOfKey) in written)

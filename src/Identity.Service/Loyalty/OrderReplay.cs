@@ -15,8 +15,8 @@ namespace Identity.Service.Loyalty;
 /// RecordOrders: a till's queue of orders, each keyed and answered on its own exactly as RecordOrder would answer it.
 /// The batch is recorded in paid_at order (ties in the request's order), whatever order it came in, so the points,
 /// growth and tiers are those of recording each order live in the order it was paid. Each order is its own idempotent
-/// write; they are queued together, so group commit puts up to a group's worth in each transaction, and one order's
-/// failure rolls back only that order.
+/// write; on SQLite they are queued together, so group commit puts up to a group's worth in each transaction, and one
+/// order's failure rolls back only that order (on PostgreSQL, which has no single writer, they are written in turn).
 /// </summary>
 public sealed class OrderReplay(
     IdempotentWrites idempotent, OrderRecording orders, MemberSnapshots snapshots, TimeProvider clock, IOptions<IdentityOptions> options,
@@ -49,17 +49,19 @@ public sealed class OrderReplay(
             if (!resolved.ContainsKey(command.Member))
                 resolved[command.Member] = await ResolveAsync(snapshots, command.Member, ct);
 
-        // Queued in paid_at order: the writer runs them in the order queued.
-        var writes = admitted.OrderBy(a => a.Command.PaidAt).ThenBy(a => a.Index)
-            .Select(a => (a.Index, Reply: idempotent.RunAsync(a.Key,
-                (db, change, token) => orders.RecordAsync(db, change, a.Command with { Resolved = resolved[a.Command.Member] }, token),
-                LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct)))
-            .ToList();
-        foreach (var (index, reply) in writes)
+        // In paid_at order. SQLite's writer runs writes in the order queued, so all are queued at once (group commit);
+        // PostgreSQL runs writes concurrently, so there each order starts once the one before it has committed.
+        var queue = admitted.OrderBy(a => a.Command.PaidAt).ThenBy(a => a.Index).ToList();
+        var start = ((int Index, OrderCommand Command, Storage.IdempotencyKey Key) a) => idempotent.RunAsync(a.Key,
+            (db, change, token) => orders.RecordAsync(db, change, a.Command with { Resolved = resolved[a.Command.Member] }, token),
+            LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct);
+        var queued = options.Value.Store.IsPostgres ? null : queue.Select(start).ToList();
+        for (var n = 0; n < queue.Count; n++)
         {
+            var index = queue[n].Index;
             try
             {
-                results[index] = new RecordOrderResult { Index = index, Recorded = await reply };
+                results[index] = new RecordOrderResult { Index = index, Recorded = await (queued?[n] ?? start(queue[n])) };
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

@@ -130,6 +130,8 @@ public sealed class DatabaseHealthCheck(DatabaseReadiness readiness, IOptions<Id
     {
         if (!readiness.IsReady)
             return HealthCheckResult.Unhealthy("database not migrated yet");
+        if (options.Value.Store.IsPostgres)
+            return await CheckPostgresAsync(options.Value.Store.ConnectionString!, cancellationToken);
         var connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
         {
             DataSource = options.Value.DatabasePath,
@@ -150,6 +152,25 @@ public sealed class DatabaseHealthCheck(DatabaseReadiness readiness, IOptions<Id
         {
             // The message names the SQLite error (cannot open, not a database), never data.
             return HealthCheckResult.Unhealthy("database unreachable: " + exception.Message);
+        }
+    }
+
+    /// <summary>On PostgreSQL there is no file: the store is ready when its database answers.</summary>
+    static async Task<HealthCheckResult> CheckPostgresAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = new Npgsql.NpgsqlConnection(connectionString);
+            await db.OpenAsync(cancellationToken);
+            await using var command = db.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM \"__EFMigrationsHistory\"";
+            command.CommandTimeout = 2;
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy("database migrated and reachable");
+        }
+        catch (System.Data.Common.DbException exception)
+        {
+            return HealthCheckResult.Unhealthy("database unreachable: " + (exception is Npgsql.PostgresException postgres ? postgres.MessageText : exception.Message));
         }
     }
 }

@@ -53,7 +53,7 @@ public sealed class HealthProbeTests
         }
     }
 
-    [Fact]
+    [SqliteFact("it moves the SQLite file away")]
     public async Task Readiness_fails_while_the_database_file_cannot_be_opened_and_returns_when_it_can()
     {
         await using var server = await IdentityServer.StartAsync();

@@ -124,7 +124,7 @@ public sealed class ImportTests
         Assert.True(outcomes.Take(answered * 200).All(o => o.Replayed), "rows answered before the kill did not replay");
         AssertTotals(export.Expected, replies[^1].Totals);
         AssertOutcomes(export, outcomes);
-        await AssertStoreAsync(Path.Combine(data, "identity.db"), new LoyaltyService.LoyaltyServiceClient(second.Admin), export.Expected);
+        await AssertStoreAsync(data, new LoyaltyService.LoyaltyServiceClient(second.Admin), export.Expected);
     }
 
     [Fact]
@@ -314,24 +314,27 @@ public sealed class ImportTests
 
     /// <summary>The store holds exactly the expected members, bindings and points, once, and the ledger is consistent.</summary>
     internal static Task AssertStoreAsync(IdentityServer server, LegacyExpected expected) =>
-        AssertStoreAsync(server.DatabasePath, server.Loyalty, expected);
+        AssertStoreAsync(server.DataDirectory, server.Loyalty, expected);
 
-    internal static async Task AssertStoreAsync(string database, LoyaltyService.LoyaltyServiceClient loyalty, LegacyExpected expected)
+    internal static async Task AssertStoreAsync(string dataDirectory, LoyaltyService.LoyaltyServiceClient loyalty, LegacyExpected expected)
     {
-        Assert.Equal(expected.Members, Scalar(database, "SELECT COUNT(*) FROM members WHERE \"State\" = 1"));
-        Assert.Equal(expected.Bindings, Scalar(database, "SELECT COUNT(*) FROM channel_identities"));
-        Assert.Equal(expected.PointsMigrated, Scalar(database, "SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries WHERE \"Kind\" = 7"));
-        Assert.Equal(0, Scalar(database, "SELECT COUNT(*) FROM (SELECT \"Reference\" FROM points_entries GROUP BY \"Reference\" HAVING COUNT(*) > 1)"));
-        Assert.Equal(expected.PointsMigrated, Scalar(database, "SELECT COALESCE(SUM(\"PointsBalance\"), 0) FROM loyalty_accounts"));
+        Assert.Equal(expected.Members, Scalar(dataDirectory, "SELECT COUNT(*) FROM members WHERE \"State\" = 1"));
+        Assert.Equal(expected.Bindings, Scalar(dataDirectory, "SELECT COUNT(*) FROM channel_identities"));
+        Assert.Equal(expected.PointsMigrated, Scalar(dataDirectory, "SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries WHERE \"Kind\" = 7"));
+        Assert.Equal(0, Scalar(dataDirectory, "SELECT COUNT(*) FROM (SELECT \"Reference\" FROM points_entries GROUP BY \"Reference\" HAVING COUNT(*) > 1) AS d"));
+        Assert.Equal(expected.PointsMigrated, Scalar(dataDirectory, "SELECT COALESCE(SUM(\"PointsBalance\"), 0) FROM loyalty_accounts"));
         var ledger = await loyalty.VerifyLedgerAsync(new VerifyLedgerRequest());
         Assert.Empty(ledger.Problems);
     }
 
-    internal static long Scalar(IdentityServer server, string sql) => Scalar(server.DatabasePath, sql);
+    internal static long Scalar(IdentityServer server, string sql) => Scalar(server.DataDirectory, sql);
 
-    internal static long Scalar(string database, string sql)
+    /// <summary>One value straight from the store of a data directory (its SQLite file, or its PostgreSQL database).</summary>
+    internal static long Scalar(string dataDirectory, string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        using System.Data.Common.DbConnection connection = TestStore.IsPostgres
+            ? new Npgsql.NpgsqlConnection(PostgresCluster.Shared.ConnectionString(TestStore.DatabaseFor(dataDirectory)))
+            : new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "identity.db")};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Identity.IntegrationTests.Infrastructure;
 
 namespace Identity.IntegrationTests.Import;
 
@@ -40,16 +41,24 @@ public sealed class ServerProcess : IAsyncDisposable
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Identity.Service.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Identity:DataDirectory={dataDirectory}",
-                // Any free ports for the other listeners: their defaults may be taken by another server on the machine.
+                // Free ports for the other listeners too, so that servers of parallel tests never collide on the defaults.
                 "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0" },
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in await TestStore.ServerArgsAsync(dataDirectory))
+            start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException("The server process did not start.");
         // Drain its output so that it never blocks on a full pipe.
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.ErrorDataReceived += (_, line) =>
+        {
+            // The last lines say why a server that exited did not start.
+            if (line.Data is { } text && errors.Count < 40)
+                errors.Enqueue(text);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -65,11 +74,11 @@ public sealed class ServerProcess : IAsyncDisposable
                 if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
                     break;
             }
-            catch (RpcException) when (DateTime.UtcNow < until && !process.HasExited)
+            catch (RpcException) when (DateTime.UtcNow < until)
             {
             }
             if (process.HasExited || DateTime.UtcNow >= until)
-                throw new InvalidOperationException($"The server process did not become SERVING (exited: {process.HasExited}).");
+                throw new InvalidOperationException($"The server process did not become SERVING (exited: {process.HasExited}): {string.Join('\n', errors)}");
             await Task.Delay(200);
         }
         return new ServerProcess(process, address, dataDirectory);

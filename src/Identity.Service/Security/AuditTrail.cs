@@ -103,6 +103,11 @@ public sealed class AuditTrail(IdentityStore store, TimeProvider clock, Security
             .Select(r => r.MemberId!).Distinct().ToList();
         if (named.Count == 0)
             return;
+        // On PostgreSQL an erasure and this flush can run at once: lock the named members' rows, as the erasure does when
+        // it loads its member, so that either the erasure commits first and is seen here, or it waits for this flush and
+        // then clears the rows written now.
+        if (db.Database.IsNpgsql())
+            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM members WHERE \"Id\" = ANY({named.ToArray()}) FOR UPDATE", ct);
         var erased = await db.Members
             .Where(m => named.Contains(m.Id) && (m.State == MemberRowState.Erased
                 || db.Members.Any(s => s.Id == m.MergedIntoId && s.State == MemberRowState.Erased)))

@@ -17,7 +17,7 @@ namespace Identity.IntegrationTests.Storage;
 /// </summary>
 public sealed class CrashDurabilityTests
 {
-    [Fact]
+    [SqliteFact("it kills a server process on its own SQLite file: the durability of SQLite's group commit")]
     public async Task Killing_the_server_during_concurrent_orders_loses_no_acknowledged_order_and_doubles_none()
     {
         var data = Path.Combine(Path.GetTempPath(), "identity-tests", Guid.NewGuid().ToString("N"));

@@ -93,7 +93,13 @@ public sealed class CacheIntegrityTests : IAsyncLifetime
             return;
         }
 
-        // The junk was dropped, counted, and replaced by a good value.
+        // The junk was dropped, counted, and replaced by a good value. A read that skipped Redis while an invalidation of
+        // the key was still in flight (slower on PostgreSQL) meets the junk on a later round.
+        for (var round = 0; round < 20 && server.Metrics.Sum(CacheMetrics.JunkDropped) <= junkBefore; round++)
+        {
+            await Task.Delay(100);
+            await ResolveEveryWayAsync(member.MemberId, phone, openId);
+        }
         Assert.True(server.Metrics.Sum(CacheMetrics.JunkDropped) > junkBefore, $"{kind}/{junk}: the junk was not counted");
         var healed = await WaitForValueAsync(db, key);
         Assert.True(healed.HasValue && await db.KeyTypeAsync(key) == RedisType.String, $"{kind}/{junk}: nothing good replaced the junk");

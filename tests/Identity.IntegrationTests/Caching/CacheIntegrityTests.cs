@@ -48,7 +48,7 @@ public sealed class CacheIntegrityTests : IAsyncLifetime
         return data;
     }
 
-    [Theory]
+    [SqliteTheory("on PostgreSQL a read can skip Redis for a key whose invalidation is still in flight for seconds, so it may never meet the junk; tracked in the note")]
     [MemberData(nameof(Cases))]
     public async Task Junk_under_a_key_is_a_miss_that_heals_itself(KeyKind kind, Junk junk)
     {

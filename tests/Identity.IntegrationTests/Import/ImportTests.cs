@@ -141,7 +141,21 @@ public sealed class ImportTests
         var import = ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "race", Source = "crm" }, rows.Chunk(200));
         var enrolled = new Dictionary<int, string>();
         foreach (var (person, phone) in people)
-            enrolled[person] = (await server.Members.EnrollMemberAsync(new EnrollMemberRequest { Phone = phone, Source = TestData.Pos() })).Member.MemberId;
+        {
+            // A POS retries UNAVAILABLE (store busy, with RetryInfo), as docs/errors.md asks of every caller.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    enrolled[person] = (await server.Members.EnrollMemberAsync(new EnrollMemberRequest { Phone = phone, Source = TestData.Pos() })).Member.MemberId;
+                    break;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && attempt < 5)
+                {
+                    await Task.Delay(200 * attempt);
+                }
+            }
+        }
         var replies = await import;
 
         var outcomes = replies.SelectMany(r => r.Outcomes).ToList();

@@ -47,11 +47,24 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     const int GapSeconds = 10;
     const int MaxGaps = 10_000;
 
+    // Rows applied to Redis (here, or by their writer at commit) whose "applied" mark is not yet written: not pending, not
+    // applied again. Touched only by the poll loop.
+    readonly HashSet<long> appliedUnmarked = [];
+
+    // The write that marks rows applied (and deletes old ones). It goes through the store's write queue, which can be long
+    // under write load: the poll does not wait for it, so L1 and the pending set stay current however busy writers are.
+    Task marking = Task.CompletedTask;
+
+    // When the last read of the unapplied rows began (Environment.TickCount64); 0 before the first.
+    long pendingReadAt;
+
     /// <summary>
     /// True when Redis may still hold an old value for the key: a write's invalidation is not yet applied there, or this
-    /// instance cannot tell (it has not read the outbox within the bound).
+    /// instance cannot tell (it has not read the unapplied rows within the bound).
     /// </summary>
-    public bool IsPending(string key) => !l1.InSync || pendingOverflow || ownPending.ContainsKey(key) || storePending.Contains(key);
+    public bool IsPending(string key) =>
+        Environment.TickCount64 - Interlocked.Read(ref pendingReadAt) > settings.InvalidationBoundMilliseconds
+        || pendingOverflow || ownPending.ContainsKey(key) || storePending.Contains(key);
 
     /// <summary>A write of this instance committed (called before its invalidation is tried).</summary>
     public long Committed(CacheChange change)
@@ -133,56 +146,65 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                 break;
         }
 
+        foreach (var id in ownRows.Keys)
+            if (id <= lastSeenId)
+                ownRows.TryRemove(id, out _);
+        // Every row committed before this read began has dropped its L1 copies here.
+        l1.Synced(startedAt);
+
         // Written as the partial index's own condition, so that SQLite reads the index rather than the table (PostgreSQL
         // matches its index's NOT "Applied" to the plain query).
         var unapplied = await store.ReadAsync((db, token) => (store.IsPostgres ? db.CacheOutbox.Where(r => !r.Applied)
                 : db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0"))
             .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key, r.Version }).Take(UnappliedBatchSize).ToListAsync(token), ct);
-        storePending = unapplied.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
+        while (appliedAtCommit.TryDequeue(out var id))
+            appliedUnmarked.Add(id);
+        // Ids no longer unapplied were marked; an id applied at commit but not read yet (its row committed after this read
+        // began) is applied once more by a later poll, which is harmless.
+        appliedUnmarked.IntersectWith(unapplied.Select(r => r.Id));
+        var open = unapplied.Where(r => !appliedUnmarked.Contains(r.Id)).ToList();
+        storePending = open.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
         pendingOverflow = unapplied.Count == UnappliedBatchSize;
-
-        if (unapplied.Count > 0)
-        {
-            var done = new HashSet<long>();
-            while (appliedAtCommit.TryDequeue(out var id))
-                done.Add(id);
-            var toApply = unapplied.Where(r => !done.Contains(r.Id))
-                .GroupBy(r => r.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(r => r.Version))).ToList();
-            // Without Redis there is nothing to apply: rows only carry changes between instances.
-            var applied = toApply.Count == 0 || !redis.IsConfigured || (redis.IsUsable && await redis.InvalidateAsync(toApply));
-            var ids = applied ? unapplied.Select(r => r.Id).ToList() : unapplied.Where(r => done.Contains(r.Id)).Select(r => r.Id).ToList();
-            if (ids.Count > 0)
-            {
-                await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => ids.Contains(r.Id))
-                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Applied, true), token), ct);
-                var left = unapplied.Where(r => !ids.Contains(r.Id)).Select(r => r.Key);
-                storePending = left.ToFrozenSet(StringComparer.Ordinal);
-                metrics.Applied(applied ? toApply.Count : 0);
-            }
-            if (!applied)
-                foreach (var id in done.Where(d => !ids.Contains(d)))
-                    appliedAtCommit.Enqueue(id);
-        }
-        else
-        {
-            appliedAtCommit.Clear();
-        }
-
-        foreach (var id in ownRows.Keys)
-            if (id <= lastSeenId)
-                ownRows.TryRemove(id, out _);
-
+        Interlocked.Exchange(ref pendingReadAt, startedAt);
         // Keys written here before this read began are now covered by what it read.
         foreach (var (key, at) in ownPending)
             if (at < startedAt)
                 ownPending.TryRemove(KeyValuePair.Create(key, at));
-        l1.Synced(startedAt);
 
-        if (startedAt - lastCleanup > 5_000)
+        if (open.Count > 0)
         {
-            lastCleanup = startedAt;
-            var cutoff = clock.GetUtcNow().AddSeconds(-settings.OutboxRetentionSeconds);
-            await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => r.Applied && r.CreatedAt < cutoff).ExecuteDeleteAsync(token), ct);
+            var toApply = open.GroupBy(r => r.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(r => r.Version))).ToList();
+            // Without Redis there is nothing to apply: rows only carry changes between instances.
+            if (!redis.IsConfigured || (redis.IsUsable && await redis.InvalidateAsync(toApply)))
+            {
+                appliedUnmarked.UnionWith(open.Select(r => r.Id));
+                storePending = FrozenSet<string>.Empty;
+                metrics.Applied(redis.IsConfigured ? toApply.Count : 0);
+            }
+        }
+
+        if (marking.IsCompleted && (appliedUnmarked.Count > 0 || startedAt - lastCleanup > 5_000))
+            marking = MarkAsync([.. appliedUnmarked], startedAt, ct);
+    }
+
+    async Task MarkAsync(List<long> ids, long startedAt, CancellationToken ct)
+    {
+        try
+        {
+            if (ids.Count > 0)
+                await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => ids.Contains(r.Id))
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Applied, true), token), ct);
+            if (startedAt - lastCleanup > 5_000)
+            {
+                lastCleanup = startedAt;
+                var cutoff = clock.GetUtcNow().AddSeconds(-settings.OutboxRetentionSeconds);
+                await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => r.Applied && r.CreatedAt < cutoff).ExecuteDeleteAsync(token), ct);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // Marked by a later poll: until then the rows are only read, never applied again.
+            Log.OutboxFailed(logger, exception);
         }
     }
 }

@@ -328,7 +328,7 @@ start_server() { # mode: a server on DATA_DIR with the mode's flags
   for attempt in 1 2 3; do
     pick_port
     SERVER_URL="http://127.0.0.1:$PORT"
-    args=(--urls "$SERVER_URL" "--Identity:DataDirectory=$(data_dir_of "$mode")" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
+    args=(--urls "$SERVER_URL" "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0" "--Kestrel:Endpoints:Management:Url=http://127.0.0.1:0" "--Identity:DataDirectory=$(data_dir_of "$mode")" "--Logging:LogLevel:Default=$SERVER_LOG_LEVEL")
     mode_uses_redis "$mode" && args+=("--Redis:Configuration=127.0.0.1:$REDIS_PORT")
     args+=("${MODE_ARGS[@]}")
     dotnet "$SERVER_DLL" "${args[@]}" >"$log" 2>&1 &

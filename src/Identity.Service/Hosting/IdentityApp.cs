@@ -100,6 +100,7 @@ public static class IdentityApp
         services.AddGrpcReflection();
         services.AddSingleton<ListenerAddresses>();
         services.AddSingleton<DatabaseReadiness>();
+        services.AddSingleton<DatabaseHealthCheck>(); // one instance, so that its probe is shared
         services.AddGrpcHealthChecks(health =>
         {
             // Every API service is as ready as the server: one store, one cache. "" is the server as a whole.

@@ -123,13 +123,35 @@ public sealed class DatabaseReadiness
 /// <summary>
 /// Readiness (grpc.health.v1 and <c>/readyz</c>): the database is migrated and can be opened and read now. The probe
 /// opens its own connection, outside the pool, since a pooled connection keeps working on a file that has since gone.
+/// One probe serves every check for <see cref="ReuseMilliseconds"/>: load balancers and monitors call grpc.health.v1
+/// at high rates, and a connection per call would make the health check the most expensive call the server answers.
 /// </summary>
 public sealed class DatabaseHealthCheck(DatabaseReadiness readiness, IOptions<IdentityOptions> options) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    /// <summary>How long one probe's answer is reused (documented in docs/operations.md).</summary>
+    public const int ReuseMilliseconds = 1000;
+
+    (Task<HealthCheckResult> Probe, long At)? last;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (!readiness.IsReady)
-            return HealthCheckResult.Unhealthy("database not migrated yet");
+            return Task.FromResult(HealthCheckResult.Unhealthy("database not migrated yet"));
+        var now = Environment.TickCount64;
+        var current = last;
+        if (current is not { } reused || now - reused.At >= ReuseMilliseconds)
+        {
+            // Shared by every caller meanwhile: bounded by its own timeout, not cancelled with the first caller.
+            reused = (ProbeAsync(), now);
+            last = reused;
+        }
+        return reused.Probe.WaitAsync(cancellationToken);
+    }
+
+    async Task<HealthCheckResult> ProbeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var cancellationToken = timeout.Token;
         if (options.Value.Store.IsPostgres)
             return await CheckPostgresAsync(options.Value.Store.ConnectionString!, cancellationToken);
         var connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
@@ -148,7 +170,7 @@ public sealed class DatabaseHealthCheck(DatabaseReadiness readiness, IOptions<Id
             await command.ExecuteScalarAsync(cancellationToken);
             return HealthCheckResult.Healthy("database migrated and reachable");
         }
-        catch (System.Data.Common.DbException exception)
+        catch (Exception exception) when (exception is System.Data.Common.DbException or OperationCanceledException)
         {
             // The message names the SQLite error (cannot open, not a database), never data.
             return HealthCheckResult.Unhealthy("database unreachable: " + exception.Message);
@@ -168,7 +190,7 @@ public sealed class DatabaseHealthCheck(DatabaseReadiness readiness, IOptions<Id
             await command.ExecuteScalarAsync(cancellationToken);
             return HealthCheckResult.Healthy("database migrated and reachable");
         }
-        catch (System.Data.Common.DbException exception)
+        catch (Exception exception) when (exception is System.Data.Common.DbException or OperationCanceledException)
         {
             return HealthCheckResult.Unhealthy("database unreachable: " + (exception is Npgsql.PostgresException postgres ? postgres.MessageText : exception.Message));
         }

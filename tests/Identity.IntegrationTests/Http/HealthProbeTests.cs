@@ -73,6 +73,8 @@ public sealed class HealthProbeTests
         Directory.CreateDirectory(server.DatabasePath);
         try
         {
+            // One probe answers for a second: the next one sees the file gone.
+            await Task.Delay(Identity.Service.Storage.DatabaseHealthCheck.ReuseMilliseconds + 100);
             var unready = await ProbeAsync(server, "/readyz");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, unready.Status);
             Assert.Contains("\"status\":\"Unhealthy\"", unready.Body, StringComparison.Ordinal);
@@ -86,6 +88,7 @@ public sealed class HealthProbeTests
             Directory.Delete(server.DatabasePath);
             File.Move(aside, server.DatabasePath);
         }
+        await Task.Delay(Identity.Service.Storage.DatabaseHealthCheck.ReuseMilliseconds + 100);
         Assert.Equal(HttpStatusCode.OK, (await ProbeAsync(server, "/readyz")).Status);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await GrpcHealthAsync(server, "identity.v1.LoyaltyService"));
         Assert.Equal(0, await CliHealthAsync(server));

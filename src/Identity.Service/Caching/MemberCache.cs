@@ -36,6 +36,14 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             s => s.Member.ChannelIdentities.Any(i => (int)i.Channel == identity.Channel && i.ExternalId == identity.ExternalId),
             () => loader.ByIdentityAsync(identity), ct);
 
+    /// <summary>The member id a phone lookup leads to in the cache's lookup entries (L1, then Redis); null when neither knows it.</summary>
+    public Task<string?> MemberIdByPhoneAsync(byte[] phoneIndex) => LookupTargetAsync(keys.Phone(phoneIndex));
+
+    /// <summary>The member id an identity lookup leads to in the cache's lookup entries; null when neither level knows it.</summary>
+    public Task<string?> MemberIdByIdentityAsync(Members.IdentityKey identity) => LookupTargetAsync(keys.Identity(identity));
+
+    async Task<string?> LookupTargetAsync(string key) => settings.Enabled && (await LookupAsync(key)).Target is string id ? id : null;
+
     /// <summary>By member id. A merged id is answered from the store (rare) with the survivor and the id it came from.</summary>
     public async Task<(MemberSnapshot? Snapshot, string? RedirectedFrom)> ByIdAsync(string memberId, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using Identity.Service.Errors;
 using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.V1;
@@ -14,6 +15,33 @@ public sealed class MemberSnapshots(MemberCache cache, PhoneProtector protector,
         if (lookup.Scope is { } scope && !scope.Admits(found.Snapshot.Member))
             MemberQueries.ThrowNotFound(lookup);
         return found;
+    }
+
+    /// <summary>
+    /// The id of the member a lookup names, for a write that checks in the store that the lookup still leads there
+    /// (<see cref="MemberQueries.LoadIfStillNamedAsync"/>): from the cache's lookup entries when they know it, without the
+    /// snapshot. An order invalidates its member's snapshot, so the next order would otherwise reload the whole snapshot
+    /// only to learn the id. Null when the lookup names no member here: the write then resolves it in the store.
+    /// </summary>
+    public async Task<string?> MemberIdAsync(MemberLookup lookup, CancellationToken ct)
+    {
+        var cached = lookup switch
+        {
+            MemberLookup.ById byId => byId.MemberId,
+            MemberLookup.ByPhone byPhone => await cache.MemberIdByPhoneAsync(protector.BlindIndex(byPhone.Phone)),
+            MemberLookup.ByIdentity byIdentity => await cache.MemberIdByIdentityAsync(byIdentity.Identity),
+            _ => null,
+        };
+        if (cached is not null)
+            return cached;
+        try
+        {
+            return (await ResolveAsync(lookup, ct)).Snapshot.Member.MemberId;
+        }
+        catch (IdentityException)
+        {
+            return null;
+        }
     }
 
     async Task<(MemberSnapshot Snapshot, string? RedirectedFrom)> FindAsync(MemberLookup lookup, CancellationToken ct)

@@ -138,6 +138,7 @@ public static class IdentityApp
         services.AddSingleton<PointsStatements>();
         services.AddSingleton<Loyalty.Writes.AccountOpening>();
         services.AddSingleton<Loyalty.Writes.OrderRecording>();
+        services.AddSingleton<Loyalty.Writes.DirectOrderWrite>();
         services.AddSingleton<Loyalty.OrderReplay>();
         services.AddSingleton<Loyalty.Writes.RefundRecording>();
         services.AddSingleton<Loyalty.Writes.PointsSpending>();

@@ -77,18 +77,8 @@ public sealed class OrderReplay(
     /// The member as the cache resolves it now, or null when it does not (the write then resolves it itself and answers
     /// as RecordOrder would, replays included).
     /// </summary>
-    public static async Task<ResolvedMember?> ResolveAsync(MemberSnapshots snapshots, MemberLookup lookup, CancellationToken ct)
-    {
-        try
-        {
-            var (snapshot, _) = await snapshots.ResolveAsync(lookup, ct);
-            return new ResolvedMember(snapshot.Member.MemberId, snapshot.Member.Version);
-        }
-        catch (IdentityException)
-        {
-            return null;
-        }
-    }
+    public static async Task<ResolvedMember?> ResolveAsync(MemberSnapshots snapshots, MemberLookup lookup, CancellationToken ct) =>
+        await snapshots.MemberIdAsync(lookup, ct) is { } id ? new ResolvedMember(id) : null;
 
     /// <summary>The order's refusal as RecordOrder would have sent it: the same status code, reason, field and message.</summary>
     RecordOrderResult Refused(int index, Exception exception, CancellationToken ct)

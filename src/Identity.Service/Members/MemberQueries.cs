@@ -12,13 +12,30 @@ public static class MemberQueries
         db.Members.Include(m => m.Identities).Include(m => m.Consents).AsSplitQuery().FirstOrDefaultAsync(m => m.Id == id, ct);
 
     /// <summary>
-    /// The member row alone (one read by key) when it is active and still at the version it was resolved at; else null,
-    /// and the caller resolves the lookup afresh.
+    /// The member row alone (one read by key) when it is active and the lookup still names it, within the lookup's scope
+    /// (for an identity or a scope, one more read by key); else null, and the caller resolves the lookup afresh in the
+    /// store, with its errors. The id came from the cache before the write queued; everything else comes from here.
     /// </summary>
-    public static async Task<MemberRecord?> LoadUnchangedAsync(IdentityDbContext db, ResolvedMember resolved, CancellationToken ct)
+    public static async Task<MemberRecord?> LoadIfStillNamedAsync(IdentityDbContext db, ResolvedMember resolved, MemberLookup lookup,
+        PhoneProtector protector, CancellationToken ct)
     {
-        var member = await db.Members.FirstOrDefaultAsync(m => m.Id == resolved.Id, ct);
-        return member is { State: MemberRowState.Active } && member.Version == resolved.Version ? member : null;
+        var id = resolved.Id;
+        var member = await db.Members.FirstOrDefaultAsync(m => m.Id == id, ct);
+        if (member is not { State: MemberRowState.Active })
+            return null;
+        var named = lookup switch
+        {
+            MemberLookup.ById byId => byId.MemberId == id,
+            MemberLookup.ByPhone byPhone => member.PhoneIndex is { } index && index.AsSpan().SequenceEqual(protector.BlindIndex(byPhone.Phone)),
+            MemberLookup.ByIdentity { Identity: var identity } => await db.ChannelIdentities.AnyAsync(
+                i => i.Channel == identity.Channel && i.ExternalId == identity.ExternalId && i.MemberId == id, ct),
+            _ => false,
+        };
+        if (!named)
+            return null;
+        if (lookup.Scope is { Channel: var channel } && !await db.ChannelIdentities.AnyAsync(i => i.MemberId == id && i.Channel == channel, ct))
+            return null;
+        return member;
     }
 
     public static Task<MemberRecord?> LoadByPhoneIndexAsync(IdentityDbContext db, byte[] index, CancellationToken ct) =>

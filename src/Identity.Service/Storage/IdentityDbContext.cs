@@ -112,7 +112,8 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
         {
             growth.ToTable("growth_events");
             growth.HasKey(g => g.Id);
-            growth.HasIndex(g => new { g.MemberId, g.OccurredAt });
+            // Amount too: a write sums the member's window from the index alone, however long its history.
+            growth.HasIndex(g => new { g.MemberId, g.OccurredAt, g.Amount });
         });
 
         model.Entity<IdempotencyRecord>(key =>

@@ -14,7 +14,7 @@ public sealed class AccountOpening(ProgramCatalog catalog, PhoneProtector protec
     {
         var now = clock.GetUtcNow();
         var program = await catalog.ForWriteAsync(db, ct);
-        var member = resolved is null ? null : await MemberQueries.LoadUnchangedAsync(db, resolved, ct);
+        var member = resolved is null ? null : await MemberQueries.LoadIfStillNamedAsync(db, resolved, lookup, protector, ct);
         if (member is null)
             (member, _) = await MemberQueries.ResolveAsync(db, protector, lookup, ct);
         var account = await LoyaltyAccounts.EnsureAsync(db, program, member, now, ct);

@@ -261,7 +261,7 @@ namespace Identity.Service.Storage.PostgresMigrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("MemberId", "OccurredAt");
+                    b.HasIndex("MemberId", "OccurredAt", "Amount");
 
                     b.ToTable("growth_events", (string)null);
                 });

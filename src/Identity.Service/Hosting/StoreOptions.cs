@@ -15,5 +15,11 @@ public sealed class StoreOptions
     /// <summary>How many times a PostgreSQL write is run from the start when it lost a race to another transaction.</summary>
     public int WriteAttempts { get; set; } = 12;
 
+    /// <summary>
+    /// Writes the common order (known member, existing account, nothing due to expire) in plain SQL rather than through
+    /// the general path; both write the same rows. Default true; false is the way back should the fast path misbehave.
+    /// </summary>
+    public bool DirectOrderWrites { get; set; } = true;
+
     public bool IsPostgres => Provider == StoreProvider.Postgres;
 }

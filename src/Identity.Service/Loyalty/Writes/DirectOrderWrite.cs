@@ -18,12 +18,15 @@ namespace Identity.Service.Loyalty.Writes;
 /// key at its new version, in the outbox, in the same transaction. On PostgreSQL the member and account rows are read
 /// <c>FOR UPDATE</c>, as <see cref="PostgresRowLocks"/> reads them.
 /// </summary>
-public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, PhoneProtector protector, LoyaltyMetrics metrics, TimeProvider clock)
+public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, PhoneProtector protector, LoyaltyMetrics metrics, TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
 {
+    readonly bool enabled = options.Value.Store.DirectOrderWrites;
+
     /// <summary>The order's result, or null (nothing written) when it is not the common case.</summary>
     public async Task<OrderResult?> TryRecordAsync(IdentityDbContext db, CacheChange change, OrderCommand command, CancellationToken ct)
     {
-        if (command.Resolved is not { Id: var id } || db.Database.CurrentTransaction?.GetDbTransaction() is not { } transaction)
+        if (!enabled || command.Resolved is not { Id: var id } || db.Database.CurrentTransaction?.GetDbTransaction() is not { } transaction)
             return null;
         var sql = new Sql(db.Database.GetDbConnection(), transaction, ct);
         var locked = db.Database.ProviderName == ProviderMigrationsAssembly.PostgresProvider ? " FOR UPDATE" : "";

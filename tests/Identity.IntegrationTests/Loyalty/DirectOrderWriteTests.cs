@@ -1,0 +1,83 @@
+using Google.Protobuf.WellKnownTypes;
+using Identity.Service.Caching;
+
+namespace Identity.IntegrationTests.Loyalty;
+
+/// <summary>
+/// The common order is written in plain SQL (Identity:Store:DirectOrderWrites); every other case takes the general path.
+/// The same orders, refunds and replays through both leave the same replies, ledger, lots, account and cache versions.
+/// </summary>
+public sealed class DirectOrderWriteTests
+{
+    [Fact]
+    public async Task Orders_written_directly_leave_exactly_what_the_general_path_leaves()
+    {
+        await using var direct = await IdentityServer.StartAsync();
+        await using var general = await IdentityServer.StartAsync(null, "--Identity:Store:DirectOrderWrites=false");
+        var now = DateTimeOffset.UtcNow;
+        var sides = new List<(IdentityServer Server, string MemberId, string Phone)>();
+        foreach (var server in new[] { direct, general })
+        {
+            var phone = TestData.Phone();
+            sides.Add((server, (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member.MemberId, phone));
+        }
+
+        // Growth crosses silver (1,000) and gold (5,000, a points multiplier); late orders; by phone and by id; a refund
+        // between orders (it takes growth back); and a replay.
+        (long Fen, int HoursAgo, bool ById)[] orders =
+        [
+            (30_000, 20 * 24, false), (80_000, 10 * 24, true), (50_000, 0, false), (400_000, 3 * 24, false), (120_000, 2, true),
+            (9_900, 25 * 24, false), (300_000, 30, true), (1, 0, false),
+        ];
+        for (var i = 0; i < orders.Length; i++)
+        {
+            var (fen, hoursAgo, byId) = orders[i];
+            var replies = new List<RecordOrderResponse>();
+            foreach (var (server, memberId, phone) in sides)
+            {
+                var request = new RecordOrderRequest
+                {
+                    Member = byId ? new MemberKey { MemberId = memberId } : new MemberKey { Phone = phone }, Channel = Channel.Pos,
+                    OrderId = $"D-{i}", StoreId = "S001", AmountFen = fen, PaidAt = Timestamp.FromDateTimeOffset(now.AddHours(-hoursAgo)),
+                };
+                var reply = await server.Loyalty.RecordOrderAsync(request);
+                if (i == 3)
+                {
+                    Assert.True((await server.Loyalty.RecordOrderAsync(request)).Replayed);
+                    await server.Loyalty.RecordRefundAsync(new RecordRefundRequest { Channel = Channel.Pos, OrderId = "D-1", RefundId = "R-1", AmountFen = 40_000 });
+                }
+                replies.Add(Without(reply, memberId));
+            }
+            Assert.Equal(replies[1], replies[0]);
+        }
+
+        var states = new List<string>();
+        foreach (var (server, memberId, _) in sides)
+        {
+            var entries = await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = new MemberKey { MemberId = memberId }, PageSize = 500 });
+            var account = await server.Loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = new MemberKey { MemberId = memberId } });
+            var resolved = await server.Members.ResolveMemberAsync(new ResolveMemberRequest
+            {
+                MemberId = memberId, BenefitContext = new BenefitContext { Channel = Channel.Pos },
+            });
+            var key = server.Service<CacheKeys>().Member(memberId);
+            states.Add(string.Join("\n",
+                string.Join("; ", entries.Entries.Select(e => $"{e.Kind} {e.Points} {e.BalanceAfter} {e.Reference} {e.Reason}")),
+                string.Join("; ", account.Lots.Select(l => $"{l.Points} {l.Remaining} {l.ExpiresAt}")),
+                $"balance {account.Balance}, tier {resolved.Benefits.Tier.Code}, growth {resolved.Benefits.Growth}",
+                $"account version {server.Scalar("SELECT \"Version\" FROM loyalty_accounts WHERE \"MemberId\" = @id", memberId)}",
+                $"snapshot version announced {server.Scalar("SELECT MAX(\"Version\") FROM cache_outbox WHERE \"Key\" = @id", key)}"));
+            Assert.Empty((await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
+        }
+        Assert.Contains("tier gold", states[0], StringComparison.Ordinal);
+        Assert.Equal(states[1], states[0]);
+    }
+
+    static RecordOrderResponse Without(RecordOrderResponse reply, string memberId)
+    {
+        Assert.Equal(memberId, reply.MemberId);
+        var copy = reply.Clone();
+        copy.MemberId = "";
+        return copy;
+    }
+}

@@ -40,7 +40,7 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
             try
             {
                 var built = reply(await write(db, change, ct));
-                Idempotency.Remember(db, key, built, clock.GetUtcNow());
+                await Idempotency.RememberAsync(db, key, built, clock.GetUtcNow(), ct);
                 return (built, null);
             }
             catch (IdentityException refused) when (refused.Remembered)

@@ -43,7 +43,7 @@ public sealed class ProgramCatalog(IDbContextFactory<IdentityDbContext> contexts
     /// <summary>The program in force, checked against the store inside a write transaction.</summary>
     public async Task<LoyaltyProgram> ForWriteAsync(IdentityDbContext db, CancellationToken ct)
     {
-        var latest = await db.Programs.MaxAsync(p => p.Version, ct);
+        var latest = await new RawSql(db, ct).ScalarAsync("SELECT MAX(\"Version\") FROM programs") ?? 0;
         if (current is null || current.Program.Version != latest)
             await LoadLatestAsync(db, ct);
         return Current.Program;

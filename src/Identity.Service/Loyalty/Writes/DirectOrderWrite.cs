@@ -1,11 +1,9 @@
-using System.Data.Common;
 using Identity.Service.Caching;
 using Identity.Service.Members;
 using Identity.Service.Phones;
 using Identity.Service.Storage;
 using Identity.Service.Telemetry;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Identity.Service.Loyalty.Writes;
 
@@ -26,10 +24,10 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
     /// <summary>The order's result, or null (nothing written) when it is not the common case.</summary>
     public async Task<OrderResult?> TryRecordAsync(IdentityDbContext db, CacheChange change, OrderCommand command, CancellationToken ct)
     {
-        if (!enabled || command.Resolved is not { Id: var id } || db.Database.CurrentTransaction?.GetDbTransaction() is not { } transaction)
+        if (!enabled || command.Resolved is not { Id: var id } || db.Database.CurrentTransaction is null)
             return null;
-        var sql = new Sql(db.Database.GetDbConnection(), transaction, ct);
-        var locked = db.Database.ProviderName == ProviderMigrationsAssembly.PostgresProvider ? " FOR UPDATE" : "";
+        var sql = new RawSql(db, ct);
+        var locked = sql.ForUpdate;
         var now = clock.GetUtcNow();
         var program = await catalog.ForWriteAsync(db, ct);
 
@@ -55,8 +53,8 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
 
         var priced = OrderRecording.Price(program, member, account, command);
         var from = now.AddMonths(-program.Growth.WindowMonths);
-        var saved = await sql.ReadAsync("SELECT CAST(COALESCE(SUM(\"Amount\"), 0) AS BIGINT) FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p1 AND \"OccurredAt\" <= @p2",
-            r => (object)r.GetInt64(0), id, from.UtcTicks, now.UtcTicks) as long? ?? 0;
+        var saved = await sql.ScalarAsync("SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p1 AND \"OccurredAt\" <= @p2",
+            id, from.UtcTicks, now.UtcTicks) ?? 0;
         var previousVersion = account.Version;
         if (priced.Points > 0)
         {
@@ -85,8 +83,8 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
         // The member's snapshot carries the account: its key goes to the outbox at the new snapshot version.
         var key = keys.Member(id);
         var version = member.Version + account.Version;
-        var outboxId = await sql.ReadAsync("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@p0, @p1, @p2, @p3) RETURNING \"Id\"",
-            r => (object)r.GetInt64(0), key, version, now.UtcTicks, false) as long? ?? throw new InvalidOperationException("The outbox row got no id.");
+        var outboxId = await sql.ScalarAsync("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@p0, @p1, @p2, @p3) RETURNING \"Id\"",
+            key, version, now.UtcTicks, false) ?? throw new InvalidOperationException("The outbox row got no id.");
         change.Add(new CacheOutboxRecord { Id = outboxId, Key = key, Version = version, CreatedAt = now });
         if (priced.Points > 0)
             metrics.EntriesSaved((int)V1.PointsEntryKind.Earn, 1);
@@ -94,7 +92,7 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
     }
 
     /// <summary>The lookup still names the member, within its scope (as <see cref="MemberQueries.LoadIfStillNamedAsync"/> checks it).</summary>
-    async Task<bool> StillNamedAsync(Sql sql, MemberRecord member, MemberLookup lookup)
+    async Task<bool> StillNamedAsync(RawSql sql, MemberRecord member, MemberLookup lookup)
     {
         var named = lookup switch
         {
@@ -110,36 +108,4 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
     }
 
     static DateTimeOffset Instant(long utcTicks) => new(utcTicks, TimeSpan.Zero);
-
-    /// <summary>Commands on the write's connection, in its transaction, with positional parameters @p0, @p1, …</summary>
-    readonly struct Sql(DbConnection connection, DbTransaction transaction, CancellationToken ct)
-    {
-        public async Task<T?> ReadAsync<T>(string text, Func<DbDataReader, T> read, params object?[] values) where T : class
-        {
-            await using var command = Create(text, values);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            return await reader.ReadAsync(ct) ? read(reader) : null;
-        }
-
-        public async Task<int> ExecuteAsync(string text, params object?[] values)
-        {
-            await using var command = Create(text, values);
-            return await command.ExecuteNonQueryAsync(ct);
-        }
-
-        DbCommand Create(string text, object?[] values)
-        {
-            var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = text;
-            for (var i = 0; i < values.Length; i++)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = "p" + i;
-                parameter.Value = values[i] ?? DBNull.Value;
-                command.Parameters.Add(parameter);
-            }
-            return command;
-        }
-    }
 }

@@ -101,12 +101,15 @@ public sealed class MemberScopeMatrixTests(ServerFixture fixture) : IClassFixtur
         ["PartnerService/CheckMembership"] = "partners see consenting members only: PartnerTests",
         ["PartnerService/RecordPartnerOrder"] = "partners see consenting members only: PartnerTests",
         ["AdminService/ListAuditEvents"] = "admin only (filters the audit trail by member id): AccessMatrixTests",
+        ["LoyaltyService/RecordOrders"] = "POS only (no member scope), each order answered as RecordOrder answers it: OrderReplayTests",
     };
 
+    /// <summary>The request names a member itself, or holds requests that do (a batch of orders).</summary>
     static bool NamesAMember(MessageDescriptor input) =>
         input.Fields.InDeclarationOrder().Any(f =>
             f.Name is "member_id" or "phone" or "survivor_member_id" or "partner_member_id"
-            || (f.FieldType == FieldType.Message && f.MessageType.FullName == MemberKey.Descriptor.FullName));
+            || (f.FieldType == FieldType.Message && (f.MessageType.FullName == MemberKey.Descriptor.FullName
+                || (f.MessageType != input && f.MessageType.FullName.EndsWith("Request", StringComparison.Ordinal) && NamesAMember(f.MessageType)))));
 
     [Fact]
     public void Every_rpc_that_names_a_member_is_in_the_matrix()

@@ -30,82 +30,88 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
         var locked = sql.ForUpdate;
         var now = clock.GetUtcNow();
         var program = await catalog.ForWriteAsync(db, ct);
+        var from = now.AddMonths(-program.Growth.WindowMonths);
 
-        var member = await sql.ReadAsync($"SELECT \"State\", \"Version\", \"PhoneIndex\", \"Birthday\", \"CreatedAt\" FROM members WHERE \"Id\" = @p0{locked}",
-            r => new MemberRecord
-            {
-                Id = id, State = (MemberRowState)r.GetInt32(0), Version = r.GetInt64(1), PhoneIndex = r.IsDBNull(2) ? null : (byte[])r.GetValue(2),
-                Birthday = r.IsDBNull(3) ? null : r.GetString(3), CreatedAt = Instant(r.GetInt64(4)),
-            }, id);
-        if (member is not { State: MemberRowState.Active } || !await StillNamedAsync(sql, member, command.Member))
+        // Everything the order reads, in one batch (one round trip on PostgreSQL, where the member's row stays locked
+        // from here to the commit): the member, its account, any lot due to expire, the growth window, and whether the
+        // lookup still names the member within the caller's scope.
+        var reads = new List<(string, object?[])>
+        {
+            ($"SELECT \"State\", \"Version\", \"PhoneIndex\", \"Birthday\", \"CreatedAt\" FROM members WHERE \"Id\" = @p0{locked}", [id]),
+            ("SELECT \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", \"PointsBalance\", \"Version\", \"UpdatedAt\" "
+                + $"FROM loyalty_accounts WHERE \"MemberId\" = @p0{locked}", [id]),
+            ("SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1", [id, now.UtcTicks]),
+            ("SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p1 AND \"OccurredAt\" <= @p2", [id, from.UtcTicks, now.UtcTicks]),
+        };
+        if (command.Member is MemberLookup.ByIdentity { Identity: var identity })
+            reads.Add(("SELECT 1 FROM channel_identities WHERE \"Channel\" = @p0 AND \"ExternalId\" = @p1 AND \"MemberId\" = @p2",
+                [identity.Channel, identity.ExternalId, id]));
+        if (command.Member.Scope is { Channel: var channel })
+            reads.Add(("SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p1 LIMIT 1", [id, channel]));
+        var read = await sql.QueryAsync([.. reads]);
+
+        if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || read[1] is not [var a] || read[2].Count > 0
+            || read.Skip(4).Any(rows => rows.Count == 0))
+            return null; // not the common case (gone, a new account, points to expire first, or the lookup moved on): the general path
+        var member = new MemberRecord
+        {
+            Id = id, State = MemberRowState.Active, Version = Convert.ToInt64(m[1], Invariant), PhoneIndex = (byte[]?)m[2], Birthday = (string?)m[3],
+            CreatedAt = Instant(m[4]),
+        };
+        if (command.Member is MemberLookup.ByPhone byPhone && !(member.PhoneIndex?.AsSpan().SequenceEqual(protector.BlindIndex(byPhone.Phone)) ?? false))
             return null;
-        var account = await sql.ReadAsync("SELECT \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", \"PointsBalance\", "
-            + $"\"Version\", \"UpdatedAt\" FROM loyalty_accounts WHERE \"MemberId\" = @p0{locked}",
-            r => new LoyaltyAccountRecord
-            {
-                MemberId = id, GrowthTierCode = r.GetString(0), AssessmentAt = Instant(r.GetInt64(1)), PaidTierCode = r.IsDBNull(2) ? null : r.GetString(2),
-                PaidExpiresAt = r.IsDBNull(3) ? null : Instant(r.GetInt64(3)), Growth = r.GetInt64(4), PointsBalance = r.GetInt64(5), Version = r.GetInt64(6),
-                UpdatedAt = Instant(r.GetInt64(7)),
-            }, id);
-        if (account is null || await sql.ReadAsync("SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1",
-                r => (object)true, id, now.UtcTicks) is not null)
-            return null; // a new account, or points to expire first: the general path
+        if (command.Member is MemberLookup.ById byId && byId.MemberId != id)
+            return null;
+        var account = new LoyaltyAccountRecord
+        {
+            MemberId = id, GrowthTierCode = (string)a[0]!, AssessmentAt = Instant(a[1]), PaidTierCode = (string?)a[2],
+            PaidExpiresAt = a[3] is null ? null : Instant(a[3]), Growth = Convert.ToInt64(a[4], Invariant), PointsBalance = Convert.ToInt64(a[5], Invariant),
+            Version = Convert.ToInt64(a[6], Invariant), UpdatedAt = Instant(a[7]),
+        };
+        var saved = read[3] is [[var sum]] && sum is not null ? Convert.ToInt64(sum, Invariant) : 0;
 
         var priced = OrderRecording.Price(program, member, account, command);
-        var from = now.AddMonths(-program.Growth.WindowMonths);
-        var saved = await sql.ScalarAsync("SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p1 AND \"OccurredAt\" <= @p2",
-            id, from.UtcTicks, now.UtcTicks) ?? 0;
         var previousVersion = account.Version;
+        var writes = new List<(string, object?[])>();
         if (priced.Points > 0)
         {
             account.PointsBalance += priced.Points;
-            await sql.ExecuteAsync("INSERT INTO points_lots (\"MemberId\", \"Points\", \"Remaining\", \"EarnedAt\", \"ExpiresAt\", \"Source\") "
-                + "VALUES (@p0, @p1, @p1, @p2, @p3, @p4)", id, priced.Points, now.UtcTicks, priced.ExpiresAt.UtcTicks, priced.Reference);
-            await sql.ExecuteAsync("INSERT INTO points_entries (\"MemberId\", \"Kind\", \"Points\", \"BalanceAfter\", \"Reference\", \"Reason\", \"CreatedAt\") "
-                + "VALUES (@p0, @p1, @p2, @p3, @p4, NULL, @p5)", id, (int)V1.PointsEntryKind.Earn, priced.Points, account.PointsBalance, priced.Reference, now.UtcTicks);
+            writes.Add(("INSERT INTO points_lots (\"MemberId\", \"Points\", \"Remaining\", \"EarnedAt\", \"ExpiresAt\", \"Source\") "
+                + "VALUES (@p0, @p1, @p1, @p2, @p3, @p4) RETURNING \"Id\"", [id, priced.Points, now.UtcTicks, priced.ExpiresAt.UtcTicks, priced.Reference]));
+            writes.Add(("INSERT INTO points_entries (\"MemberId\", \"Kind\", \"Points\", \"BalanceAfter\", \"Reference\", \"Reason\", \"CreatedAt\") "
+                + "VALUES (@p0, @p1, @p2, @p3, @p4, NULL, @p5) RETURNING \"Id\"",
+                [id, (int)V1.PointsEntryKind.Earn, priced.Points, account.PointsBalance, priced.Reference, now.UtcTicks]));
         }
-        await sql.ExecuteAsync("INSERT INTO orders (\"Channel\", \"OrderId\", \"MemberId\", \"StoreId\", \"GuideId\", \"AmountFen\", \"PaidAt\", \"PointsEarned\", "
-            + "\"GrowthEarned\", \"RefundedFen\", \"PointsReversed\", \"GrowthReversed\", \"Partner\") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 0, 0, 0, @p9)",
-            (int)command.Channel, command.OrderId, id, command.StoreId, command.GuideId, command.AmountFen, command.PaidAt.UtcTicks, priced.Points, priced.Growth, false);
+        writes.Add(("INSERT INTO orders (\"Channel\", \"OrderId\", \"MemberId\", \"StoreId\", \"GuideId\", \"AmountFen\", \"PaidAt\", \"PointsEarned\", "
+            + "\"GrowthEarned\", \"RefundedFen\", \"PointsReversed\", \"GrowthReversed\", \"Partner\") "
+            + "VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 0, 0, 0, @p9) RETURNING \"OrderId\"",
+            [(int)command.Channel, command.OrderId, id, command.StoreId, command.GuideId, command.AmountFen, command.PaidAt.UtcTicks, priced.Points, priced.Growth,
+                false]));
         if (priced.Growth > 0)
-            await sql.ExecuteAsync("INSERT INTO growth_events (\"MemberId\", \"Amount\", \"OccurredAt\", \"Reference\") VALUES (@p0, @p1, @p2, @p3)",
-                id, priced.Growth, command.PaidAt.UtcTicks, priced.Reference);
+            writes.Add(("INSERT INTO growth_events (\"MemberId\", \"Amount\", \"OccurredAt\", \"Reference\") VALUES (@p0, @p1, @p2, @p3) RETURNING \"Id\"",
+                [id, priced.Growth, command.PaidAt.UtcTicks, priced.Reference]));
 
         var result = OrderRecording.Settle(program, member, account, priced, Math.Max(0, saved + OrderRecording.Unsaved(program, command, priced, now)), now);
         account.Version = previousVersion + 1;
-        var updated = await sql.ExecuteAsync("UPDATE loyalty_accounts SET \"GrowthTierCode\" = @p1, \"AssessmentAt\" = @p2, \"PaidTierCode\" = @p3, "
-            + "\"PaidExpiresAt\" = @p4, \"Growth\" = @p5, \"PointsBalance\" = @p6, \"Version\" = @p7, \"UpdatedAt\" = @p8 WHERE \"MemberId\" = @p0 AND \"Version\" = @p9",
-            id, account.GrowthTierCode, account.AssessmentAt.UtcTicks, account.PaidTierCode, account.PaidExpiresAt?.UtcTicks, account.Growth,
-            account.PointsBalance, account.Version, account.UpdatedAt.UtcTicks, previousVersion);
-        if (updated != 1)
-            throw new DbUpdateConcurrencyException("The loyalty account changed while the order was written.");
-
+        writes.Add(("UPDATE loyalty_accounts SET \"GrowthTierCode\" = @p1, \"AssessmentAt\" = @p2, \"PaidTierCode\" = @p3, \"PaidExpiresAt\" = @p4, "
+            + "\"Growth\" = @p5, \"PointsBalance\" = @p6, \"Version\" = @p7, \"UpdatedAt\" = @p8 WHERE \"MemberId\" = @p0 AND \"Version\" = @p9 RETURNING \"Version\"",
+            [id, account.GrowthTierCode, account.AssessmentAt.UtcTicks, account.PaidTierCode, account.PaidExpiresAt?.UtcTicks, account.Growth,
+                account.PointsBalance, account.Version, account.UpdatedAt.UtcTicks, previousVersion]));
         // The member's snapshot carries the account: its key goes to the outbox at the new snapshot version.
         var key = keys.Member(id);
         var version = member.Version + account.Version;
-        var outboxId = await sql.ScalarAsync("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@p0, @p1, @p2, @p3) RETURNING \"Id\"",
-            key, version, now.UtcTicks, false) ?? throw new InvalidOperationException("The outbox row got no id.");
-        change.Add(new CacheOutboxRecord { Id = outboxId, Key = key, Version = version, CreatedAt = now });
+        writes.Add(("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@p0, @p1, @p2, @p3) RETURNING \"Id\"",
+            [key, version, now.UtcTicks, false]));
+        var written = await sql.QueryAsync([.. writes]);
+        if (written[^2].Count != 1)
+            throw new DbUpdateConcurrencyException("The loyalty account changed while the order was written.");
+        change.Add(new CacheOutboxRecord { Id = Convert.ToInt64(written[^1][0][0], Invariant), Key = key, Version = version, CreatedAt = now });
         if (priced.Points > 0)
             metrics.EntriesSaved((int)V1.PointsEntryKind.Earn, 1);
         return result;
     }
 
-    /// <summary>The lookup still names the member, within its scope (as <see cref="MemberQueries.LoadIfStillNamedAsync"/> checks it).</summary>
-    async Task<bool> StillNamedAsync(RawSql sql, MemberRecord member, MemberLookup lookup)
-    {
-        var named = lookup switch
-        {
-            MemberLookup.ById byId => byId.MemberId == member.Id,
-            MemberLookup.ByPhone byPhone => member.PhoneIndex is { } index && index.AsSpan().SequenceEqual(protector.BlindIndex(byPhone.Phone)),
-            MemberLookup.ByIdentity { Identity: var identity } => await sql.ReadAsync(
-                "SELECT 1 FROM channel_identities WHERE \"Channel\" = @p0 AND \"ExternalId\" = @p1 AND \"MemberId\" = @p2",
-                r => (object)true, identity.Channel, identity.ExternalId, member.Id) is not null,
-            _ => false,
-        };
-        return named && (lookup.Scope is not { Channel: var channel }
-            || await sql.ReadAsync("SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p1 LIMIT 1", r => (object)true, member.Id, channel) is not null);
-    }
+    static readonly System.Globalization.CultureInfo Invariant = System.Globalization.CultureInfo.InvariantCulture;
 
-    static DateTimeOffset Instant(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+    static DateTimeOffset Instant(object? utcTicks) => new(Convert.ToInt64(utcTicks, Invariant), TimeSpan.Zero);
 }

@@ -97,9 +97,11 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
     {
         var ran = new List<QueuedWrite>(group.Count - start);
         var end = start;
+        var committed = false;
+        IdentityDbContext? db = null;
         try
         {
-            await using var db = await contexts.CreateDbContextAsync().ConfigureAwait(false);
+            db = await contexts.CreateDbContextAsync().ConfigureAwait(false);
             db.Database.AutoSavepointsEnabled = false; // each write has its own savepoint, taken here
             await using var transaction = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
             var dbTransaction = transaction.GetDbTransaction();
@@ -128,6 +130,11 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
                 ran.Add(write);
             }
             await transaction.CommitAsync().ConfigureAwait(false);
+            committed = true;
+        }
+        catch (Exception) when (committed)
+        {
+            // Committed: what fails after the commit (releasing the transaction) changes nothing that was written.
         }
         catch (GroupFault fault)
         {
@@ -147,9 +154,30 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
                 group[i].Fail(e);
             return group.Count;
         }
+        finally
+        {
+            await CloseAsync(db).ConfigureAwait(false);
+        }
         foreach (var write in ran)
             write.Complete();
         return group.Count;
+    }
+
+    /// <summary>
+    /// Returns the context (and its connection) to the pool. Closing can fail with SQLITE_BUSY after the work is done
+    /// (resetting a pooled SQLite connection): that never turns a committed write into a failed one.
+    /// </summary>
+    internal static async ValueTask CloseAsync(IdentityDbContext? db)
+    {
+        if (db is null)
+            return;
+        try
+        {
+            await db.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreFaults.Classify(e) is not null)
+        {
+        }
     }
 
     /// <summary>Runs one write and saves it; returns what it threw, if anything.</summary>

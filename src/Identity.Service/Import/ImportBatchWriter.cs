@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Identity.Service.Caching;
+using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
 using Identity.Service.Members;
 using Identity.Service.Phones;
@@ -19,7 +20,8 @@ namespace Identity.Service.Import;
 /// and the phones are read inside the transaction, so a member enrolled meanwhile is found, never duplicated.
 /// </summary>
 public sealed class ImportBatchWriter(
-    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, CacheKeys cacheKeys, TimeProvider clock)
+    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, CacheKeys cacheKeys, TimeProvider clock,
+    ILogger<ImportBatchWriter> logger)
 {
     ProgramCatalog Catalog { get; } = catalog;
     CacheKeys CacheKeys { get; } = cacheKeys;
@@ -56,17 +58,60 @@ public sealed class ImportBatchWriter(
         return await writes.WriteAsync(async (db, change, ct) =>
         {
             var record = await db.Imports.FirstAsync(i => i.Id == session.ImportId, ct);
-            var run = new BatchRun(this, db, session, new ImportOwners(), now, ct);
-            var outcomes = await run.ClassifyAsync(checkedRows);
-            await run.WriteAsync(await Catalog.ForWriteAsync(db, ct), change);
+            var program = await Catalog.ForWriteAsync(db, ct);
+            var (outcomes, points) = db.Database.IsNpgsql()
+                ? await WriteRedoingAsync(db, session, checkedRows, program, change, now, ct)
+                : await WriteOnceAsync(db, session, checkedRows, program, change, now, ct);
 
             var totals = ImportTotalsJson.ToTotals(record);
-            AddToTotals(totals, outcomes, run.PointsMigrated);
+            AddToTotals(totals, outcomes, points);
             ImportTotalsJson.Store(record, totals, now);
             var response = new ImportMembersResponse { Totals = totals };
             response.Outcomes.AddRange(outcomes);
             return response;
         }, cancellationToken);
+    }
+
+    /// <summary>The most times a batch is classified and written again inside its transaction on PostgreSQL.</summary>
+    const int MaxRedos = 16;
+
+    async Task<(IReadOnlyList<ImportRowOutcome> Outcomes, long Points)> WriteOnceAsync(IdentityDbContext db, ImportSession session, CheckedRow[] checkedRows,
+        LoyaltyProgram program, CacheChange change, DateTimeOffset now, CancellationToken ct)
+    {
+        var run = new BatchRun(this, db, session, new ImportOwners(), now, ct);
+        var outcomes = await run.ClassifyAsync(checkedRows);
+        await run.WriteAsync(program, change);
+        return (outcomes, run.PointsMigrated);
+    }
+
+    /// <summary>
+    /// On PostgreSQL other instances and POS callers write while a batch runs. A phone or identity the batch means to
+    /// create that a concurrent write created first (a unique violation), or a deadlock with one, would otherwise fail the
+    /// whole transaction, and a batch of a thousand rows run again from the start meets the next POS enrolment just as
+    /// surely. Instead the batch rolls back to a savepoint taken before it read anything, and is classified and written
+    /// again in the same transaction: it now reads (and locks) the member the other write made, and merges into it.
+    /// </summary>
+    async Task<(IReadOnlyList<ImportRowOutcome> Outcomes, long Points)> WriteRedoingAsync(IdentityDbContext db, ImportSession session, CheckedRow[] checkedRows,
+        LoyaltyProgram program, CacheChange change, DateTimeOffset now, CancellationToken ct)
+    {
+        var transaction = db.Database.CurrentTransaction!.GetDbTransaction();
+        for (var attempt = 1; ; attempt++)
+        {
+            await transaction.SaveAsync("import_batch", ct);
+            try
+            {
+                var result = await WriteOnceAsync(db, session, checkedRows, program, change, now, ct);
+                await transaction.ReleaseAsync("import_batch", ct);
+                return result;
+            }
+            catch (Npgsql.PostgresException e) when (attempt < MaxRedos
+                && e.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation or Npgsql.PostgresErrorCodes.DeadlockDetected)
+            {
+                await transaction.RollbackAsync("import_batch", ct);
+                change.Discard(); // the outbox rows went with the savepoint
+                Log.ImportBatchRedone(logger, session.ImportId, attempt, e.SqlState);
+            }
+        }
     }
 
     static void AddToTotals(ImportTotals totals, IReadOnlyList<ImportRowOutcome> outcomes, long points)

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using Identity.Service.Caching;
 using Identity.Service.Hosting;
@@ -16,7 +15,7 @@ namespace Identity.Service.Import;
 /// Imports one batch of rows in one store transaction, committed before the batch is answered (an answered row is
 /// durable). The checks that need no store run before the write gate is taken; inside it, the batch reads what it
 /// needs with one query per kind (earlier outcomes, row keys, phone owners, identity owners, members, accounts) and
-/// writes with prepared statements, bypassing the change tracker. POS writes queue on the same gate between batches,
+/// writes with one multi-row statement per table (<see cref="BulkRows"/>), bypassing the change tracker. POS writes queue on the same gate between batches,
 /// and the phones are read inside the transaction, so a member enrolled meanwhile is found, never duplicated.
 /// </summary>
 public sealed class ImportBatchWriter(
@@ -322,15 +321,6 @@ public sealed class ImportBatchWriter(
             return command;
         }
 
-        static DbParameter Param(DbCommand command, string name, DbType type)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.DbType = type;
-            command.Parameters.Add(parameter);
-            return parameter;
-        }
-
         static DbParameter Value(DbCommand command, string name, object value)
         {
             var parameter = command.CreateParameter();
@@ -346,7 +336,6 @@ public sealed class ImportBatchWriter(
         /// </summary>
         string Each(string parameter) => postgres ? $"unnest({parameter}) AS j(value) JOIN" : $"json_each({parameter}) j CROSS JOIN";
 
-        /// <summary>A lookup's values as <see cref="Each"/> binds them: an array on PostgreSQL, a JSON array on SQLite.</summary>
         /// <summary>
         /// On PostgreSQL, where other instances write at once, the member and account rows a batch builds on are locked
         /// as they are read (as <see cref="PostgresRowLocks"/> does for other writes): a balance or a phone owner read here
@@ -354,6 +343,7 @@ public sealed class ImportBatchWriter(
         /// </summary>
         string Lock(string alias) => postgres && !session.DryRun ? $" FOR UPDATE OF {alias}" : "";
 
+        /// <summary>A lookup's values as <see cref="Each"/> binds them: an array on PostgreSQL, a JSON array on SQLite.</summary>
         object List(IReadOnlyList<long> values) => postgres ? values.ToArray() : JsonArray(values, (json, value) => json.WriteNumberValue(value));
 
         object List(IReadOnlyList<string> values) => postgres ? values.ToArray() : JsonArray(values, (json, value) => json.WriteStringValue(value));

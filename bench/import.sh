@@ -55,7 +55,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_server() {
   local port; port="$(free_port)"
   URL="http://127.0.0.1:$port"
-  dotnet "$SERVER_DLL" --urls "$URL" --Identity:DataDirectory="$1" --Logging:LogLevel:Default=Warning >"$1.log" 2>&1 &
+  # The JSON and management endpoints on free ports too: their defaults may be taken by another server on this machine.
+  dotnet "$SERVER_DLL" --urls "$URL" --Kestrel:Endpoints:Http:Url=http://127.0.0.1:0 --Kestrel:Endpoints:Management:Url=http://127.0.0.1:0 \
+    --Identity:DataDirectory="$1" --Logging:LogLevel:Default=Warning >"$1.log" 2>&1 &
   SERVER_PID=$!
   dotnet "$LOAD_DLL" wait --server "$URL" --timeout 120s >/dev/null 2>&1 || fail "the server did not become SERVING (log: $1.log)"
 }
@@ -128,6 +130,7 @@ say "baseline: plain batched inserts of the same rows into the fresh schema"
 BASE_OUT="$(dotnet "$LOAD_DLL" baseline-insert "$TMP/legacy.csv" --database "$TMP/baseline/identity.db" --batch "$BATCH_SIZE")" || fail "baseline failed"
 BASE_RATE="$(sed -E 's/.*\(([0-9]+) rows\/s\).*/\1/' <<<"$BASE_OUT")"
 
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$ROWS" "$ELAPSED" "$RSS_KB" "$IDLE_P99" "$BUSY_P99" "$BASE_RATE" "$TMP/legacy.csv.expected.json" "$TMP/import.out" "$IMPORT_CLIENT" "$VERIFY" <<'EOF'
 import json, sys
 rows, elapsed, rss_kb, idle, busy, base = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])

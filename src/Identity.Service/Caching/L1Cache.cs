@@ -12,8 +12,13 @@ namespace Identity.Service.Caching;
 public sealed class L1Cache : IDisposable
 {
     readonly MemoryCache entries;
-    readonly MemoryCache recentInvalidations = new(new MemoryCacheOptions());
     readonly object[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new object())];
+
+    // The sequence of the latest invalidation per slot of keys (by hash). A fixed table, not an entry per key: a bulk
+    // write (an import drops two or three lookup keys per row) cannot grow it. Keys that share a slot count as
+    // invalidated together, which at worst skips storing a load or repeats one.
+    const int InvalidationSlots = 1 << 16;
+    readonly long[] invalidations = new long[InvalidationSlots];
     readonly CacheOptions options;
     long sequence;
     long clearedAt;
@@ -78,12 +83,14 @@ public sealed class L1Cache : IDisposable
             entries.Remove(key);
     }
 
-    object Stripe(string key) => stripes[(key.GetHashCode() & int.MaxValue) % stripes.Length];
+    static int Slot(string key) => key.GetHashCode() & (InvalidationSlots - 1);
 
-    /// <summary>True when the key was invalidated (here, through Redis or through the outbox) after <paramref name="loadedAt"/>.</summary>
+    // A slot always maps to the same stripe, so its sequence only grows (it is written under that lock).
+    object Stripe(string key) => stripes[Slot(key) % stripes.Length];
+
+    /// <summary>True when the key (or one sharing its slot) was invalidated, here, through Redis or through the outbox, after <paramref name="loadedAt"/>.</summary>
     public bool InvalidatedSince(string key, long loadedAt) =>
-        loadedAt < Interlocked.Read(ref clearedAt)
-        || (recentInvalidations.TryGetValue(key, out var invalidatedAt) && (long)invalidatedAt! > loadedAt);
+        loadedAt < Interlocked.Read(ref clearedAt) || Volatile.Read(ref invalidations[Slot(key)]) > loadedAt;
 
     public void Invalidate(string key)
     {
@@ -91,9 +98,8 @@ public sealed class L1Cache : IDisposable
             return;
         lock (Stripe(key))
         {
-            var at = Interlocked.Increment(ref sequence);
-            // Remember the invalidation longer than any load can take, so a racing load cannot store the old value.
-            recentInvalidations.Set(key, at, TimeSpan.FromSeconds(30));
+            // Remembered until a later invalidation of the slot, so a racing load, however long, cannot store the old value.
+            Volatile.Write(ref invalidations[Slot(key)], Interlocked.Increment(ref sequence));
             entries.Remove(key);
         }
     }
@@ -111,6 +117,5 @@ public sealed class L1Cache : IDisposable
     {
         disposed = true;
         entries.Dispose();
-        recentInvalidations.Dispose();
     }
 }

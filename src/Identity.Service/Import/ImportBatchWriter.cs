@@ -1,6 +1,6 @@
-using System.Data;
 using System.Data.Common;
 using Identity.Service.Caching;
+using Identity.Service.Hosting;
 using Identity.Service.Loyalty;
 using Identity.Service.Members;
 using Identity.Service.Phones;
@@ -15,11 +15,12 @@ namespace Identity.Service.Import;
 /// Imports one batch of rows in one store transaction, committed before the batch is answered (an answered row is
 /// durable). The checks that need no store run before the write gate is taken; inside it, the batch reads what it
 /// needs with one query per kind (earlier outcomes, row keys, phone owners, identity owners, members, accounts) and
-/// writes with prepared statements, bypassing the change tracker. POS writes queue on the same gate between batches,
+/// writes with one multi-row statement per table (<see cref="BulkRows"/>), bypassing the change tracker. POS writes queue on the same gate between batches,
 /// and the phones are read inside the transaction, so a member enrolled meanwhile is found, never duplicated.
 /// </summary>
 public sealed class ImportBatchWriter(
-    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, CacheKeys cacheKeys, TimeProvider clock)
+    IdentityStore store, CachedWrites writes, ProgramCatalog catalog, RowChecker checker, CacheKeys cacheKeys, TimeProvider clock,
+    ILogger<ImportBatchWriter> logger)
 {
     ProgramCatalog Catalog { get; } = catalog;
     CacheKeys CacheKeys { get; } = cacheKeys;
@@ -56,17 +57,60 @@ public sealed class ImportBatchWriter(
         return await writes.WriteAsync(async (db, change, ct) =>
         {
             var record = await db.Imports.FirstAsync(i => i.Id == session.ImportId, ct);
-            var run = new BatchRun(this, db, session, new ImportOwners(), now, ct);
-            var outcomes = await run.ClassifyAsync(checkedRows);
-            await run.WriteAsync(await Catalog.ForWriteAsync(db, ct), change);
+            var program = await Catalog.ForWriteAsync(db, ct);
+            var (outcomes, points) = db.Database.IsNpgsql()
+                ? await WriteRedoingAsync(db, session, checkedRows, program, change, now, ct)
+                : await WriteOnceAsync(db, session, checkedRows, program, change, now, ct);
 
             var totals = ImportTotalsJson.ToTotals(record);
-            AddToTotals(totals, outcomes, run.PointsMigrated);
+            AddToTotals(totals, outcomes, points);
             ImportTotalsJson.Store(record, totals, now);
             var response = new ImportMembersResponse { Totals = totals };
             response.Outcomes.AddRange(outcomes);
             return response;
         }, cancellationToken);
+    }
+
+    /// <summary>The most times a batch is classified and written again inside its transaction on PostgreSQL.</summary>
+    const int MaxRedos = 16;
+
+    async Task<(IReadOnlyList<ImportRowOutcome> Outcomes, long Points)> WriteOnceAsync(IdentityDbContext db, ImportSession session, CheckedRow[] checkedRows,
+        LoyaltyProgram program, CacheChange change, DateTimeOffset now, CancellationToken ct)
+    {
+        var run = new BatchRun(this, db, session, new ImportOwners(), now, ct);
+        var outcomes = await run.ClassifyAsync(checkedRows);
+        await run.WriteAsync(program, change);
+        return (outcomes, run.PointsMigrated);
+    }
+
+    /// <summary>
+    /// On PostgreSQL other instances and POS callers write while a batch runs. A phone or identity the batch means to
+    /// create that a concurrent write created first (a unique violation), or a deadlock with one, would otherwise fail the
+    /// whole transaction, and a batch of a thousand rows run again from the start meets the next POS enrolment just as
+    /// surely. Instead the batch rolls back to a savepoint taken before it read anything, and is classified and written
+    /// again in the same transaction: it now reads (and locks) the member the other write made, and merges into it.
+    /// </summary>
+    async Task<(IReadOnlyList<ImportRowOutcome> Outcomes, long Points)> WriteRedoingAsync(IdentityDbContext db, ImportSession session, CheckedRow[] checkedRows,
+        LoyaltyProgram program, CacheChange change, DateTimeOffset now, CancellationToken ct)
+    {
+        var transaction = db.Database.CurrentTransaction!.GetDbTransaction();
+        for (var attempt = 1; ; attempt++)
+        {
+            await transaction.SaveAsync("import_batch", ct);
+            try
+            {
+                var result = await WriteOnceAsync(db, session, checkedRows, program, change, now, ct);
+                await transaction.ReleaseAsync("import_batch", ct);
+                return result;
+            }
+            catch (Npgsql.PostgresException e) when (attempt < MaxRedos
+                && e.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation or Npgsql.PostgresErrorCodes.DeadlockDetected)
+            {
+                await transaction.RollbackAsync("import_batch", ct);
+                change.Discard(); // the outbox rows went with the savepoint
+                Log.ImportBatchRedone(logger, session.ImportId, attempt, e.SqlState);
+            }
+        }
     }
 
     static void AddToTotals(ImportTotals totals, IReadOnlyList<ImportRowOutcome> outcomes, long points)
@@ -277,15 +321,6 @@ public sealed class ImportBatchWriter(
             return command;
         }
 
-        static DbParameter Param(DbCommand command, string name, DbType type)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.DbType = type;
-            command.Parameters.Add(parameter);
-            return parameter;
-        }
-
         static DbParameter Value(DbCommand command, string name, object value)
         {
             var parameter = command.CreateParameter();
@@ -301,7 +336,6 @@ public sealed class ImportBatchWriter(
         /// </summary>
         string Each(string parameter) => postgres ? $"unnest({parameter}) AS j(value) JOIN" : $"json_each({parameter}) j CROSS JOIN";
 
-        /// <summary>A lookup's values as <see cref="Each"/> binds them: an array on PostgreSQL, a JSON array on SQLite.</summary>
         /// <summary>
         /// On PostgreSQL, where other instances write at once, the member and account rows a batch builds on are locked
         /// as they are read (as <see cref="PostgresRowLocks"/> does for other writes): a balance or a phone owner read here
@@ -309,6 +343,7 @@ public sealed class ImportBatchWriter(
         /// </summary>
         string Lock(string alias) => postgres && !session.DryRun ? $" FOR UPDATE OF {alias}" : "";
 
+        /// <summary>A lookup's values as <see cref="Each"/> binds them: an array on PostgreSQL, a JSON array on SQLite.</summary>
         object List(IReadOnlyList<long> values) => postgres ? values.ToArray() : JsonArray(values, (json, value) => json.WriteNumberValue(value));
 
         object List(IReadOnlyList<string> values) => postgres ? values.ToArray() : JsonArray(values, (json, value) => json.WriteStringValue(value));
@@ -439,86 +474,88 @@ public sealed class ImportBatchWriter(
             }
         }
 
-        // ---- writes ----
+        // ---- writes: one multi-row statement per table (BulkRows) ----
+
+        BulkRows Rows(string name, params (string, BulkType)[] columns) => new(postgres, name, columns);
+
+        async Task ExecuteAsync(string sql, BulkRows rows, string? importId = null, string? source = null)
+        {
+            if (rows.Count == 0)
+                return;
+            await using var command = Command(sql);
+            rows.Bind(command);
+            if (sql.Contains("@now", StringComparison.Ordinal))
+                Value(command, "@now", now.UtcTicks);
+            if (importId is not null)
+                Value(command, "@import", importId);
+            if (source is not null)
+                Value(command, "@source", source);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        /// <summary>Runs a statement over <paramref name="rows"/> whose RETURNING clause gives (member id, version) pairs.</summary>
+        async Task<Dictionary<string, long>> VersionsAsync(string sql, BulkRows rows)
+        {
+            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+            if (rows.Count == 0)
+                return versions;
+            await using var command = Command(sql);
+            rows.Bind(command);
+            Value(command, "@now", now.UtcTicks);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                versions[reader.GetString(0)] = reader.GetInt64(1);
+            return versions;
+        }
 
         public async Task WriteAsync(LoyaltyProgram program, CacheChange change)
         {
             var existing = work.Values.Where(w => !w.IsNew).Select(w => w.Id).ToList();
-            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-            var accounts = await LoadAccountsAsync(work.Values.Where(w => w.HasLoyalty).Select(w => w.Id).Where(id => !work[id].IsNew).ToList());
+            var accounts = await LoadAccountsAsync(work.Values.Where(w => w.HasLoyalty && !w.IsNew).Select(w => w.Id).ToList());
 
-            await using (var insert = Command(
+            // New members first: on PostgreSQL a POS enrolment of one of their phones then waits for this batch and finds
+            // its member, and the span in which one can slip in between the batch's reads and its inserts stays short.
+            var inserts = Rows("members", ("id", BulkType.Text), ("cipher", BulkType.Blob), ("pidx", BulkType.Blob), ("name", BulkType.Text),
+                ("gender", BulkType.Integer), ("birthday", BulkType.Text), ("channel", BulkType.Integer), ("store", BulkType.Text),
+                ("guide", BulkType.Text), ("created", BulkType.Integer));
+            var updates = Rows("changes", ("id", BulkType.Text), ("cipher", BulkType.Blob), ("pidx", BulkType.Blob), ("name", BulkType.Text),
+                ("gender", BulkType.Integer), ("birthday", BulkType.Text), ("bump", BulkType.Integer));
+            foreach (var member in work.Values)
+            {
+                if (member.IsNew)
+                    inserts.Add(member.Id, member.PhoneCiphertext, member.PhoneIndex, member.Name, member.Gender, member.Birthday, member.Channel,
+                        member.StoreId, member.GuideId, member.CreatedAt.UtcTicks);
+                else
+                    updates.Add(member.Id, member.PhoneAdded ? member.PhoneCiphertext : null, member.PhoneAdded ? member.PhoneIndex : null,
+                        member.Name, member.Gender, member.Birthday, member.MemberChanged ? 1 : 0);
+            }
+            await ExecuteAsync(
                 "INSERT INTO members (\"Id\", \"State\", \"PhoneCiphertext\", \"PhoneIndex\", \"Name\", \"Gender\", \"Birthday\", \"EnrolledChannel\", " +
                 "\"EnrolledStoreId\", \"EnrolledGuideId\", \"CreatedAt\", \"UpdatedAt\", \"Version\", \"ErasureReasonCode\") " +
-                "VALUES (@id, 1, @cipher, @index, @name, @gender, @birthday, @channel, @store, @guide, @created, @now, 1, 0)"))
-            await using (var update = Command(
-                "UPDATE members SET \"Name\" = COALESCE(\"Name\", @name), \"Gender\" = CASE WHEN \"Gender\" = 0 THEN @gender ELSE \"Gender\" END, " +
-                "\"Birthday\" = COALESCE(\"Birthday\", @birthday), \"PhoneCiphertext\" = COALESCE(@cipher, \"PhoneCiphertext\"), " +
-                "\"PhoneIndex\" = COALESCE(@index, \"PhoneIndex\"), \"Version\" = \"Version\" + @bump, \"UpdatedAt\" = CASE WHEN @bump = 1 THEN @now ELSE \"UpdatedAt\" END " +
-                "WHERE \"Id\" = @id RETURNING \"Version\""))
-            {
-                var (id, cipher, index, name, gender, birthday, channel, store, guide, created, now1) = (
-                    Param(insert, "@id", DbType.String), Param(insert, "@cipher", DbType.Binary), Param(insert, "@index", DbType.Binary),
-                    Param(insert, "@name", DbType.String), Param(insert, "@gender", DbType.Int64), Param(insert, "@birthday", DbType.String),
-                    Param(insert, "@channel", DbType.Int64), Param(insert, "@store", DbType.String), Param(insert, "@guide", DbType.String),
-                    Param(insert, "@created", DbType.Int64), Param(insert, "@now", DbType.Int64));
-                now1.Value = now.UtcTicks;
-                var (uid, ucipher, uindex, uname, ugender, ubirthday, ubump, unow) = (
-                    Param(update, "@id", DbType.String), Param(update, "@cipher", DbType.Binary), Param(update, "@index", DbType.Binary),
-                    Param(update, "@name", DbType.String), Param(update, "@gender", DbType.Int64), Param(update, "@birthday", DbType.String),
-                    Param(update, "@bump", DbType.Int64), Param(update, "@now", DbType.Int64));
-                unow.Value = now.UtcTicks;
-                foreach (var member in work.Values)
-                {
-                    if (member.IsNew)
-                    {
-                        id.Value = member.Id;
-                        cipher.Value = (object?)member.PhoneCiphertext ?? DBNull.Value;
-                        index.Value = (object?)member.PhoneIndex ?? DBNull.Value;
-                        name.Value = (object?)member.Name ?? DBNull.Value;
-                        gender.Value = member.Gender;
-                        birthday.Value = (object?)member.Birthday ?? DBNull.Value;
-                        channel.Value = member.Channel;
-                        store.Value = (object?)member.StoreId ?? DBNull.Value;
-                        guide.Value = (object?)member.GuideId ?? DBNull.Value;
-                        created.Value = member.CreatedAt.UtcTicks;
-                        await insert.ExecuteNonQueryAsync(ct);
-                        continue;
-                    }
-                    uid.Value = member.Id;
-                    ucipher.Value = member.PhoneAdded ? member.PhoneCiphertext! : DBNull.Value;
-                    uindex.Value = member.PhoneAdded ? member.PhoneIndex! : DBNull.Value;
-                    uname.Value = (object?)member.Name ?? DBNull.Value;
-                    ugender.Value = member.Gender;
-                    ubirthday.Value = (object?)member.Birthday ?? DBNull.Value;
-                    ubump.Value = member.MemberChanged ? 1 : 0;
-                    versions[member.Id] = Convert.ToInt64(await update.ExecuteScalarAsync(ct) ?? 0L);
-                }
-            }
+                "SELECT u.v_id, 1, u.v_cipher, u.v_pidx, u.v_name, u.v_gender, u.v_birthday, u.v_channel, u.v_store, u.v_guide, u.v_created, @now, 1, 0 " +
+                $"FROM {inserts.Source}", inserts);
+            var versions = await VersionsAsync(
+                "UPDATE members SET \"Name\" = COALESCE(members.\"Name\", u.v_name), " +
+                "\"Gender\" = CASE WHEN members.\"Gender\" = 0 THEN u.v_gender ELSE members.\"Gender\" END, " +
+                "\"Birthday\" = COALESCE(members.\"Birthday\", u.v_birthday), \"PhoneCiphertext\" = COALESCE(u.v_cipher, members.\"PhoneCiphertext\"), " +
+                "\"PhoneIndex\" = COALESCE(u.v_pidx, members.\"PhoneIndex\"), \"Version\" = members.\"Version\" + u.v_bump, " +
+                "\"UpdatedAt\" = CASE WHEN u.v_bump = 1 THEN @now ELSE members.\"UpdatedAt\" END " +
+                $"FROM {updates.Source} WHERE members.\"Id\" = u.v_id RETURNING \"Id\", \"Version\"", updates);
 
-            await using (var bind = Command(
+            var bindings = Rows("bindings", ("channel", BulkType.Integer), ("external", BulkType.Text), ("member", BulkType.Text),
+                ("via", BulkType.Integer), ("store", BulkType.Text));
+            foreach (var member in work.Values)
+            foreach (var (key, viaChannel, storeId) in member.Identities)
+                bindings.Add(key.Channel, key.ExternalId, member.Id, viaChannel, storeId);
+            await ExecuteAsync(
                 "INSERT INTO channel_identities (\"Channel\", \"ExternalId\", \"MemberId\", \"BoundAt\", \"BoundViaChannel\", \"BoundAtStoreId\") " +
-                "VALUES (@channel, @external, @member, @now, @via, @store)"))
-            {
-                var (channel, external, memberId, now1, via, store) = (
-                    Param(bind, "@channel", DbType.Int64), Param(bind, "@external", DbType.String), Param(bind, "@member", DbType.String),
-                    Param(bind, "@now", DbType.Int64), Param(bind, "@via", DbType.Int64), Param(bind, "@store", DbType.String));
-                now1.Value = now.UtcTicks;
-                foreach (var member in work.Values)
-                foreach (var (key, viaChannel, storeId) in member.Identities)
-                {
-                    (channel.Value, external.Value, memberId.Value, via.Value, store.Value) = (key.Channel, key.ExternalId, member.Id, viaChannel, (object?)storeId ?? DBNull.Value);
-                    await bind.ExecuteNonQueryAsync(ct);
-                }
-            }
+                $"SELECT u.v_channel, u.v_external, u.v_member, @now, u.v_via, u.v_store FROM {bindings.Source}", bindings);
 
             var accountVersions = await WriteLoyaltyAsync(program, accounts);
             await WriteOutcomesAsync();
 
             // Cache: a member that already existed changed; a new member's lookups may be remembered as unknown.
-            await using var outbox = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@key, @version, @now, FALSE) RETURNING \"Id\"");
-            var outboxRow = (Key: Param(outbox, "@key", DbType.String), Version: Param(outbox, "@version", DbType.Int64));
-            Value(outbox, "@now", now.UtcTicks);
+            var outbox = Rows("outbox", ("key", BulkType.Text), ("version", BulkType.Integer));
             foreach (var id in existing)
             {
                 var member = work[id];
@@ -526,23 +563,29 @@ public sealed class ImportBatchWriter(
                     continue;
                 var memberVersion = versions.GetValueOrDefault(id);
                 var accountVersion = accountVersions.TryGetValue(id, out var v) ? v : accounts.GetValueOrDefault(id)?.Version ?? 0;
-                await AddOutboxAsync(outbox, outboxRow, change, owner.CacheKeys.Member(id), memberVersion + accountVersion);
+                outbox.Add(owner.CacheKeys.Member(id), memberVersion + accountVersion);
                 if (member.PhoneAdded)
-                    await AddOutboxAsync(outbox, outboxRow, change, owner.CacheKeys.Phone(member.PhoneIndex!), 0);
+                    outbox.Add(owner.CacheKeys.Phone(member.PhoneIndex!), 0L);
                 foreach (var (key, _, _) in member.Identities)
-                    await AddOutboxAsync(outbox, outboxRow, change, owner.CacheKeys.Identity(key), 0);
+                    outbox.Add(owner.CacheKeys.Identity(key), 0L);
             }
             foreach (var key in NewMemberLookups.Keys(owner.CacheKeys, work.Values))
-                await AddOutboxAsync(outbox, outboxRow, change, key, 0);
+                outbox.Add(key, 0L);
+            await WriteOutboxAsync(outbox, change);
         }
 
-        /// <summary>Writes a cache key to the outbox in this transaction and hands it to the change (dropped from the caches after commit).</summary>
-        async Task AddOutboxAsync(DbCommand insert, (DbParameter Key, DbParameter Version) row, CacheChange change, string key, long version)
+        /// <summary>Writes the cache keys to the outbox in this transaction and hands them to the change (dropped from the caches after commit).</summary>
+        async Task WriteOutboxAsync(BulkRows outbox, CacheChange change)
         {
-            row.Key.Value = key;
-            row.Version.Value = version;
-            var id = Convert.ToInt64(await insert.ExecuteScalarAsync(ct));
-            change.Add(new CacheOutboxRecord { Id = id, Key = key, Version = version, CreatedAt = now });
+            if (outbox.Count == 0)
+                return;
+            await using var command = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") " +
+                                              $"SELECT u.v_key, u.v_version, @now, FALSE FROM {outbox.Source} RETURNING \"Id\", \"Key\", \"Version\"");
+            outbox.Bind(command);
+            Value(command, "@now", now.UtcTicks);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                change.Add(new CacheOutboxRecord { Id = reader.GetInt64(0), Key = reader.GetString(1), Version = reader.GetInt64(2), CreatedAt = now });
         }
 
         async Task<Dictionary<string, LoyaltyAccountRecord>> LoadAccountsAsync(IReadOnlyList<string> memberIds)
@@ -570,30 +613,11 @@ public sealed class ImportBatchWriter(
         /// <summary>Migrated points, growth and tiers; returns each changed account's new version.</summary>
         async Task<Dictionary<string, long>> WriteLoyaltyAsync(LoyaltyProgram program, Dictionary<string, LoyaltyAccountRecord> accounts)
         {
-            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using var lot = Command("INSERT INTO points_lots (\"MemberId\", \"Points\", \"Remaining\", \"EarnedAt\", \"ExpiresAt\", \"Source\") " +
-                                          "VALUES (@member, @points, @points, @now, @expires, @reference)");
-            await using var entry = Command("INSERT INTO points_entries (\"MemberId\", \"Kind\", \"Points\", \"BalanceAfter\", \"Reference\", \"Reason\", \"CreatedAt\") " +
-                                            "VALUES (@member, @kind, @points, @balance, @reference, 'migrated', @now)");
-            await using var growth = Command("INSERT INTO growth_events (\"MemberId\", \"Amount\", \"OccurredAt\", \"Reference\") VALUES (@member, @amount, @now, @reference)");
-            await using var account = Command(
-                "INSERT INTO loyalty_accounts (\"MemberId\", \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", \"PointsBalance\", \"Version\", \"UpdatedAt\") " +
-                "VALUES (@member, @tier, @assessment, @paid, @paidExpires, @growth, @balance, 1, @now) " +
-                "ON CONFLICT (\"MemberId\") DO UPDATE SET \"GrowthTierCode\" = excluded.\"GrowthTierCode\", \"AssessmentAt\" = excluded.\"AssessmentAt\", " +
-                "\"PaidTierCode\" = excluded.\"PaidTierCode\", \"PaidExpiresAt\" = excluded.\"PaidExpiresAt\", \"Growth\" = excluded.\"Growth\", " +
-                "\"PointsBalance\" = excluded.\"PointsBalance\", \"Version\" = loyalty_accounts.\"Version\" + 1, \"UpdatedAt\" = excluded.\"UpdatedAt\" RETURNING \"Version\"");
-            var (lMember, lPoints, lNow, lExpires, lReference) = (Param(lot, "@member", DbType.String), Param(lot, "@points", DbType.Int64),
-                Param(lot, "@now", DbType.Int64), Param(lot, "@expires", DbType.Int64), Param(lot, "@reference", DbType.String));
-            var (eMember, eKind, ePoints, eBalance, eReference, eNow) = (Param(entry, "@member", DbType.String), Param(entry, "@kind", DbType.Int64),
-                Param(entry, "@points", DbType.Int64), Param(entry, "@balance", DbType.Int64), Param(entry, "@reference", DbType.String),
-                Param(entry, "@now", DbType.Int64));
-            var (gMember, gAmount, gNow, gReference) = (Param(growth, "@member", DbType.String), Param(growth, "@amount", DbType.Int64),
-                Param(growth, "@now", DbType.Int64), Param(growth, "@reference", DbType.String));
-            var (aMember, aTier, aAssessment, aPaid, aPaidExpires, aGrowth, aBalance, aNow) = (Param(account, "@member", DbType.String),
-                Param(account, "@tier", DbType.String), Param(account, "@assessment", DbType.Int64), Param(account, "@paid", DbType.String),
-                Param(account, "@paidExpires", DbType.Int64), Param(account, "@growth", DbType.Int64),
-                Param(account, "@balance", DbType.Int64), Param(account, "@now", DbType.Int64));
-            (lNow.Value, eNow.Value, gNow.Value, aNow.Value, eKind.Value) = (now.UtcTicks, now.UtcTicks, now.UtcTicks, now.UtcTicks, (int)PointsEntryKind.Import);
+            var lots = Rows("lots", ("member", BulkType.Text), ("points", BulkType.Integer), ("expires", BulkType.Integer), ("reference", BulkType.Text));
+            var entries = Rows("entries", ("member", BulkType.Text), ("points", BulkType.Integer), ("balance", BulkType.Integer), ("reference", BulkType.Text));
+            var growth = Rows("growth", ("member", BulkType.Text), ("amount", BulkType.Integer), ("reference", BulkType.Text));
+            var states = Rows("accounts", ("member", BulkType.Text), ("tier", BulkType.Text), ("assessment", BulkType.Integer), ("paid", BulkType.Text),
+                ("paid_expires", BulkType.Integer), ("growth", BulkType.Integer), ("balance", BulkType.Integer));
 
             foreach (var member in work.Values)
             {
@@ -604,20 +628,16 @@ public sealed class ImportBatchWriter(
                 var tier = stored is null ? TierEvaluator.NewMember(program, now) : LoyaltyAccounts.State(stored);
                 var balance = stored?.PointsBalance ?? 0;
                 var growthValue = stored?.Growth ?? 0;
-                lMember.Value = eMember.Value = gMember.Value = member.Id;
                 foreach (var (points, expiresAt, reference) in member.Points)
                 {
                     balance += points;
-                    (lPoints.Value, lExpires.Value, lReference.Value) = (points, expiresAt.UtcTicks, reference);
-                    await lot.ExecuteNonQueryAsync(ct);
-                    (ePoints.Value, eBalance.Value, eReference.Value) = (points, balance, reference);
-                    await entry.ExecuteNonQueryAsync(ct);
+                    lots.Add(member.Id, points, expiresAt.UtcTicks, reference);
+                    entries.Add(member.Id, points, balance, reference);
                 }
                 foreach (var (amount, reference) in member.Growth)
                 {
                     growthValue += amount;
-                    (gAmount.Value, gReference.Value) = (amount, reference);
-                    await growth.ExecuteNonQueryAsync(ct);
+                    growth.Add(member.Id, amount, reference);
                 }
                 if (member.Growth.Count > 0)
                     tier = TierEvaluator.AfterGrowthChange(program, tier, growthValue, now).State;
@@ -626,56 +646,51 @@ public sealed class ImportBatchWriter(
                     tier = tier with { GrowthTierCode = hint };
                 if (member.PaidExpiresAt is { } paidExpires && paidExpires > (tier.PaidExpiresAt ?? DateTimeOffset.MinValue))
                     tier = tier with { PaidTierCode = member.PaidTierCode, PaidExpiresAt = paidExpires };
-
-                aMember.Value = member.Id;
-                aTier.Value = tier.GrowthTierCode;
-                aAssessment.Value = tier.AssessmentAt.UtcTicks;
-                aPaid.Value = (object?)tier.PaidTierCode ?? DBNull.Value;
-                aPaidExpires.Value = tier.PaidExpiresAt is { } e ? e.UtcTicks : DBNull.Value;
-                aGrowth.Value = growthValue;
-                aBalance.Value = balance;
-                versions[member.Id] = Convert.ToInt64(await account.ExecuteScalarAsync(ct) ?? 0L);
+                states.Add(member.Id, tier.GrowthTierCode, tier.AssessmentAt.UtcTicks, tier.PaidTierCode, tier.PaidExpiresAt?.UtcTicks, growthValue, balance);
             }
-            return versions;
+
+            // Rows go in in the order given (json_each and unnest read their arrays in order), so a member's ledger entries
+            // keep their running balance in id order.
+            await ExecuteAsync("INSERT INTO points_lots (\"MemberId\", \"Points\", \"Remaining\", \"EarnedAt\", \"ExpiresAt\", \"Source\") " +
+                               $"SELECT u.v_member, u.v_points, u.v_points, @now, u.v_expires, u.v_reference FROM {lots.Source}", lots);
+            await ExecuteAsync("INSERT INTO points_entries (\"MemberId\", \"Kind\", \"Points\", \"BalanceAfter\", \"Reference\", \"Reason\", \"CreatedAt\") " +
+                               $"SELECT u.v_member, {(int)PointsEntryKind.Import}, u.v_points, u.v_balance, u.v_reference, 'migrated', @now FROM {entries.Source}", entries);
+            await ExecuteAsync("INSERT INTO growth_events (\"MemberId\", \"Amount\", \"OccurredAt\", \"Reference\") " +
+                               $"SELECT u.v_member, u.v_amount, @now, u.v_reference FROM {growth.Source}", growth);
+            // WHERE true: SQLite needs it to read ON CONFLICT as the upsert, not as a join constraint.
+            return await VersionsAsync(
+                "INSERT INTO loyalty_accounts (\"MemberId\", \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", \"PointsBalance\", \"Version\", \"UpdatedAt\") " +
+                $"SELECT u.v_member, u.v_tier, u.v_assessment, u.v_paid, u.v_paid_expires, u.v_growth, u.v_balance, 1, @now FROM {states.Source} WHERE true " +
+                "ON CONFLICT (\"MemberId\") DO UPDATE SET \"GrowthTierCode\" = excluded.\"GrowthTierCode\", \"AssessmentAt\" = excluded.\"AssessmentAt\", " +
+                "\"PaidTierCode\" = excluded.\"PaidTierCode\", \"PaidExpiresAt\" = excluded.\"PaidExpiresAt\", \"Growth\" = excluded.\"Growth\", " +
+                "\"PointsBalance\" = excluded.\"PointsBalance\", \"Version\" = loyalty_accounts.\"Version\" + 1, \"UpdatedAt\" = excluded.\"UpdatedAt\" " +
+                "RETURNING \"MemberId\", \"Version\"", states);
         }
 
         async Task WriteOutcomesAsync()
         {
-            await using var outcomeRow = Command("INSERT INTO import_rows (\"ImportId\", \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\") " +
-                                                 "VALUES (@import, @row, @acceptance, @member, @reason, @field, @detail, @owner)");
-            await using var keyRow = Command("INSERT INTO import_keys (\"Source\", \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\") " +
-                                             "VALUES (@source, @key, @import, @row, @hash, @member) ON CONFLICT (\"Source\", \"SourceRowKey\") DO UPDATE SET " +
-                                             "\"ImportId\" = excluded.\"ImportId\", \"RowNumber\" = excluded.\"RowNumber\", \"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\"");
-            var (oImport, oRow, oAcceptance, oMember, oReason, oField, oDetail, oOwner) = (Param(outcomeRow, "@import", DbType.String),
-                Param(outcomeRow, "@row", DbType.Int64), Param(outcomeRow, "@acceptance", DbType.Int64),
-                Param(outcomeRow, "@member", DbType.String), Param(outcomeRow, "@reason", DbType.String), Param(outcomeRow, "@field", DbType.String),
-                Param(outcomeRow, "@detail", DbType.String), Param(outcomeRow, "@owner", DbType.String));
-            var (kSource, kKey, kImport, kRow, kHash, kMember) = (Param(keyRow, "@source", DbType.String), Param(keyRow, "@key", DbType.String),
-                Param(keyRow, "@import", DbType.String), Param(keyRow, "@row", DbType.Int64), Param(keyRow, "@hash", DbType.Binary),
-                Param(keyRow, "@member", DbType.String));
-            oImport.Value = kImport.Value = session.ImportId;
-            kSource.Value = session.Source;
+            var outcomes = Rows("outcomes", ("row", BulkType.Integer), ("acceptance", BulkType.Integer), ("member", BulkType.Text), ("reason", BulkType.Text),
+                ("field", BulkType.Text), ("detail", BulkType.Text), ("owner", BulkType.Text));
+            var keys = Rows("keys", ("key", BulkType.Text), ("row", BulkType.Integer), ("hash", BulkType.Blob), ("member", BulkType.Text));
             foreach (var (outcome, row, firstOfKey) in written)
             {
-                oRow.Value = outcome.RowNumber;
                 string? memberId = null;
                 if (outcome.Rejected is { } rejected)
-                {
-                    (oAcceptance.Value, oMember.Value, oReason.Value) = (0, DBNull.Value, rejected.Reason);
-                    (oField.Value, oDetail.Value, oOwner.Value) = (rejected.Field, rejected.Detail, rejected.OwnerMemberId is { Length: > 0 } o ? o : DBNull.Value);
-                }
+                    outcomes.Add(outcome.RowNumber, 0L, null, rejected.Reason, rejected.Field, rejected.Detail, rejected.OwnerMemberId is { Length: > 0 } o ? o : null);
                 else
                 {
                     memberId = outcome.Accepted.MemberId;
-                    (oAcceptance.Value, oMember.Value, oReason.Value) = ((int)outcome.Accepted.Acceptance, memberId, DBNull.Value);
-                    (oField.Value, oDetail.Value, oOwner.Value) = (DBNull.Value, DBNull.Value, DBNull.Value);
+                    outcomes.Add(outcome.RowNumber, (long)outcome.Accepted.Acceptance, memberId, null, null, null, null);
                 }
-                await outcomeRow.ExecuteNonQueryAsync(ct);
-                if (!firstOfKey || row.SourceRowKey is null)
-                    continue;
-                (kKey.Value, kRow.Value, kHash.Value, kMember.Value) = (row.SourceRowKey, row.RowNumber, row.RowHash, (object?)memberId ?? DBNull.Value);
-                await keyRow.ExecuteNonQueryAsync(ct);
+                if (firstOfKey && row.SourceRowKey is not null)
+                    keys.Add(row.SourceRowKey, row.RowNumber, row.RowHash, memberId);
             }
+            await ExecuteAsync("INSERT INTO import_rows (\"ImportId\", \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\") " +
+                               $"SELECT @import, u.v_row, u.v_acceptance, u.v_member, u.v_reason, u.v_field, u.v_detail, u.v_owner FROM {outcomes.Source}", outcomes, session.ImportId);
+            await ExecuteAsync("INSERT INTO import_keys (\"Source\", \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\") " +
+                               $"SELECT @source, u.v_key, @import, u.v_row, u.v_hash, u.v_member FROM {keys.Source} WHERE true " +
+                               "ON CONFLICT (\"Source\", \"SourceRowKey\") DO UPDATE SET \"ImportId\" = excluded.\"ImportId\", \"RowNumber\" = excluded.\"RowNumber\", " +
+                               "\"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\"", keys, session.ImportId, session.Source);
         }
     }
 

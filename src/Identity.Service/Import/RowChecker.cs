@@ -36,9 +36,27 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
     /// <summary>A keyed hash of the row as sent, without its position: an identical line anywhere hashes the same.</summary>
     byte[] Hash(ImportRow row)
     {
-        var copy = row.Clone();
-        copy.RowNumber = 0;
-        return HMACSHA256.HashData(hashKey, copy.ToByteArray());
+        // The row's own message, its number cleared for the moment (a copy per row cost more than the hash).
+        var number = row.RowNumber;
+        row.RowNumber = 0;
+        try
+        {
+            var size = row.CalculateSize();
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+            try
+            {
+                row.WriteTo(buffer.AsSpan(0, size));
+                return HMACSHA256.HashData(hashKey, buffer.AsSpan(0, size));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        finally
+        {
+            row.RowNumber = number;
+        }
     }
 
     ImportRejection? Validate(ImportRow row, string? key, PointsExpiryPolicy policy, LoyaltyProgram program, DateTimeOffset now, out ValidRow? valid)

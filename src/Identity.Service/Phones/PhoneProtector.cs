@@ -15,6 +15,9 @@ public sealed class PhoneProtector(PhoneKeys keys)
     const int TagSize = 16;
     static readonly byte[] AssociatedData = "identity.phone.v1"u8.ToArray();
 
+    // One key schedule per thread (AesGcm is not safe for concurrent use): an import encrypts thousands of phones a second.
+    readonly ThreadLocal<AesGcm> ciphers = new(() => new AesGcm(keys.EncryptionKey, TagSize));
+
     public byte[] BlindIndex(Phone phone)
     {
         Span<byte> e164 = stackalloc byte[32];
@@ -29,8 +32,7 @@ public sealed class PhoneProtector(PhoneKeys keys)
         output[0] = FormatVersion;
         var nonce = output.AsSpan(1, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(keys.EncryptionKey, TagSize);
-        aes.Encrypt(nonce, plaintext, output.AsSpan(1 + NonceSize, plaintext.Length), output.AsSpan(^TagSize), AssociatedData);
+        ciphers.Value!.Encrypt(nonce, plaintext, output.AsSpan(1 + NonceSize, plaintext.Length), output.AsSpan(^TagSize), AssociatedData);
         return output;
     }
 

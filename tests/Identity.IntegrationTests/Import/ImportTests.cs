@@ -127,7 +127,7 @@ public sealed class ImportTests
         await AssertStoreAsync(data, new LoyaltyService.LoyaltyServiceClient(second.Admin), export.Expected);
     }
 
-    [SqliteFact("on PostgreSQL the import batch can lose its phones to the POS writes more times than Identity:Store:WriteAttempts allows and answer UNAVAILABLE; open in the note")]
+    [Fact]
     public async Task POS_enrolments_of_phones_in_the_file_during_the_import_give_one_member_per_person()
     {
         var export = LegacyExport.Generate(4_000, Seed + 3);

@@ -146,8 +146,10 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                 break;
         }
 
+        // A row of ours that is still awaited behind the position (a gap: on PostgreSQL it committed after a later id)
+        // stays ours until it is read, so that reading it does not drop this instance's fresh copies again.
         foreach (var id in ownRows.Keys)
-            if (id <= lastSeenId)
+            if (id <= lastSeenId && !gaps.ContainsKey(id))
                 ownRows.TryRemove(id, out _);
         // Every row committed before this read began has dropped its L1 copies here.
         l1.Synced(startedAt);

@@ -39,19 +39,9 @@ public sealed class IdentityStore : IAsyncDisposable
 
     public async Task<T> ReadAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
-        var db = await contexts.CreateDbContextAsync(cancellationToken);
-        try
-        {
-            db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.NoTracking;
-            // Open for the whole read: its queries share one connection, and it is closed once, below.
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            return await read(db, cancellationToken);
-        }
-        finally
-        {
-            // A read that has its answer keeps it, whatever closing the connection says.
-            await SqliteGroupCommit.CloseAsync(db);
-        }
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.NoTracking;
+        return await read(db, cancellationToken);
     }
 
     /// <summary>

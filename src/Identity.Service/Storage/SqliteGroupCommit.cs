@@ -165,9 +165,10 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
 
     /// <summary>
     /// Returns the context (and its connection) to the pool. Closing can fail with SQLITE_BUSY after the work is done
-    /// (resetting a pooled SQLite connection): that never turns a committed write into a failed one.
+    /// (resetting a pooled SQLite connection): that never turns a committed write into a failed one. A context whose
+    /// reset failed is not pooled again.
     /// </summary>
-    internal static async ValueTask CloseAsync(IdentityDbContext? db)
+    static async ValueTask CloseAsync(IdentityDbContext? db)
     {
         if (db is null)
             return;

@@ -107,9 +107,11 @@ public sealed class CacheTests : IAsyncLifetime
     [Fact]
     public async Task Two_hundred_concurrent_resolves_of_a_cold_key_load_it_from_the_store_once()
     {
-        // Single flight is a property of one process: no Redis here, so its timing cannot blur the count. A long bound:
-        // an outbox read delayed past it (a loaded machine) rightly clears L1 and starts a second load.
+        // Single flight is a property of one process: no Redis here, so its timing cannot blur the count. L1 answers
+        // only once the first outbox read is done, and only while reads keep within the bound: the test waits for the
+        // first and gives a long bound, so that a slow machine cannot rightly start a second load.
         var server = await IdentityServer.StartAsync(null, "--Identity:Cache:InvalidationBoundMilliseconds=60000");
+        await WaitUntilAsync(() => server.Service<L1Cache>().InSync, TimeSpan.FromSeconds(10));
         servers.Add(server);
         var phone = TestData.Phone();
         var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;

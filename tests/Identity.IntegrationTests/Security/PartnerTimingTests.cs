@@ -17,7 +17,13 @@ public sealed class PartnerTimingTests(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task InitializeAsync() => server = await IdentityServer.StartAsync();
 
-    public async Task DisposeAsync() => await server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        // An unexpected failure is logged by the server at Error: shown with the test's output.
+        foreach (var line in server.Logs.Lines.Where(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)).Take(5))
+            output.WriteLine("server: " + line);
+        await server.DisposeAsync();
+    }
 
     [Fact]
     public async Task A_non_consenting_member_takes_as_long_as_a_non_member_cold_and_warm()

@@ -24,10 +24,23 @@ public sealed class IdentityServer : IAsyncDisposable
         Logs = logs;
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
-        BootstrapKey = File.ReadAllText(Path.Combine(dataDirectory, "admin.key")).Trim();
+        BootstrapKey = ReadBootstrapKey(Path.Combine(dataDirectory, "admin.key"));
         LogCapture.Keys.Add(BootstrapKey);
         Admin = new AdminService.AdminServiceClient(WithKey(BootstrapKey));
         Metrics = new MetricTotals(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+    }
+
+    /// <summary>The key the first start writes; the file can be there a moment before its content is.</summary>
+    static string ReadBootstrapKey(string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var key = File.Exists(path) ? File.ReadAllText(path).Trim() : "";
+            if (key.Length > 0 || DateTime.UtcNow > deadline)
+                return key.Length > 0 ? key : throw new InvalidOperationException($"The server wrote no admin key to {path}.");
+            Thread.Sleep(20);
+        }
     }
 
     /// <summary>This server's identity.* instruments, read as they are recorded.</summary>

@@ -14,7 +14,7 @@ public static class LogRedaction
         }
         foreach (var key in LogCapture.Keys.ToArray())
         {
-            if (text.Contains(key, StringComparison.Ordinal))
+            if (key.Length >= 16 && text.Contains(key, StringComparison.Ordinal))
                 leaks.Add($"key {key[..8]}…");
         }
         foreach (var name in TestData.Names)

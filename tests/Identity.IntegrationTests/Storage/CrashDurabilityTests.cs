@@ -149,6 +149,8 @@ public sealed class CrashDurabilityTests
                 try
                 {
                     var bootstrap = File.ReadAllText(Path.Combine(dataDirectory, "admin.key")).Trim();
+                    if (bootstrap.Length == 0)
+                        throw new IOException("the key file is there, its content not yet");
                     LogCapture.Keys.Add(bootstrap);
                     var admin = new AdminService.AdminServiceClient(channel.Intercept(m =>
                     {

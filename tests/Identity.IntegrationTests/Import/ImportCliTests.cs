@@ -179,7 +179,8 @@ public sealed class ImportCliTests : IAsyncLifetime
     {
         var text = Export(2000);
         var file = Write("legacy.csv", text, new UTF8Encoding(false));
-        string[] import = ["import", file, "--source", "crm-resume", "--batch-size", "20", "--in-flight", "1"];
+        // Small batches, one in flight: the import takes long enough to be cut however fast the server writes.
+        string[] import = ["import", file, "--source", "crm-resume", "--batch-size", "5", "--in-flight", "1"];
 
         // Ctrl-C: the CLI answers what is on the wire, saves its checkpoint and says how to continue.
         // The id the CLI derives: the source and the start of the file's SHA-256.

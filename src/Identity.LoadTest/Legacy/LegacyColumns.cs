@@ -1,30 +1,14 @@
+using Identity.Cli.Import;
+
 namespace Identity.LoadTest.Legacy;
 
-/// <summary>The columns of a generated legacy export: the ImportRow field names, so a client maps them by name as they are.</summary>
+/// <summary>
+/// The columns of a generated legacy export: the ImportRow field names the CLI maps by default
+/// (<see cref="ImportFields"/>, compiled into this tool from the CLI), so a client maps them by name as they are.
+/// </summary>
 public static class LegacyColumns
 {
-    public const string SourceRowKey = "source_row_key";
-    public const string Channel = "channel";
-    public const string ExternalId = "external_id";
-    public const string UnionId = "union_id";
-    public const string Phone = "phone";
-    public const string Name = "name";
-    public const string Gender = "gender";
-    public const string Birthday = "birthday";
-    public const string RegisteredAt = "registered_at";
-    public const string StoreId = "store_id";
-    public const string GuideId = "guide_id";
-    public const string PointsBalance = "points_balance";
-    public const string PointsExpireAt = "points_expire_at";
-    public const string TierHint = "tier_hint";
-    public const string GrowthValue = "growth_value";
-    public const string PaidTierExpiresAt = "paid_tier_expires_at";
-
-    public static IReadOnlyList<string> All { get; } =
-    [
-        SourceRowKey, Channel, ExternalId, UnionId, Phone, Name, Gender, Birthday, RegisteredAt, StoreId, GuideId, PointsBalance,
-        PointsExpireAt, TierHint, GrowthValue, PaidTierExpiresAt,
-    ];
+    public static IReadOnlyList<string> All => ImportFields.All;
 
     public static int IndexOf(string column)
     {

@@ -1,3 +1,4 @@
+using Identity.Cli.Import;
 using System.Globalization;
 using System.Text;
 
@@ -76,8 +77,8 @@ public sealed class LegacyExport
 
         // Conflicts and duplicates go after the line they collide with or repeat.
         // Only identities of people with a phone: a fan's identity with a new phone is the fan proving it (accepted).
-        var withIdentity = placed.Where(p => p.Line.ExpectedReason is null && p.Line[LegacyColumns.ExternalId] != "" && p.Line[LegacyColumns.Phone] != "").ToList();
-        var withPhone = goodLines.Where(l => l[LegacyColumns.Phone] != "").ToList();
+        var withIdentity = placed.Where(p => p.Line.ExpectedReason is null && p.Line[ImportFields.ExternalId] != "" && p.Line[ImportFields.Phone] != "").ToList();
+        var withPhone = goodLines.Where(l => l[ImportFields.Phone] != "").ToList();
         for (var i = 0; i < conflicts && withIdentity.Count > 0 && withPhone.Count > 1; i++)
         {
             var (target, order) = withIdentity[random.Next(withIdentity.Count)];
@@ -85,12 +86,12 @@ public sealed class LegacyExport
             do other = withPhone[random.Next(withPhone.Count)];
             while (other.Person == target.Person);
             var conflict = Blank(null);
-            conflict[LegacyColumns.SourceRowKey] = NextKey();
-            conflict[LegacyColumns.Phone] = other[LegacyColumns.Phone];
-            conflict[LegacyColumns.Channel] = target[LegacyColumns.Channel];
-            conflict[LegacyColumns.ExternalId] = target[LegacyColumns.ExternalId];
-            conflict[LegacyColumns.Name] = RandomName();
-            conflict[LegacyColumns.PointsBalance] = random.Next(0, 3000).ToString(CultureInfo.InvariantCulture);
+            conflict[ImportFields.SourceRowKey] = NextKey();
+            conflict[ImportFields.Phone] = other[ImportFields.Phone];
+            conflict[ImportFields.Channel] = target[ImportFields.Channel];
+            conflict[ImportFields.ExternalId] = target[ImportFields.ExternalId];
+            conflict[ImportFields.Name] = RandomName();
+            conflict[ImportFields.PointsBalance] = random.Next(0, 3000).ToString(CultureInfo.InvariantCulture);
             var line = new LegacyLine(conflict.Values) { ExpectedReason = "identity_conflict", ConflictsWith = target };
             placed.Add((line, After(order)));
         }
@@ -124,8 +125,8 @@ public sealed class LegacyExport
             RejectedByReason = byReason,
             PointsMigrated = accepted.Sum(l => l.Points),
             Bindings = accepted.SelectMany(l => l.Identities).Distinct(StringComparer.Ordinal).LongCount(),
-            LandlineLines = accepted.Count(l => IsLandlineForm(l[LegacyColumns.Phone])),
-            TrunkMobileLines = accepted.Count(l => IsTrunkMobileForm(l[LegacyColumns.Phone])),
+            LandlineLines = accepted.Count(l => IsLandlineForm(l[ImportFields.Phone])),
+            TrunkMobileLines = accepted.Count(l => IsTrunkMobileForm(l[ImportFields.Phone])),
         };
     }
 
@@ -161,24 +162,24 @@ public sealed class LegacyExport
         {
             var values = Blank(person);
             var identities = new List<string>();
-            values[LegacyColumns.SourceRowKey] = NextKey();
-            values[LegacyColumns.Phone] = areaCode is null ? WriteMobile(national) : WriteLandline(areaCode, national);
+            values[ImportFields.SourceRowKey] = NextKey();
+            values[ImportFields.Phone] = areaCode is null ? WriteMobile(national) : WriteLandline(areaCode, national);
             // A tenth of the accounts are phone-only CRM cards (no channel identity).
             if (random.NextDouble() >= 0.1)
             {
-                values[LegacyColumns.Channel] = channel;
-                values[LegacyColumns.ExternalId] = ExternalId(channel);
-                identities.Add($"{(channel == "" ? "crm_import" : channel)}:{values[LegacyColumns.ExternalId]}");
+                values[ImportFields.Channel] = channel;
+                values[ImportFields.ExternalId] = ExternalId(channel);
+                identities.Add($"{(channel == "" ? "crm_import" : channel)}:{values[ImportFields.ExternalId]}");
             }
             if (unionId is not null && channel is "wechat_mini_program" or "wechat_official_account" or "app")
             {
-                values[LegacyColumns.UnionId] = unionId;
+                values[ImportFields.UnionId] = unionId;
                 identities.Add("union:" + unionId);
             }
             if (random.NextDouble() < 0.8)
-                values[LegacyColumns.Name] = random.NextDouble() < 0.9 ? name : Tricky(name);
-            values[LegacyColumns.Gender] = gender;
-            values[LegacyColumns.Birthday] = random.NextDouble() < 0.7 ? birthday : "";
+                values[ImportFields.Name] = random.NextDouble() < 0.9 ? name : Tricky(name);
+            values[ImportFields.Gender] = gender;
+            values[ImportFields.Birthday] = random.NextDouble() < 0.7 ? birthday : "";
             Profile(values);
             var points = Loyalty(values);
             yield return new LegacyLine(values.Values) { Person = person, Points = points, Identities = identities };
@@ -193,16 +194,16 @@ public sealed class LegacyExport
         for (var i = 0; i < accounts; i++)
         {
             var values = Blank(person);
-            values[LegacyColumns.SourceRowKey] = NextKey();
-            values[LegacyColumns.Channel] = channels[i];
-            values[LegacyColumns.ExternalId] = ExternalId(channels[i]);
-            values[LegacyColumns.UnionId] = unionId;
-            values[LegacyColumns.Name] = random.NextDouble() < 0.3 ? RandomName() : "";
+            values[ImportFields.SourceRowKey] = NextKey();
+            values[ImportFields.Channel] = channels[i];
+            values[ImportFields.ExternalId] = ExternalId(channels[i]);
+            values[ImportFields.UnionId] = unionId;
+            values[ImportFields.Name] = random.NextDouble() < 0.3 ? RandomName() : "";
             Profile(values);
             var points = Loyalty(values);
             yield return new LegacyLine(values.Values)
             {
-                Person = person, Points = points, Identities = [$"{channels[i]}:{values[LegacyColumns.ExternalId]}", "union:" + unionId],
+                Person = person, Points = points, Identities = [$"{channels[i]}:{values[ImportFields.ExternalId]}", "union:" + unionId],
             };
         }
     }
@@ -210,12 +211,12 @@ public sealed class LegacyExport
     void Profile(LegacyLine values)
     {
         var registered = new DateTime(2012, 1, 1).AddMinutes(random.Next(0, 12 * 365 * 24 * 60));
-        values[LegacyColumns.RegisteredAt] = random.NextDouble() < 0.9 ? registered.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "";
+        values[ImportFields.RegisteredAt] = random.NextDouble() < 0.9 ? registered.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "";
         if (random.NextDouble() < 0.5)
         {
-            values[LegacyColumns.StoreId] = "S" + random.Next(1, 400).ToString("D4", CultureInfo.InvariantCulture);
+            values[ImportFields.StoreId] = "S" + random.Next(1, 400).ToString("D4", CultureInfo.InvariantCulture);
             if (random.NextDouble() < 0.5)
-                values[LegacyColumns.GuideId] = "G" + random.Next(1, 3000).ToString("D5", CultureInfo.InvariantCulture);
+                values[ImportFields.GuideId] = "G" + random.Next(1, 3000).ToString("D5", CultureInfo.InvariantCulture);
         }
     }
 
@@ -223,19 +224,19 @@ public sealed class LegacyExport
     long Loyalty(LegacyLine values)
     {
         long points = random.NextDouble() < 0.7 ? random.Next(0, 20_001) : 0;
-        values[LegacyColumns.PointsBalance] = points == 0 && random.NextDouble() < 0.5 ? "" : points.ToString(CultureInfo.InvariantCulture);
+        values[ImportFields.PointsBalance] = points == 0 && random.NextDouble() < 0.5 ? "" : points.ToString(CultureInfo.InvariantCulture);
         if (points > 0 && random.NextDouble() < 0.3)
-            values[LegacyColumns.PointsExpireAt] = $"{random.Next(2030, 2033)}-12-31";
+            values[ImportFields.PointsExpireAt] = $"{random.Next(2030, 2033)}-12-31";
         var x = random.NextDouble();
         if (x < 0.08)
-            values[LegacyColumns.TierHint] = random.NextDouble() < 0.7 ? "silver" : "gold";
+            values[ImportFields.TierHint] = random.NextDouble() < 0.7 ? "silver" : "gold";
         else if (x < 0.09)
         {
-            values[LegacyColumns.TierHint] = "black";
-            values[LegacyColumns.PaidTierExpiresAt] = $"{random.Next(2030, 2033)}-06-30";
+            values[ImportFields.TierHint] = "black";
+            values[ImportFields.PaidTierExpiresAt] = $"{random.Next(2030, 2033)}-06-30";
         }
         if (random.NextDouble() < 0.1)
-            values[LegacyColumns.GrowthValue] = random.Next(0, 8000).ToString(CultureInfo.InvariantCulture);
+            values[ImportFields.GrowthValue] = random.Next(0, 8000).ToString(CultureInfo.InvariantCulture);
         return points;
     }
 
@@ -243,43 +244,43 @@ public sealed class LegacyExport
     LegacyLine Bad(string reason)
     {
         var values = Blank(null);
-        values[LegacyColumns.SourceRowKey] = NextKey();
-        values[LegacyColumns.Phone] = NewMobile(); // plainly written: the line is about another field
-        values[LegacyColumns.Channel] = "pos";
-        values[LegacyColumns.ExternalId] = ExternalId("pos");
-        values[LegacyColumns.Name] = RandomName();
-        values[LegacyColumns.PointsBalance] = random.Next(0, 5000).ToString(CultureInfo.InvariantCulture);
-        values[LegacyColumns.RegisteredAt] = "2018-05-06 10:11:12";
+        values[ImportFields.SourceRowKey] = NextKey();
+        values[ImportFields.Phone] = NewMobile(); // plainly written: the line is about another field
+        values[ImportFields.Channel] = "pos";
+        values[ImportFields.ExternalId] = ExternalId("pos");
+        values[ImportFields.Name] = RandomName();
+        values[ImportFields.PointsBalance] = random.Next(0, 5000).ToString(CultureInfo.InvariantCulture);
+        values[ImportFields.RegisteredAt] = "2018-05-06 10:11:12";
         switch (reason)
         {
             case "missing_identifier":
-                values[LegacyColumns.Phone] = values[LegacyColumns.Channel] = values[LegacyColumns.ExternalId] = "";
+                values[ImportFields.Phone] = values[ImportFields.Channel] = values[ImportFields.ExternalId] = "";
                 break;
             case "invalid_phone":
-                values[LegacyColumns.Phone] = Pick("12345", "138-ABCD-5678", "+86 123", "99999999999", "123456789012345", "电话未知");
+                values[ImportFields.Phone] = Pick("12345", "138-ABCD-5678", "+86 123", "99999999999", "123456789012345", "电话未知");
                 break;
             case "invalid_points":
                 var choice = random.Next(5);
                 if (choice == 4)
-                    values[LegacyColumns.PointsExpireAt] = "2019-12-31";
+                    values[ImportFields.PointsExpireAt] = "2019-12-31";
                 else
-                    values[LegacyColumns.PointsBalance] = choice switch { 0 => "-120", 1 => "12.5", 2 => "1,000", _ => "999999999999" };
+                    values[ImportFields.PointsBalance] = choice switch { 0 => "-120", 1 => "12.5", 2 => "1,000", _ => "999999999999" };
                 break;
             case "invalid_birthday":
-                values[LegacyColumns.Birthday] = Pick("1990-13-45", "1850-01-01", "2099-01-01", "May 5", "1990-02-30");
+                values[ImportFields.Birthday] = Pick("1990-13-45", "1850-01-01", "2099-01-01", "May 5", "1990-02-30");
                 break;
             case "invalid_registered_at":
-                values[LegacyColumns.RegisteredAt] = Pick("2099-01-01 10:00:00", "1975-06-01 09:00:00", "yesterday", "2018-02-30 10:00:00");
+                values[ImportFields.RegisteredAt] = Pick("2099-01-01 10:00:00", "1975-06-01 09:00:00", "yesterday", "2018-02-30 10:00:00");
                 break;
             case "invalid_field":
                 switch (random.Next(6))
                 {
-                    case 0: values[LegacyColumns.Name] = string.Concat(Enumerable.Repeat("名", 70)); break;
-                    case 1: values[LegacyColumns.TierHint] = "diamond"; break;
-                    case 2: values[LegacyColumns.Gender] = "unknown-x"; break;
-                    case 3: values[LegacyColumns.Channel] = "myspace"; break;
-                    case 4: values[LegacyColumns.ExternalId] = "C" + new string('9', 130); break;
-                    default: values[LegacyColumns.GrowthValue] = "-5"; break;
+                    case 0: values[ImportFields.Name] = string.Concat(Enumerable.Repeat("名", 70)); break;
+                    case 1: values[ImportFields.TierHint] = "diamond"; break;
+                    case 2: values[ImportFields.Gender] = "unknown-x"; break;
+                    case 3: values[ImportFields.Channel] = "myspace"; break;
+                    case 4: values[ImportFields.ExternalId] = "C" + new string('9', 130); break;
+                    default: values[ImportFields.GrowthValue] = "-5"; break;
                 }
                 break;
             default:

@@ -1,3 +1,4 @@
+using Identity.Cli.Import;
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Identity.V1;
@@ -38,29 +39,29 @@ public static class LegacyRows
         var row = new ImportRow
         {
             RowNumber = rowNumber,
-            SourceRowKey = Value(LegacyColumns.SourceRowKey),
-            ExternalId = Value(LegacyColumns.ExternalId),
-            UnionId = Value(LegacyColumns.UnionId),
-            Phone = Value(LegacyColumns.Phone),
-            Name = Value(LegacyColumns.Name),
-            Birthday = Value(LegacyColumns.Birthday),
-            StoreId = Value(LegacyColumns.StoreId),
-            GuideId = Value(LegacyColumns.GuideId),
-            TierHint = Value(LegacyColumns.TierHint),
+            SourceRowKey = Value(ImportFields.SourceRowKey),
+            ExternalId = Value(ImportFields.ExternalId),
+            UnionId = Value(ImportFields.UnionId),
+            Phone = Value(ImportFields.Phone),
+            Name = Value(ImportFields.Name),
+            Birthday = Value(ImportFields.Birthday),
+            StoreId = Value(ImportFields.StoreId),
+            GuideId = Value(ImportFields.GuideId),
+            TierHint = Value(ImportFields.TierHint),
         };
-        if (ParseChannel(Value(LegacyColumns.Channel)) is { } channel)
+        if (ParseChannel(Value(ImportFields.Channel)) is { } channel)
             row.Channel = channel;
         else
-            row.UnparsedFields.Add(LegacyColumns.Channel);
-        if (ParseGender(Value(LegacyColumns.Gender)) is { } gender)
+            row.UnparsedFields.Add(ImportFields.Channel);
+        if (ParseGender(Value(ImportFields.Gender)) is { } gender)
             row.Gender = gender;
         else
-            row.UnparsedFields.Add(LegacyColumns.Gender);
-        Number(row, LegacyColumns.PointsBalance, Value(LegacyColumns.PointsBalance), v => row.PointsBalance = v);
-        Number(row, LegacyColumns.GrowthValue, Value(LegacyColumns.GrowthValue), v => row.GrowthValue = v);
-        Instant(row, LegacyColumns.RegisteredAt, Value(LegacyColumns.RegisteredAt), endOfDay: false, v => row.RegisteredAt = v);
-        Instant(row, LegacyColumns.PointsExpireAt, Value(LegacyColumns.PointsExpireAt), endOfDay: true, v => row.PointsExpireAt = v);
-        Instant(row, LegacyColumns.PaidTierExpiresAt, Value(LegacyColumns.PaidTierExpiresAt), endOfDay: true, v => row.PaidTierExpiresAt = v);
+            row.UnparsedFields.Add(ImportFields.Gender);
+        Number(row, ImportFields.PointsBalance, Value(ImportFields.PointsBalance), v => row.PointsBalance = v);
+        Number(row, ImportFields.GrowthValue, Value(ImportFields.GrowthValue), v => row.GrowthValue = v);
+        Instant(row, ImportFields.RegisteredAt, Value(ImportFields.RegisteredAt), endOfDay: false, v => row.RegisteredAt = v);
+        Instant(row, ImportFields.PointsExpireAt, Value(ImportFields.PointsExpireAt), endOfDay: true, v => row.PointsExpireAt = v);
+        Instant(row, ImportFields.PaidTierExpiresAt, Value(ImportFields.PaidTierExpiresAt), endOfDay: true, v => row.PaidTierExpiresAt = v);
         return row;
     }
 

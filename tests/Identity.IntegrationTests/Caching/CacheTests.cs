@@ -127,6 +127,7 @@ public sealed class CacheTests : IAsyncLifetime
         var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
         var counters = server.Metrics;
         var loadsBefore = counters.Sum(CacheMetrics.StoreLoads);
+        var outboxDropsBefore = counters.Sum(CacheMetrics.InvalidationsReceived, "via=outbox");
 
         // An asynchronous gate: all 200 calls are issued together, without tying up a thread each while waiting.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -140,7 +141,9 @@ public sealed class CacheTests : IAsyncLifetime
 
         Assert.All(responses, r => Assert.Equal(member.MemberId, r.Member.MemberId));
         Assert.True(counters.Sum(CacheMetrics.StoreLoads) - loadsBefore == 1,
-            $"{counters.Sum(CacheMetrics.StoreLoads) - loadsBefore} store loads (L1 hits {counters.Sum(CacheMetrics.Reads, "level=l1", "result=hit")}, L2 hits {counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit")})");
+            $"{counters.Sum(CacheMetrics.StoreLoads) - loadsBefore} store loads (L1 hits {counters.Sum(CacheMetrics.Reads, "level=l1", "result=hit")}, "
+            + $"L1 misses {counters.Sum(CacheMetrics.Reads, "level=l1", "result=miss")}, keys dropped through the outbox meanwhile "
+            + $"{counters.Sum(CacheMetrics.InvalidationsReceived, "via=outbox") - outboxDropsBefore})");
     }
 
     [Fact]

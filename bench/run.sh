@@ -409,7 +409,7 @@ create_bench_client() { # [data dir]
     return 0
   fi
   json="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$admin_key" --json \
-    clients create --name bench --role pos --rps 1000000 2>"$TMP/cli.log")" ||
+    clients create --name "bench-$(date +%s)-$$" --role pos --rps 1000000 2>"$TMP/cli.log")" ||
     { cat "$TMP/cli.log" >&2; say "identity clients create failed"; return 1; }
   # protobuf JSON, one field per line: `  "key": "..."` (the client's own fields are nested under "client").
   BENCH_KEY="$(printf '%s\n' "$json" | sed -n 's/^ *"key": *"\([^"]*\)".*$/\1/p' | head -n 1)"

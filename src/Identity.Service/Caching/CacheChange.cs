@@ -14,6 +14,7 @@ public sealed class CacheChange
 
     readonly Dictionary<string, long> keys = [];
     readonly List<CacheOutboxRecord> rows = [];
+    readonly Dictionary<string, V1.MemberSnapshot> fresh = new(StringComparer.Ordinal);
 
     internal static CacheChange? Current
     {
@@ -39,11 +40,32 @@ public sealed class CacheChange
 
     internal void Erased() => ErasesMember = true;
 
+    /// <summary>
+    /// The L1 sequence when the write began (set by <see cref="CachedWrites"/>): a fresh snapshot the write made is kept
+    /// only if nothing invalidated its key since, so it can never replace what a later write changed.
+    /// </summary>
+    public long StartedAt { get; internal set; }
+
+    /// <summary>
+    /// Snapshots the write built itself, exactly as the store would load them after its commit (key → snapshot at the
+    /// key's version in <see cref="Keys"/>). The cache stores them in place of the old ones instead of only dropping them,
+    /// so the next reader of a member who just ordered does not reload the member from the store.
+    /// </summary>
+    public IReadOnlyDictionary<string, V1.MemberSnapshot> FreshSnapshots => fresh;
+
+    internal void Fresh(string key, V1.MemberSnapshot snapshot)
+    {
+        if (!keys.ContainsKey(key))
+            throw new InvalidOperationException("A fresh snapshot is kept only for a key the write changed.");
+        fresh[key] = snapshot;
+    }
+
     /// <summary>Forgets what a write recorded when its work was rolled back (its outbox rows were never kept).</summary>
     internal void Discard()
     {
         keys.Clear();
         rows.Clear();
+        fresh.Clear();
         ErasesMember = false;
     }
 }

@@ -11,7 +11,7 @@ public sealed class CachedWrites(IdentityStore store, MemberCache cache)
 {
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
     {
-        var change = new CacheChange();
+        var change = new CacheChange { StartedAt = cache.Sequence };
         var outer = CacheChange.Current;
         CacheChange.Current = change;
         T result;

@@ -104,6 +104,29 @@ public sealed class L1Cache : IDisposable
         }
     }
 
+    /// <summary>
+    /// Drops the key as <see cref="Invalidate"/> does and, when nothing invalidated it since <paramref name="since"/> (the
+    /// start of the write that built <paramref name="value"/>), stores the value in its place. A write that committed later
+    /// has either invalidated the key before this (the value is then not stored) or invalidates it after (removing it).
+    /// </summary>
+    public void Replace(string key, object value, long since)
+    {
+        if (disposed)
+            return;
+        lock (Stripe(key))
+        {
+            var current = !InvalidatedSince(key, since);
+            var at = Interlocked.Increment(ref sequence);
+            Volatile.Write(ref invalidations[Slot(key)], at);
+            entries.Remove(key);
+            if (!current || !Enabled)
+                return;
+            entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(options.L1TtlSeconds) });
+        }
+        if (since < Interlocked.Read(ref clearedAt))
+            entries.Remove(key);
+    }
+
     /// <summary>Drops everything.</summary>
     public void Clear()
     {

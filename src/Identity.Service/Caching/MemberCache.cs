@@ -74,12 +74,29 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             return;
         var committedAt = outbox.Committed(change);
         foreach (var key in change.Keys.Keys)
-            l1.Invalidate(key);
+        {
+            if (change.FreshSnapshots.TryGetValue(key, out var fresh))
+                l1.Replace(key, fresh, change.StartedAt);
+            else
+                l1.Invalidate(key);
+        }
         if (settings.Enabled && await l2.InvalidateAsync(change.Keys.ToList()))
+        {
             outbox.AppliedAtCommit(change, committedAt);
+            // Redis keeps a fresh snapshot only at a version no write has passed (the same rule as for a loaded one).
+            foreach (var (key, fresh) in change.FreshSnapshots)
+                await l2.SetSnapshotAsync(key, keys.Seal(key, fresh.ToByteArray()), change.Keys[key]);
+        }
         if (change.ErasesMember)
             await Task.Delay(settings.InvalidationBoundMilliseconds + 20);
     }
+
+    /// <summary>The L1 sequence now: a write records it when it begins (<see cref="CacheChange.StartedAt"/>).</summary>
+    public long Sequence => l1.Sequence;
+
+    /// <summary>The member's snapshot if this instance holds it in L1 now (no Redis, no store, not counted as a read).</summary>
+    public MemberSnapshot? Held(string memberId) =>
+        settings.Enabled && l1.TryGet<MemberSnapshot>(keys.Member(memberId), out var held) ? held : null;
 
     async Task<MemberSnapshot?> ByLookupAsync(string key, Func<MemberSnapshot, bool> matches, Func<Task<MemberSnapshot?>> load, CancellationToken ct)
     {

@@ -37,6 +37,18 @@ public sealed class SnapshotLoader(IdentityStore store, MemberMapper mapper, Pro
         return (snapshot, snapshot is null ? null : redirectedFrom);
     }
 
+    /// <summary>
+    /// A snapshot from the member as callers see it, the member's row and its account: what a load builds, and what a
+    /// write that knows all three builds after its commit (<see cref="CacheChange.FreshSnapshots"/>).
+    /// </summary>
+    public static MemberSnapshot Build(Member member, MemberRecord record, LoyaltyAccountRecord? account, LoyaltyProgram program)
+    {
+        var snapshot = LoyaltyAccounts.Snapshot(member, record, account, program);
+        if (record.PhoneIndex is { } index)
+            snapshot.PhoneIndex = Google.Protobuf.ByteString.CopyFrom(index);
+        return snapshot;
+    }
+
     async Task<MemberSnapshot?> LoadAsync(Func<IdentityDbContext, CancellationToken, Task<MemberRecord?>> find)
     {
         using var timeout = new CancellationTokenSource(LoadTimeout);
@@ -46,10 +58,7 @@ public sealed class SnapshotLoader(IdentityStore store, MemberMapper mapper, Pro
             if (member is not { State: MemberRowState.Active })
                 return null;
             var account = await db.LoyaltyAccounts.AsNoTracking().FirstOrDefaultAsync(a => a.MemberId == member.Id, ct);
-            var snapshot = LoyaltyAccounts.Snapshot(mapper.ToMessage(member), member, account, catalog.Program);
-            if (member.PhoneIndex is { } index)
-                snapshot.PhoneIndex = Google.Protobuf.ByteString.CopyFrom(index);
-            return snapshot;
+            return Build(mapper.ToMessage(member), member, account, catalog.Program);
         }, timeout.Token);
     }
 }

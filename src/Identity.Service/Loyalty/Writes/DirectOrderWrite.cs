@@ -16,8 +16,8 @@ namespace Identity.Service.Loyalty.Writes;
 /// key at its new version, in the outbox, in the same transaction. On PostgreSQL the member and account rows are read
 /// <c>FOR UPDATE</c>, as <see cref="PostgresRowLocks"/> reads them.
 /// </summary>
-public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, PhoneProtector protector, LoyaltyMetrics metrics, TimeProvider clock,
-    Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
+public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, MemberCache cache, PhoneProtector protector, LoyaltyMetrics metrics,
+    TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
 {
     readonly bool enabled = options.Value.Store.DirectOrderWrites;
 
@@ -26,6 +26,9 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
     {
         if (!enabled || command.Resolved is not { Id: var id } || db.Database.CurrentTransaction is null)
             return null;
+        // The snapshot this instance holds, taken before the reads: if the member row read below is still at its version,
+        // its member part is current, and the order's new snapshot is that plus the account the order writes.
+        var held = cache.Held(id);
         var sql = new RawSql(db, ct);
         var locked = sql.ForUpdate;
         var now = clock.GetUtcNow();
@@ -106,6 +109,8 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Pho
         if (written[^2].Count != 1)
             throw new DbUpdateConcurrencyException("The loyalty account changed while the order was written.");
         change.Add(new CacheOutboxRecord { Id = Convert.ToInt64(written[^1][0][0], Invariant), Key = key, Version = version, CreatedAt = now });
+        if (held is { Member: { } heldMember } && heldMember.MemberId == id && heldMember.Version == member.Version)
+            change.Fresh(key, SnapshotLoader.Build(heldMember.Clone(), member, account, program));
         if (priced.Points > 0)
             metrics.EntriesSaved((int)V1.PointsEntryKind.Earn, 1);
         return result;

@@ -1,0 +1,118 @@
+using Identity.Service.Caching;
+using Identity.Service.Telemetry;
+
+namespace Identity.IntegrationTests.Caching;
+
+/// <summary>
+/// An order keeps its member's new snapshot in the cache instead of only dropping the old one: the next reader gets it
+/// without a store load, and what is kept is exactly what the store would load, however orders race.
+/// </summary>
+public sealed class FreshSnapshotTests : IAsyncLifetime
+{
+    RedisProcess redis = null!;
+    readonly List<IdentityServer> servers = [];
+
+    public async Task InitializeAsync() => redis = await RedisProcess.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var server in servers)
+            await server.DisposeAsync();
+        await redis.DisposeAsync();
+    }
+
+    // A long bound and a patient Redis: these tests are about what the cache holds, not about how fast it syncs.
+    async Task<IdentityServer> StartAsync(string? dataDirectory = null)
+    {
+        var server = await IdentityServer.StartAsync(dataDirectory, $"--Redis:Configuration={redis.Configuration}",
+            "--Redis:OperationTimeoutMilliseconds=5000", "--Identity:Cache:InvalidationBoundMilliseconds=60000");
+        servers.Add(server);
+        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected && server.Service<L1Cache>().InSync);
+        return server;
+    }
+
+    static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
+    static async Task<MemberSnapshot> StoreSnapshotAsync(IdentityServer server, string memberId) =>
+        (await server.Service<SnapshotLoader>().ByIdAsync(memberId)).Snapshot ?? throw new InvalidOperationException("no such member in the store");
+
+    static MemberSnapshot? HeldInL1(IdentityServer server, string memberId) =>
+        server.Service<L1Cache>().TryGet<MemberSnapshot>(server.Service<CacheKeys>().Member(memberId), out var held) ? held : null;
+
+    static async Task<MemberSnapshot?> HeldInRedisAsync(IdentityServer server, string memberId)
+    {
+        var keys = server.Service<CacheKeys>();
+        var key = keys.Member(memberId);
+        var bytes = await server.Service<RedisCache>().GetSnapshotAsync(key);
+        return bytes is not null && keys.TryOpen(key, bytes, out var plaintext) ? MemberSnapshot.Parser.ParseFrom(plaintext) : null;
+    }
+
+    static RecordOrderRequest Order(string phone, string orderId, long fen) =>
+        new() { Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = orderId, AmountFen = fen };
+
+    [Fact]
+    public async Task An_order_leaves_its_members_new_snapshot_in_both_levels_as_the_store_loads_it()
+    {
+        var server = await StartAsync();
+        var phone = TestData.Phone();
+        var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+        await server.Loyalty.RecordOrderAsync(Order(phone, "fresh-1", 10_000));
+        await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }); // the cache holds the member
+
+        var recorded = await server.Loyalty.RecordOrderAsync(Order(phone, "fresh-2", 25_000));
+        var store = await StoreSnapshotAsync(server, member.MemberId);
+        Assert.Equal(recorded.PointsBalance, store.PointsBalance);
+        Assert.Equal(store, HeldInL1(server, member.MemberId));
+        Assert.Equal(store, await HeldInRedisAsync(server, member.MemberId));
+
+        // The next reader is answered from the cache, with the order in it.
+        var loads = server.Metrics.Sum(CacheMetrics.StoreLoads);
+        var resolved = await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } });
+        Assert.Equal(member.MemberId, resolved.Member.MemberId);
+        Assert.Equal(store.Growth, resolved.Benefits.Growth);
+        Assert.True(store.Growth > 0);
+        Assert.Equal(loads, server.Metrics.Sum(CacheMetrics.StoreLoads));
+    }
+
+    [Fact]
+    public async Task Orders_racing_for_one_member_over_two_instances_leave_every_cache_with_the_stores_snapshot()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync(a.DataDirectory);
+        var phone = TestData.Phone();
+        var member = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+        await a.Loyalty.RecordOrderAsync(Order(phone, "race-0", 10_000));
+
+        for (var round = 0; round < 3; round++)
+        {
+            // Both instances hold the member, so that every order below may keep a fresh snapshot.
+            await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+            await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+            await Task.WhenAll(Enumerable.Range(0, 24).Select(i =>
+                (i % 2 == 0 ? a : b).Loyalty.RecordOrderAsync(Order(phone, $"race-{round}-{i}", 1_000 + i * 100)).ResponseAsync));
+
+            var store = await StoreSnapshotAsync(a, member.MemberId);
+            // Another instance's later order reaches each L1 through Redis at once (or the outbox within the bound).
+            foreach (var server in new[] { a, b })
+            {
+                await WaitUntilAsync(() => HeldInL1(server, member.MemberId) is not { } held || held.Equals(store));
+                var resolved = await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } });
+                Assert.Equal(store.Growth, resolved.Benefits.Growth);
+                if (HeldInL1(server, member.MemberId) is { } held)
+                    Assert.Equal(store, held);
+            }
+            if (await HeldInRedisAsync(a, member.MemberId) is { } cached)
+                Assert.Equal(store, cached);
+        }
+        Assert.Empty((await a.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
+    }
+}

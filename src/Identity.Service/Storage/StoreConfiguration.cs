@@ -15,7 +15,7 @@ static class StoreConfiguration
         {
             if (string.IsNullOrWhiteSpace(options.Store.ConnectionString))
                 throw new InvalidOperationException("Identity:Store:Provider is Postgres: set Identity:Store:ConnectionString (an Npgsql connection string).");
-            db.UseNpgsql(options.Store.ConnectionString);
+            db.UseNpgsql(PostgresConnectionString(options.Store.ConnectionString));
         }
         else
         {
@@ -30,4 +30,19 @@ static class StoreConfiguration
         return db.ReplaceService<IMigrationsAssembly, ProviderMigrationsAssembly>()
             .ReplaceService<IModelCacheKeyFactory, ProviderModelCacheKey>();
     }
+
+    /// <summary>
+    /// The operator's connection string, with Npgsql's automatic preparation on unless it says otherwise: every call
+    /// runs the same few statements, and a prepared one is neither parsed nor planned again. <c>Max Auto Prepare=0</c>
+    /// turns it off (needed behind a pooler in transaction mode that does not track prepared statements).
+    /// </summary>
+    public static string PostgresConnectionString(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        return builder.ConnectionString;
+    }
+
+    public const int DefaultMaxAutoPrepare = 64;
 }

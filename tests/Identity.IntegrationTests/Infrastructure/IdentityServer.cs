@@ -130,7 +130,8 @@ public sealed class IdentityServer : IAsyncDisposable
     {
         if (IsPostgres)
         {
-            using var pg = new Npgsql.NpgsqlConnection(StoreConnectionString);
+            // Its own connection, not the pool's: a fault test may have cut every pooled one.
+            using var pg = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(StoreConnectionString) { Pooling = false }.ConnectionString);
             pg.Open();
             using var query = pg.CreateCommand();
             query.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";

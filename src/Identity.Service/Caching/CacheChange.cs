@@ -40,6 +40,9 @@ public sealed class CacheChange
 
     internal void Erased() => ErasesMember = true;
 
+    /// <summary>For an idempotent write: its reply, which the use case may keep itself with its own rows.</summary>
+    public KeptReply? Reply { get; internal set; }
+
     /// <summary>
     /// The L1 sequence when the write began (set by <see cref="CachedWrites"/>): a fresh snapshot the write made is kept
     /// only if nothing invalidated its key since, so it can never replace what a later write changed.
@@ -67,5 +70,6 @@ public sealed class CacheChange
         rows.Clear();
         fresh.Clear();
         ErasesMember = false;
+        Reply = null;
     }
 }

@@ -39,8 +39,13 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
             }
             try
             {
-                var built = reply(await write(db, change, ct));
-                await Idempotency.RememberAsync(db, key, built, clock.GetUtcNow(), ct);
+                var now = clock.GetUtcNow();
+                change.Reply = new KeptReply(key, now, r => reply((TResult)r));
+                var result = await write(db, change, ct);
+                if (change.Reply?.Sent is TReply sent)
+                    return (sent, null);
+                var built = reply(result);
+                await Idempotency.RememberAsync(db, key, built, now, ct);
                 return (built, null);
             }
             catch (IdentityException refused) when (refused.Remembered)

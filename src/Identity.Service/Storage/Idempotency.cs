@@ -31,9 +31,20 @@ public static class Idempotency
     }
 
     /// <summary>Keeps the reply under the key (written at once, in the write's transaction).</summary>
-    public static Task RememberAsync(IdentityDbContext db, IdempotencyKey key, IMessage response, DateTimeOffset now, CancellationToken ct) =>
-        new RawSql(db, ct).ExecuteAsync("INSERT INTO idempotency_keys (\"Scope\", \"Key\", \"RequestHash\", \"MemberId\", \"Response\", \"FailureReason\", \"CreatedAt\") "
-            + "VALUES (@p0, @p1, @p2, @p3, @p4, NULL, @p5)", key.Scope, key.Key, key.Fingerprint, MemberIdOf(response), response.ToByteArray(), now.UtcTicks);
+    public static Task RememberAsync(IdentityDbContext db, IdempotencyKey key, IMessage response, DateTimeOffset now, CancellationToken ct)
+    {
+        var (text, values) = RememberStatement(key, response, now);
+        return new RawSql(db, ct).ExecuteAsync(text, values);
+    }
+
+    /// <summary>
+    /// The statement that keeps the reply under the key, returning the key: for a write that sends it with its own
+    /// statements (<see cref="Caching.KeptReply"/>), one round trip fewer while it holds its rows.
+    /// </summary>
+    public static (string Text, object?[] Values) RememberStatement(IdempotencyKey key, IMessage response, DateTimeOffset now) =>
+        ("INSERT INTO idempotency_keys (\"Scope\", \"Key\", \"RequestHash\", \"MemberId\", \"Response\", \"FailureReason\", \"CreatedAt\") "
+            + "VALUES (@p0, @p1, @p2, @p3, @p4, NULL, @p5) RETURNING \"Key\"",
+            [key.Scope, key.Key, key.Fingerprint, MemberIdOf(response), response.ToByteArray(), now.UtcTicks]);
 
     /// <summary>Keeps a refusal of a write about <paramref name="memberId"/> (erasure finds it by the member).</summary>
     public static void RememberRefusal(IdentityDbContext db, IdempotencyKey key, IdentityException refusal, string? memberId, DateTimeOffset now) =>

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Identity.Service.Caching;
 
 namespace Identity.IntegrationTests.Loyalty;
@@ -43,7 +44,15 @@ public sealed class DirectOrderWriteTests
                 var reply = await server.Loyalty.RecordOrderAsync(request);
                 if (i == 3)
                 {
-                    Assert.True((await server.Loyalty.RecordOrderAsync(request)).Replayed);
+                    // The kept reply (sent with the order's rows on the direct path) answers the retry; another request
+                    // under the same order id changes nothing; the kept key names its member, so erasure finds it.
+                    var again = await server.Loyalty.RecordOrderAsync(request);
+                    Assert.True(again.Replayed);
+                    Assert.Equal(reply, again.Clone().Also(r => r.Replayed = false));
+                    var changed = request.Clone();
+                    changed.AmountFen += 100;
+                    Assert.Equal("IDEMPOTENCY_KEY_REUSED", (await Rpc.FailsWith(StatusCode.AlreadyExists, server.Loyalty.RecordOrderAsync(changed))).Reason());
+                    Assert.Equal(1, server.Scalar("SELECT COUNT(*) FROM idempotency_keys WHERE \"MemberId\" = @id AND \"Key\" LIKE '%D-3'", memberId));
                     await server.Loyalty.RecordRefundAsync(new RecordRefundRequest { Channel = Channel.Pos, OrderId = "D-1", RefundId = "R-1", AmountFen = 40_000 });
                 }
                 replies.Add(Without(reply, memberId));

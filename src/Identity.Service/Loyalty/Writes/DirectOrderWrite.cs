@@ -103,12 +103,20 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
         // The member's snapshot carries the account: its key goes to the outbox at the new snapshot version.
         var key = keys.Member(id);
         var version = member.Version + account.Version;
+        var accountUpdate = writes.Count - 1;
         writes.Add(("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") VALUES (@p0, @p1, @p2, @p3) RETURNING \"Id\"",
             [key, version, now.UtcTicks, false]));
+        var outboxRow = writes.Count - 1;
+        // The reply is kept under the idempotency key in the same batch (one round trip fewer with the rows locked).
+        Google.Protobuf.IMessage? reply = null;
+        if (change.Reply is { } kept)
+            writes.Add(kept.Statement(result, out reply));
         var written = await sql.QueryAsync([.. writes]);
-        if (written[^2].Count != 1)
+        if (written[accountUpdate].Count != 1)
             throw new DbUpdateConcurrencyException("The loyalty account changed while the order was written.");
-        change.Add(new CacheOutboxRecord { Id = Convert.ToInt64(written[^1][0][0], Invariant), Key = key, Version = version, CreatedAt = now });
+        if (reply is not null)
+            change.Reply!.WasSent(reply);
+        change.Add(new CacheOutboxRecord { Id = Convert.ToInt64(written[outboxRow][0][0], Invariant), Key = key, Version = version, CreatedAt = now });
         if (held is { Member: { } heldMember } && heldMember.MemberId == id && heldMember.Version == member.Version)
             change.Fresh(key, SnapshotLoader.Build(heldMember.Clone(), member, account, program));
         if (priced.Points > 0)

@@ -82,6 +82,29 @@ public sealed class DirectOrderWriteTests
         Assert.Equal(states[1], states[0]);
     }
 
+    [Fact]
+    public async Task A_direct_order_right_after_a_publish_through_another_instance_earns_by_the_new_program()
+    {
+        // No Redis: the first instance hears of the publish only at its next refresh, seconds later; the order must not wait.
+        await using var a = await IdentityServer.StartAsync();
+        await using var b = await IdentityServer.StartAsync(a.DataDirectory);
+        var phone = TestData.Phone();
+        var member = new MemberKey { Phone = phone };
+        await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        RecordOrderRequest Order(string id) => new() { Member = member, Channel = Channel.Pos, OrderId = id, AmountFen = 10_000 };
+        var before = await a.Loyalty.RecordOrderAsync(Order("P-1")); // opens the account: the next orders are direct
+        Assert.Equal(before.PointsEarned, (await a.Loyalty.RecordOrderAsync(Order("P-2"))).PointsEarned);
+
+        var current = await b.Loyalty.GetProgramAsync(new GetProgramRequest());
+        var generous = current.ProgramJson.Replace("\"perYuan\": 1,", "\"perYuan\": 3,", StringComparison.Ordinal);
+        Assert.NotEqual(current.ProgramJson, generous);
+        await b.Loyalty.PublishProgramAsync(new PublishProgramRequest { ProgramJson = generous, ExpectedVersion = current.Version });
+
+        var after = await a.Loyalty.RecordOrderAsync(Order("P-3"));
+        Assert.Equal(3 * before.PointsEarned, after.PointsEarned);
+        Assert.Equal(3 * before.PointsEarned, (await a.Loyalty.RecordOrderAsync(Order("P-4"))).PointsEarned);
+    }
+
     static RecordOrderResponse Without(RecordOrderResponse reply, string memberId)
     {
         Assert.Equal(memberId, reply.MemberId);

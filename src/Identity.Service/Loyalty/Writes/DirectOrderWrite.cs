@@ -32,12 +32,13 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
         var sql = new RawSql(db, ct);
         var locked = sql.ForUpdate;
         var now = clock.GetUtcNow();
-        var program = await catalog.ForWriteAsync(db, ct);
+        // The program this instance holds; the batch below checks it is still the latest (else the general path reloads it).
+        var program = catalog.Program;
         var from = now.AddMonths(-program.Growth.WindowMonths);
 
         // Everything the order reads, in one batch (one round trip on PostgreSQL, where the member's row stays locked
-        // from here to the commit): the member, its account, any lot due to expire, the growth window, and whether the
-        // lookup still names the member within the caller's scope.
+        // from here to the commit): the member, its account, any lot due to expire, the growth window, the latest program
+        // version, and whether the lookup still names the member within the caller's scope.
         var reads = new List<(string, object?[])>
         {
             ($"SELECT \"State\", \"Version\", \"PhoneIndex\", \"Birthday\", \"CreatedAt\" FROM members WHERE \"Id\" = @p0{locked}", [id]),
@@ -45,6 +46,7 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
                 + $"FROM loyalty_accounts WHERE \"MemberId\" = @p0{locked}", [id]),
             ("SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1", [id, now.UtcTicks]),
             ("SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p1 AND \"OccurredAt\" <= @p2", [id, from.UtcTicks, now.UtcTicks]),
+            ("SELECT MAX(\"Version\") FROM programs", []),
         };
         if (command.Member is MemberLookup.ByIdentity { Identity: var identity })
             reads.Add(("SELECT 1 FROM channel_identities WHERE \"Channel\" = @p0 AND \"ExternalId\" = @p1 AND \"MemberId\" = @p2",
@@ -54,8 +56,8 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
         var read = await sql.QueryAsync([.. reads]);
 
         if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || read[1] is not [var a] || read[2].Count > 0
-            || read.Skip(4).Any(rows => rows.Count == 0))
-            return null; // not the common case (gone, a new account, points to expire first, or the lookup moved on): the general path
+            || read.Skip(5).Any(rows => rows.Count == 0) || !(read[4] is [[var latest]] && latest is not null && Convert.ToInt64(latest, Invariant) == program.Version))
+            return null; // not the common case (gone, a new account, points to expire first, the lookup moved on, a newer program): the general path
         var member = new MemberRecord
         {
             Id = id, State = MemberRowState.Active, Version = Convert.ToInt64(m[1], Invariant), PhoneIndex = (byte[]?)m[2], Birthday = (string?)m[3],

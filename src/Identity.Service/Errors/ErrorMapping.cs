@@ -26,6 +26,10 @@ public static class ErrorMapping
                 return Build(StatusCode.Aborted, ErrorReasons.ConcurrentUpdate, "The member changed while this call ran; retry it.");
             case TimeoutException:
                 return Build(StatusCode.Unavailable, ErrorReasons.Internal, "The store did not answer in time; retry the call.");
+            case OperationCanceledException:
+                // Not the caller's cancellation: the server stopped waiting (a shared store load past its own time bound,
+                // or the server shutting down). The call may be retried as after a busy store.
+                return ToRpcException(StoreFault.Busy);
             default:
                 // Never echo an unexpected exception's message: it may carry personal data.
                 return Build(StatusCode.Internal, ErrorReasons.Internal, "Internal error.");

@@ -111,11 +111,14 @@ public sealed class ErrorMappingTests
     }
 
     [Fact]
-    public void A_cancellation_the_caller_did_not_ask_for_is_INTERNAL()
+    public void A_cancellation_the_caller_did_not_ask_for_is_UNAVAILABLE_with_a_retry()
     {
+        // A shared store load that passed its own time bound: the server's state, not the request's.
         var rpc = Map(new TaskCanceledException("an internal timeout"), CancellationToken.None);
 
-        Assert.Equal(StatusCode.Internal, rpc.StatusCode);
+        Assert.Equal(StatusCode.Unavailable, rpc.StatusCode);
+        Assert.Equal(ErrorReasons.StoreBusy, StatusOf(rpc).GetDetail<ErrorInfo>()?.Reason);
+        Assert.NotNull(StatusOf(rpc).GetDetail<RetryInfo>());
     }
 
     [Fact]

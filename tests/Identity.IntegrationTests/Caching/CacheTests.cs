@@ -8,38 +8,9 @@ namespace Identity.IntegrationTests.Caching;
 
 /// <summary>The two-level cache against a real redis-server: coherent across instances, one load per cold key, and Redis
 /// only ever makes things faster.</summary>
-public sealed class CacheTests : IAsyncLifetime
+public sealed class CacheTests : RedisServers
 {
-    RedisProcess redis = null!;
-    readonly List<IdentityServer> servers = [];
-
-    public async Task InitializeAsync() => redis = await RedisProcess.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in servers)
-            await server.DisposeAsync();
-        await redis.DisposeAsync();
-    }
-
-    async Task<IdentityServer> StartAsync(string? dataDirectory = null, params string[] args)
-    {
-        var server = await IdentityServer.StartAsync(dataDirectory, [$"--Redis:Configuration={redis.Configuration}", .. args]);
-        servers.Add(server);
-        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(10));
-        return server;
-    }
-
-    static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("condition not met in time");
-            await Task.Delay(20);
-        }
-    }
+    static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => Eventually.TrueAsync(condition, timeout);
 
     /// <summary>What a store load may add on top of a cache bound on this shared machine (as in FaultMatrixTests).</summary>
     const int StoreSlackMilliseconds = 400;
@@ -120,9 +91,8 @@ public sealed class CacheTests : IAsyncLifetime
         // Single flight is a property of one process: no Redis here, so its timing cannot blur the count. L1 answers
         // only once the first outbox read is done, and only while reads keep within the bound: the test waits for the
         // first and gives a long bound, so that a slow machine cannot rightly start a second load.
-        var server = await IdentityServer.StartAsync(null, "--Identity:Cache:InvalidationBoundMilliseconds=60000");
+        await using var server = await IdentityServer.StartAsync(null, "--Identity:Cache:InvalidationBoundMilliseconds=60000");
         await WaitUntilAsync(() => server.Service<L1Cache>().InSync, TimeSpan.FromSeconds(10));
-        servers.Add(server);
         var phone = TestData.Phone();
         var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
         var counters = server.Metrics;
@@ -171,7 +141,7 @@ public sealed class CacheTests : IAsyncLifetime
     {
         var server = await StartAsync();
         var other = await StartAsync(server.DataDirectory);
-        await using var inspector = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        await using var inspector = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
         var keys = inspector.GetDatabase();
         var prefix = server.Service<RedisCache>().KeyPrefix;
         var names = server.Service<CacheKeys>();
@@ -257,7 +227,7 @@ public sealed class CacheTests : IAsyncLifetime
         })).ToList();
 
         await Task.Delay(1000);
-        redis.Kill();
+        Redis.Kill();
         await Task.WhenAll(workers);
 
         Assert.True(failures == 0, $"{failures} calls failed: {string.Join(" | ", failureKinds.Distinct())}");
@@ -268,7 +238,7 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
 
         // Redis returns: the server reconnects by itself and reads hit Redis again.
-        await redis.RestartAsync();
+        await Redis.RestartAsync();
         await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(15));
         var counters = server.Metrics;
         await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phones[0] });

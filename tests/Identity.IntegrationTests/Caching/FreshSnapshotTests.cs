@@ -7,40 +7,17 @@ namespace Identity.IntegrationTests.Caching;
 /// An order keeps its member's new snapshot in the cache instead of only dropping the old one: the next reader gets it
 /// without a store load, and what is kept is exactly what the store would load, however orders race.
 /// </summary>
-public sealed class FreshSnapshotTests : IAsyncLifetime
+public sealed class FreshSnapshotTests : RedisServers
 {
-    RedisProcess redis = null!;
-    readonly List<IdentityServer> servers = [];
-
-    public async Task InitializeAsync() => redis = await RedisProcess.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in servers)
-            await server.DisposeAsync();
-        await redis.DisposeAsync();
-    }
-
     // A long bound and a patient Redis: these tests are about what the cache holds, not about how fast it syncs.
     async Task<IdentityServer> StartAsync(string? dataDirectory = null)
     {
-        var server = await IdentityServer.StartAsync(dataDirectory, $"--Redis:Configuration={redis.Configuration}",
-            "--Redis:OperationTimeoutMilliseconds=5000", "--Identity:Cache:InvalidationBoundMilliseconds=60000");
-        servers.Add(server);
-        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected && server.Service<L1Cache>().InSync);
+        var server = await StartAsync(dataDirectory, "--Redis:OperationTimeoutMilliseconds=5000", "--Identity:Cache:InvalidationBoundMilliseconds=60000");
+        await WaitUntilAsync(() => server.Service<L1Cache>().InSync);
         return server;
     }
 
-    static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("condition not met in time");
-            await Task.Delay(20);
-        }
-    }
+    static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10));
 
     static async Task<MemberSnapshot> StoreSnapshotAsync(IdentityServer server, string memberId) =>
         (await server.Service<SnapshotLoader>().ByIdAsync(memberId)).Snapshot ?? throw new InvalidOperationException("no such member in the store");

@@ -42,16 +42,7 @@ public sealed class HealthProbeTests
         return process.ExitCode;
     }
 
-    static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("condition not met in time");
-            await Task.Delay(20);
-        }
-    }
+    static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10));
 
     [SqliteFact("it moves the SQLite file away")]
     public async Task Readiness_fails_while_the_database_file_cannot_be_opened_and_returns_when_it_can()

@@ -9,33 +9,8 @@ namespace Identity.IntegrationTests.Import;
 /// as unknown: on the instance that imported them immediately, on another instance sharing Redis and the store within
 /// the invalidation bound.
 /// </summary>
-public sealed class ImportCacheTests : IAsyncLifetime
+public sealed class ImportCacheTests : RedisServers
 {
-    RedisProcess redis = null!;
-    readonly List<IdentityServer> servers = [];
-
-    public async Task InitializeAsync() => redis = await RedisProcess.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in servers)
-            await server.DisposeAsync();
-        await redis.DisposeAsync();
-    }
-
-    async Task<IdentityServer> StartAsync(string? dataDirectory = null)
-    {
-        var server = await IdentityServer.StartAsync(dataDirectory, [$"--Redis:Configuration={redis.Configuration}"]);
-        servers.Add(server);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!server.Service<RedisCache>().IsConnected)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the server did not connect to Redis");
-            await Task.Delay(20);
-        }
-        return server;
-    }
-
     [Fact]
     public async Task Phones_and_identities_remembered_as_unknown_find_the_imported_members()
     {

@@ -92,4 +92,50 @@ public sealed class FreshSnapshotTests : RedisServers
         }
         Assert.Empty((await a.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
     }
+
+    [Fact]
+    public async Task An_erasure_or_a_merge_right_after_orders_leaves_no_kept_snapshot_served()
+    {
+        // One instance, so that the order's kept snapshot is certainly there before the erasure or merge (with a second
+        // instance, its outbox reader may apply the order's invalidation once more and drop the copy first).
+        // The default bound: an erasure is acknowledged once that bound has passed.
+        var a = await StartAsync(null, "--Redis:OperationTimeoutMilliseconds=5000");
+        await WaitUntilAsync(() => a.Service<L1Cache>().InSync);
+
+        // Erasure: the order kept the member's snapshot (L1 and Redis); then the member is erased.
+        var phone = TestData.Phone();
+        var member = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+        await a.Loyalty.RecordOrderAsync(Order(phone, "erase-1", 10_000));
+        await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        await a.Loyalty.RecordOrderAsync(Order(phone, "erase-2", 10_000));
+        Assert.NotNull(HeldInL1(a, member.MemberId));
+        Assert.NotNull(await HeldInRedisAsync(a, member.MemberId));
+
+        await a.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.MemberId, ReasonCode = ErasureReason.MemberRequest });
+        // The erasure is acknowledged only once no instance can serve the member.
+        Assert.Null(HeldInL1(a, member.MemberId));
+        Assert.Null(await HeldInRedisAsync(a, member.MemberId));
+        await Rpc.FailsWith(Grpc.Core.StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
+        await Rpc.FailsWith(Grpc.Core.StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = member.MemberId }));
+
+        // Merge: the absorbed member's kept snapshot goes; its phone leads to the survivor.
+        var survivor = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(TestData.Phone()))).Member;
+        var absorbedPhone = TestData.Phone();
+        var absorbed = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(absorbedPhone))).Member;
+        await a.Loyalty.RecordOrderAsync(Order(absorbedPhone, "merge-1", 10_000));
+        await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = absorbedPhone });
+        await a.Loyalty.RecordOrderAsync(Order(absorbedPhone, "merge-2", 10_000));
+        Assert.NotNull(HeldInL1(a, absorbed.MemberId));
+
+        await a.Members.MergeMembersAsync(new MergeMembersRequest
+        {
+            SurvivorMemberId = survivor.MemberId, AbsorbedMemberId = absorbed.MemberId, Reason = "dup", Operator = "ops",
+        });
+        Assert.Null(HeldInL1(a, absorbed.MemberId));
+        Assert.Null(await HeldInRedisAsync(a, absorbed.MemberId));
+        // The absorbed member's phone does not move to the survivor (the survivor keeps its own): it names no one now.
+        await Rpc.FailsWith(Grpc.Core.StatusCode.NotFound, a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = absorbedPhone }));
+        var redirected = await a.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = absorbed.MemberId });
+        Assert.Equal((survivor.MemberId, absorbed.MemberId), (redirected.Member.MemberId, redirected.RedirectedFromMemberId));
+    }
 }

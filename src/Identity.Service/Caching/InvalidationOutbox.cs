@@ -58,6 +58,12 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     // When the last read of the unapplied rows began (Environment.TickCount64); 0 before the first.
     long pendingReadAt;
 
+    // When each unapplied row was first read here. A row is applied only once it has stayed unapplied for two polls: its
+    // writer applies it at commit and marks it at its next poll, and applying it once more would drop the fresh copies
+    // the write left (CacheChange.FreshSnapshots) in Redis and in every L1. Until applied, its keys are pending here
+    // (reads skip Redis for them), so the wait costs store reads at most, never a stale answer.
+    readonly Dictionary<long, long> unappliedSince = [];
+
     /// <summary>
     /// True when Redis may still hold an old value for the key: a write's invalidation is not yet applied there, or this
     /// instance cannot tell (it has not read the unapplied rows within the bound).
@@ -173,14 +179,30 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             if (at < startedAt)
                 ownPending.TryRemove(KeyValuePair.Create(key, at));
 
-        if (open.Count > 0)
+        foreach (var row in open)
+            unappliedSince.TryAdd(row.Id, startedAt);
+        if (unappliedSince.Count > open.Count)
         {
-            var toApply = open.GroupBy(r => r.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(r => r.Version))).ToList();
+            var stillOpen = open.Select(r => r.Id).ToHashSet();
+            foreach (var id in unappliedSince.Keys.Where(id => !stillOpen.Contains(id)).ToList())
+                unappliedSince.Remove(id);
+        }
+        var grace = 2L * Math.Max(10, settings.OutboxPollMilliseconds);
+        var due = redis.IsConfigured ? open.Where(r => startedAt - unappliedSince[r.Id] >= grace).ToList() : open;
+        if (due.Count > 0)
+        {
+            var toApply = due.GroupBy(r => r.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(r => r.Version))).ToList();
             // Without Redis there is nothing to apply: rows only carry changes between instances.
             if (!redis.IsConfigured || (redis.IsUsable && await redis.InvalidateAsync(toApply)))
             {
-                appliedUnmarked.UnionWith(open.Select(r => r.Id));
-                storePending = FrozenSet<string>.Empty;
+                appliedUnmarked.UnionWith(due.Select(r => r.Id));
+                if (due.Count == open.Count)
+                    storePending = FrozenSet<string>.Empty;
+                else
+                {
+                    var applied = due.Select(r => r.Id).ToHashSet();
+                    storePending = open.Where(r => !applied.Contains(r.Id)).Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
+                }
                 metrics.Applied(redis.IsConfigured ? toApply.Count : 0);
             }
         }

@@ -138,4 +138,29 @@ public sealed class FreshSnapshotTests : RedisServers
         var redirected = await a.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = absorbed.MemberId });
         Assert.Equal((survivor.MemberId, absorbed.MemberId), (redirected.Member.MemberId, redirected.RedirectedFromMemberId));
     }
+
+    [Fact]
+    public async Task Another_instance_leaves_the_kept_snapshot_alone_and_reads_it_from_redis()
+    {
+        var a = await StartAsync();
+        var b = await StartAsync(a.DataDirectory);
+        var phone = TestData.Phone();
+        var member = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+        await a.Loyalty.RecordOrderAsync(Order(phone, "kept-1", 10_000));
+        await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        await a.Loyalty.RecordOrderAsync(Order(phone, "kept-2", 10_000));
+        var store = await StoreSnapshotAsync(a, member.MemberId);
+        Assert.Equal(store, HeldInL1(a, member.MemberId));
+
+        // Several polls of both instances: A marks its row applied, so B does not apply it again (which would drop the
+        // kept copies everywhere); B's own L1 copy was dropped at once, through Redis.
+        await Task.Delay(1_500);
+        Assert.Equal(store, HeldInL1(a, member.MemberId));
+        Assert.Equal(store, await HeldInRedisAsync(a, member.MemberId));
+        var loads = b.Metrics.Sum(CacheMetrics.StoreLoads);
+        var resolved = await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } });
+        Assert.Equal(store.Growth, resolved.Benefits.Growth);
+        Assert.Equal(loads, b.Metrics.Sum(CacheMetrics.StoreLoads));
+    }
 }

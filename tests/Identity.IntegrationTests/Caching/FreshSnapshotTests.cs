@@ -33,6 +33,20 @@ public sealed class FreshSnapshotTests : RedisServers
         return bytes is not null && keys.TryOpen(key, bytes, out var plaintext) ? MemberSnapshot.Parser.ParseFrom(plaintext) : null;
     }
 
+    /// <summary>
+    /// Enrols a member through <paramref name="server"/> and orders once (which opens the account); every server given
+    /// then holds the member; the second order, through <paramref name="server"/>, keeps the member's new snapshot.
+    /// </summary>
+    static async Task<Member> OrderedTwiceAsync(IdentityServer server, string phone, string prefix, params IdentityServer[] holders)
+    {
+        var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
+        await server.Loyalty.RecordOrderAsync(Order(phone, prefix + "-1", 10_000));
+        foreach (var holder in holders.Prepend(server))
+            await holder.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
+        await server.Loyalty.RecordOrderAsync(Order(phone, prefix + "-2", 10_000));
+        return member;
+    }
+
     static RecordOrderRequest Order(string phone, string orderId, long fen) =>
         new() { Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = orderId, AmountFen = fen };
 
@@ -104,10 +118,7 @@ public sealed class FreshSnapshotTests : RedisServers
 
         // Erasure: the order kept the member's snapshot (L1 and Redis); then the member is erased.
         var phone = TestData.Phone();
-        var member = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
-        await a.Loyalty.RecordOrderAsync(Order(phone, "erase-1", 10_000));
-        await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
-        await a.Loyalty.RecordOrderAsync(Order(phone, "erase-2", 10_000));
+        var member = await OrderedTwiceAsync(a, phone, "erase");
         Assert.NotNull(HeldInL1(a, member.MemberId));
         Assert.NotNull(await HeldInRedisAsync(a, member.MemberId));
 
@@ -121,10 +132,7 @@ public sealed class FreshSnapshotTests : RedisServers
         // Merge: the absorbed member's kept snapshot goes; its phone leads to the survivor.
         var survivor = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(TestData.Phone()))).Member;
         var absorbedPhone = TestData.Phone();
-        var absorbed = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(absorbedPhone))).Member;
-        await a.Loyalty.RecordOrderAsync(Order(absorbedPhone, "merge-1", 10_000));
-        await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = absorbedPhone });
-        await a.Loyalty.RecordOrderAsync(Order(absorbedPhone, "merge-2", 10_000));
+        var absorbed = await OrderedTwiceAsync(a, absorbedPhone, "merge");
         Assert.NotNull(HeldInL1(a, absorbed.MemberId));
 
         await a.Members.MergeMembersAsync(new MergeMembersRequest
@@ -145,11 +153,7 @@ public sealed class FreshSnapshotTests : RedisServers
         var a = await StartAsync();
         var b = await StartAsync(a.DataDirectory);
         var phone = TestData.Phone();
-        var member = (await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
-        await a.Loyalty.RecordOrderAsync(Order(phone, "kept-1", 10_000));
-        await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
-        await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
-        await a.Loyalty.RecordOrderAsync(Order(phone, "kept-2", 10_000));
+        var member = await OrderedTwiceAsync(a, phone, "kept", b);
         var store = await StoreSnapshotAsync(a, member.MemberId);
         Assert.Equal(store, HeldInL1(a, member.MemberId));
 

@@ -196,13 +196,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             if (!redis.IsConfigured || (redis.IsUsable && await redis.InvalidateAsync(toApply)))
             {
                 appliedUnmarked.UnionWith(due.Select(r => r.Id));
-                if (due.Count == open.Count)
-                    storePending = FrozenSet<string>.Empty;
-                else
-                {
-                    var applied = due.Select(r => r.Id).ToHashSet();
-                    storePending = open.Where(r => !applied.Contains(r.Id)).Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
-                }
+                storePending = open.Where(r => !appliedUnmarked.Contains(r.Id)).Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
                 metrics.Applied(redis.IsConfigured ? toApply.Count : 0);
             }
         }

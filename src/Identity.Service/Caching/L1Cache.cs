@@ -76,9 +76,14 @@ public sealed class L1Cache : IDisposable
         {
             if (InvalidatedSince(key, loadedAt))
                 return;
-            entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds) });
+            Store(key, value, loadedAt, ttl);
         }
-        // Clear takes no stripe lock (it is rare): a clear that raced this store is caught here instead.
+    }
+
+    // Under the key's stripe lock. Clear takes no stripe lock (it is rare): a clear that raced this store is caught here.
+    void Store(string key, object value, long loadedAt, TimeSpan? ttl)
+    {
+        entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl ?? TimeSpan.FromSeconds(options.L1TtlSeconds) });
         if (loadedAt < Interlocked.Read(ref clearedAt))
             entries.Remove(key);
     }
@@ -97,11 +102,15 @@ public sealed class L1Cache : IDisposable
         if (disposed)
             return;
         lock (Stripe(key))
-        {
-            // Remembered until a later invalidation of the slot, so a racing load, however long, cannot store the old value.
-            Volatile.Write(ref invalidations[Slot(key)], Interlocked.Increment(ref sequence));
-            entries.Remove(key);
-        }
+            Drop(key);
+    }
+
+    // Under the key's stripe lock. Remembered until a later invalidation of the slot, so a racing load, however long,
+    // cannot store the old value.
+    void Drop(string key)
+    {
+        Volatile.Write(ref invalidations[Slot(key)], Interlocked.Increment(ref sequence));
+        entries.Remove(key);
     }
 
     /// <summary>
@@ -116,15 +125,10 @@ public sealed class L1Cache : IDisposable
         lock (Stripe(key))
         {
             var current = !InvalidatedSince(key, since);
-            var at = Interlocked.Increment(ref sequence);
-            Volatile.Write(ref invalidations[Slot(key)], at);
-            entries.Remove(key);
-            if (!current || !Enabled)
-                return;
-            entries.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(options.L1TtlSeconds) });
+            Drop(key);
+            if (current && Enabled)
+                Store(key, value, since, ttl: null);
         }
-        if (since < Interlocked.Read(ref clearedAt))
-            entries.Remove(key);
     }
 
     /// <summary>Drops everything.</summary>

@@ -85,7 +85,7 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
             outbox.AppliedAtCommit(change, committedAt);
             // Redis keeps a fresh snapshot only at a version no write has passed (the same rule as for a loaded one).
             foreach (var (key, fresh) in change.FreshSnapshots)
-                await l2.SetSnapshotAsync(key, keys.Seal(key, fresh.ToByteArray()), change.Keys[key]);
+                await SetInRedisAsync(key, fresh);
         }
         if (change.ErasesMember)
             await Task.Delay(settings.InvalidationBoundMilliseconds + 20);
@@ -272,8 +272,12 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
     {
         var key = keys.Member(snapshot.Member.MemberId);
         l1.Set(key, snapshot, loadedAt);
-        await l2.SetSnapshotAsync(key, keys.Seal(key, snapshot.ToByteArray()), SnapshotLoader.Version(snapshot));
+        await SetInRedisAsync(key, snapshot);
     }
+
+    /// <summary>Sealed for its key, at its version: Redis refuses it if a newer version was announced.</summary>
+    Task SetInRedisAsync(string key, MemberSnapshot snapshot) =>
+        l2.SetSnapshotAsync(key, keys.Seal(key, snapshot.ToByteArray()), SnapshotLoader.Version(snapshot));
 
     /// <summary>
     /// One load per key at a time; callers give up on their own deadline without cancelling the shared load. A caller

@@ -10,8 +10,6 @@ namespace Identity.IntegrationTests.Caching;
 /// only ever makes things faster.</summary>
 public sealed class CacheTests : RedisServers
 {
-    static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => Eventually.TrueAsync(condition, timeout);
-
     /// <summary>What a store load may add on top of a cache bound on this shared machine (as in FaultMatrixTests).</summary>
     const int StoreSlackMilliseconds = 400;
 
@@ -27,7 +25,7 @@ public sealed class CacheTests : RedisServers
         var before = await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone });
         // L1 answers only while B's outbox reads are current (within the 1 s bound); on a loaded machine B's first read
         // may come before that, so ask again until L1 answers.
-        await WaitUntilAsync(() =>
+        await Eventually.TrueAsync(() =>
         {
             var l1Hits = b.Metrics.Sum(CacheMetrics.Reads, "level=l1", "result=hit");
             b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }).ResponseAsync.GetAwaiter().GetResult();
@@ -61,7 +59,7 @@ public sealed class CacheTests : RedisServers
             Member = new MemberKey { MemberId = member.MemberId }, Channel = Channel.Pos, OrderId = "O-" + Guid.NewGuid().ToString("N"),
             AmountFen = 600_000, PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
         });
-        await WaitUntilAsync(() => b.Members.ResolveMemberAsync(new ResolveMemberRequest
+        await Eventually.TrueAsync(() => b.Members.ResolveMemberAsync(new ResolveMemberRequest
         {
             Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos },
         }).ResponseAsync.Result.Benefits.Tier.Code == "gold", TimeSpan.FromMilliseconds(500));
@@ -82,7 +80,7 @@ public sealed class CacheTests : RedisServers
         var published = await a.Loyalty.PublishProgramAsync(new PublishProgramRequest { ProgramJson = program.ProgramJson.Replace("\"checkInPoints\": 5", "\"checkInPoints\": 6", StringComparison.Ordinal) });
         Assert.Equal(2, published.Version);
 
-        await WaitUntilAsync(() => b.Members.ResolveMemberAsync(resolve).ResponseAsync.Result.Benefits.ProgramVersion == 2, TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => b.Members.ResolveMemberAsync(resolve).ResponseAsync.Result.Benefits.ProgramVersion == 2, TimeSpan.FromSeconds(1));
     }
 
     [Fact]
@@ -92,7 +90,7 @@ public sealed class CacheTests : RedisServers
         // only once the first outbox read is done, and only while reads keep within the bound: the test waits for the
         // first and gives a long bound, so that a slow machine cannot rightly start a second load.
         await using var server = await IdentityServer.StartAsync(null, "--Identity:Cache:InvalidationBoundMilliseconds=60000");
-        await WaitUntilAsync(() => server.Service<L1Cache>().InSync, TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => server.Service<L1Cache>().InSync, TimeSpan.FromSeconds(10));
         var phone = TestData.Phone();
         var member = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member;
         var counters = server.Metrics;
@@ -132,7 +130,7 @@ public sealed class CacheTests : RedisServers
 
         var enrolled = await a.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
         Assert.Equal(enrolled.Member.MemberId, (await a.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId);
-        await WaitUntilAsync(() => b.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0, TimeSpan.FromMilliseconds(500));
+        await Eventually.TrueAsync(() => b.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0, TimeSpan.FromMilliseconds(500));
         Assert.Equal(enrolled.Member.MemberId, (await b.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone })).Member.MemberId);
     }
 
@@ -160,7 +158,7 @@ public sealed class CacheTests : RedisServers
 
         Assert.False(await keys.KeyExistsAsync(prefix + names.Member(member.MemberId)));
         await Rpc.FailsWith(StatusCode.NotFound, server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }));
-        await WaitUntilAsync(() => other.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0, TimeSpan.FromMilliseconds(500));
+        await Eventually.TrueAsync(() => other.Metrics.Sum(CacheMetrics.InvalidationsReceived, "via=redis") > 0, TimeSpan.FromMilliseconds(500));
         await Rpc.FailsWith(StatusCode.NotFound, other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(openId) }));
 
         // Merge: the absorbed member's cached snapshot goes, the survivor's is refreshed with the moved identity.
@@ -175,7 +173,7 @@ public sealed class CacheTests : RedisServers
 
         Assert.False(await keys.KeyExistsAsync(prefix + names.Member(fan.MemberId)));
         Assert.False(await keys.KeyExistsAsync(prefix + names.Member(survivor.MemberId)));
-        await WaitUntilAsync(() => other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(fanOpenId) })
+        await Eventually.TrueAsync(() => other.Members.ResolveMemberAsync(new ResolveMemberRequest { ChannelIdentity = TestData.MiniProgram(fanOpenId) })
             .ResponseAsync.Result.Member.MemberId == survivor.MemberId, TimeSpan.FromMilliseconds(500));
         var survivorNow = await other.Members.ResolveMemberAsync(new ResolveMemberRequest { MemberId = survivor.MemberId });
         Assert.Contains(survivorNow.Member.ChannelIdentities, i => i.ExternalId == fanOpenId);
@@ -239,11 +237,11 @@ public sealed class CacheTests : RedisServers
 
         // Redis returns: the server reconnects by itself and reads hit Redis again.
         await Redis.RestartAsync();
-        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(15));
+        await Eventually.TrueAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(15));
         var counters = server.Metrics;
         await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phones[0] });
         var hits = counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit");
-        await WaitUntilAsync(() =>
+        await Eventually.TrueAsync(() =>
         {
             server.Members.ResolveMember(new ResolveMemberRequest { Phone = phones[0] });
             return counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit") > hits;

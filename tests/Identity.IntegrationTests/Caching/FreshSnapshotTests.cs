@@ -13,11 +13,9 @@ public sealed class FreshSnapshotTests : RedisServers
     async Task<IdentityServer> StartAsync(string? dataDirectory = null)
     {
         var server = await StartAsync(dataDirectory, "--Redis:OperationTimeoutMilliseconds=5000", "--Identity:Cache:InvalidationBoundMilliseconds=60000");
-        await WaitUntilAsync(() => server.Service<L1Cache>().InSync);
+        await Eventually.TrueAsync(() => server.Service<L1Cache>().InSync);
         return server;
     }
-
-    static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10));
 
     static async Task<MemberSnapshot> StoreSnapshotAsync(IdentityServer server, string memberId) =>
         (await server.Service<SnapshotLoader>().ByIdAsync(memberId)).Snapshot ?? throw new InvalidOperationException("no such member in the store");
@@ -95,7 +93,7 @@ public sealed class FreshSnapshotTests : RedisServers
             // Another instance's later order reaches each L1 through Redis at once (or the outbox within the bound).
             foreach (var server in new[] { a, b })
             {
-                await WaitUntilAsync(() => HeldInL1(server, member.MemberId) is not { } held || held.Equals(store));
+                await Eventually.TrueAsync(() => HeldInL1(server, member.MemberId) is not { } held || held.Equals(store));
                 var resolved = await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } });
                 Assert.Equal(store.Growth, resolved.Benefits.Growth);
                 if (HeldInL1(server, member.MemberId) is { } held)
@@ -114,7 +112,7 @@ public sealed class FreshSnapshotTests : RedisServers
         // instance, its outbox reader may apply the order's invalidation once more and drop the copy first).
         // The default bound: an erasure is acknowledged once that bound has passed.
         var a = await StartAsync(null, "--Redis:OperationTimeoutMilliseconds=5000");
-        await WaitUntilAsync(() => a.Service<L1Cache>().InSync);
+        await Eventually.TrueAsync(() => a.Service<L1Cache>().InSync);
 
         // Erasure: the order kept the member's snapshot (L1 and Redis); then the member is erased.
         var phone = TestData.Phone();

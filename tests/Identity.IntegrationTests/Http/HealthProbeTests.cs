@@ -42,8 +42,6 @@ public sealed class HealthProbeTests
         return process.ExitCode;
     }
 
-    static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10));
-
     [SqliteFact("it moves the SQLite file away")]
     public async Task Readiness_fails_while_the_database_file_cannot_be_opened_and_returns_when_it_can()
     {
@@ -90,11 +88,11 @@ public sealed class HealthProbeTests
     {
         await using var redis = await RedisProcess.StartAsync();
         await using var server = await IdentityServer.StartAsync(null, $"--Redis:Configuration={redis.Configuration}");
-        await WaitUntilAsync(() => server.Service<RedisCache>().IsConnected);
+        await Eventually.TrueAsync(() => server.Service<RedisCache>().IsConnected);
         Assert.Contains("\"status\":\"Healthy\"", (await ProbeAsync(server, "/readyz")).Body, StringComparison.Ordinal);
 
         redis.Kill();
-        await WaitUntilAsync(() => !server.Service<RedisCache>().IsConnected);
+        await Eventually.TrueAsync(() => !server.Service<RedisCache>().IsConnected);
         var degraded = await ProbeAsync(server, "/readyz");
         Assert.Equal(HttpStatusCode.OK, degraded.Status);
         Assert.Contains("\"status\":\"Degraded\"", degraded.Body, StringComparison.Ordinal);

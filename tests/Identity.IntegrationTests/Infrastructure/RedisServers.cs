@@ -34,9 +34,10 @@ public abstract class RedisServers : IAsyncLifetime
 /// <summary>Waits for a condition that becomes true by itself (a connection, an invalidation reaching another instance).</summary>
 public static class Eventually
 {
-    public static async Task TrueAsync(Func<bool> condition, TimeSpan timeout, string what = "condition not met in time")
+    /// <summary>Polls <paramref name="condition"/> every 20 ms; throws when it is still false after <paramref name="timeout"/> (10 s).</summary>
+    public static async Task TrueAsync(Func<bool> condition, TimeSpan? timeout = null, string what = "condition not met in time")
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)

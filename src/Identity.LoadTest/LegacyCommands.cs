@@ -173,8 +173,10 @@ internal static class LegacyCommands
         connection.Open();
         using (var pragma = connection.CreateCommand())
         {
-            // The server's own connection settings.
-            pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+            // The server's own settings for its writer's connection (SqliteWriterConnection: a 32 MiB page cache, a
+            // checkpoint every 10,000 log pages).
+            pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                + "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;";
             pragma.ExecuteNonQuery();
         }
         using var reader = new StreamReader(file, detectEncodingFromByteOrderMarks: true);

@@ -128,7 +128,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
             // Normally there is no gap: then the read is the plain range scan of the key.
             var fresh = await store.ReadAsync((db, token) => (missing.Count == 0
                     ? db.CacheOutbox.Where(r => r.Id > after)
-                    : db.CacheOutbox.Where(r => r.Id > after || missing.Contains(r.Id)))
+                    : db.CacheOutbox.Where(r => r.Id > after || EF.Parameter(missing).Contains(r.Id)))
                 .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
             var dropped = 0;
             foreach (var row in fresh)
@@ -210,7 +210,9 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
         try
         {
             if (ids.Count > 0)
-                await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => ids.Contains(r.Id))
+                // One parameter (a JSON array on SQLite, an array on PostgreSQL), not one per id: an import marks thousands
+                // of rows at once, and binding thousands of named parameters cost more than the update itself.
+                await store.WriteAsync((db, token) => db.CacheOutbox.Where(r => EF.Parameter(ids).Contains(r.Id))
                     .ExecuteUpdateAsync(s => s.SetProperty(r => r.Applied, true), token), ct);
             if (startedAt - lastCleanup > 5_000)
             {

@@ -112,19 +112,9 @@ public static class IdentityApp
             .AddCheck<RedisHealthCheck>("redis", tags: [HealthProbes.Ready]);
 
         // Pooled: the hot and write paths create a context per operation, and pooling makes that cheap.
-        services.AddPooledDbContextFactory<IdentityDbContext>((provider, db) =>
-        {
-            var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
-            db.Use(options)
-              .AddInterceptors(provider.GetRequiredService<CacheChangeInterceptor>(), provider.GetRequiredService<LedgerWriteCounter>())
-              // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
-              // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
-              .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
-            if (options.Store.IsPostgres)
-                db.AddInterceptors(new PostgresRowLocks());
-            else
-                db.AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
-        });
+        services.AddPooledDbContextFactory<IdentityDbContext>((provider, db) => ConfigureContext(provider, db));
+        services.AddSingleton(provider => new SqliteWriterConnection(provider.GetRequiredService<IOptions<IdentityOptions>>().Value,
+            (builder, connection) => ConfigureContext(provider, builder, connection)));
         services.AddHostedService<DatabaseMigrator>();
         services.AddSingleton<IdentityStore>();
 
@@ -180,6 +170,24 @@ public static class IdentityApp
         services.AddSingleton<StoreFaultLog>();
         GuardRequestParsing(services);
         return services;
+    }
+
+    /// <summary>
+    /// Every context's configuration: the store, the interceptors, the log levels. <paramref name="sqliteConnection"/> is
+    /// the SQLite writer's own open connection (<see cref="SqliteWriterConnection"/>), else the context takes one from the pool.
+    /// </summary>
+    static void ConfigureContext(IServiceProvider provider, DbContextOptionsBuilder db, Microsoft.Data.Sqlite.SqliteConnection? sqliteConnection = null)
+    {
+        var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
+        db.Use(options, sqliteConnection)
+          .AddInterceptors(provider.GetRequiredService<CacheChangeInterceptor>(), provider.GetRequiredService<LedgerWriteCounter>())
+          // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
+          // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
+          .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
+        if (options.Store.IsPostgres)
+            db.AddInterceptors(new PostgresRowLocks());
+        else
+            db.AddInterceptors(new SqliteConnectionSettings(options.Database.BusyTimeoutSeconds));
     }
 
     /// <summary>The gRPC services grpc.health.v1 answers for by name.</summary>

@@ -28,13 +28,13 @@ public sealed class IdentityStore : IAsyncDisposable
     readonly SemaphoreSlim writeGate = new(1, 1);
     readonly SqliteGroupCommit groupCommit;
 
-    public IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options)
+    public IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options, SqliteWriterConnection? writer = null)
     {
         this.contexts = contexts;
         if (options.Value.Store.IsPostgres)
             postgres = new PostgresWrites(contexts, options.Value.Store.WriteAttempts);
         var busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
-        groupCommit = new SqliteGroupCommit(contexts, writeGate, busyTimeout);
+        groupCommit = new SqliteGroupCommit(contexts, writer, writeGate, busyTimeout);
     }
 
     public async Task<T> ReadAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
@@ -89,18 +89,18 @@ public sealed class IdentityStore : IAsyncDisposable
 /// </summary>
 sealed class SqliteConnectionSettings(int busyTimeoutSeconds) : DbConnectionInterceptor
 {
-    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection, busyTimeoutSeconds);
 
     public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        Apply(connection);
+        Apply(connection, busyTimeoutSeconds);
         return Task.CompletedTask;
     }
 
-    void Apply(DbConnection connection)
+    public static void Apply(DbConnection connection, int busyTimeoutSeconds, string more = "")
     {
         using var command = connection.CreateCommand();
-        command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutSeconds * 1000}; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;";
+        command.CommandText = $"PRAGMA busy_timeout = {busyTimeoutSeconds * 1000}; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;{more}";
         command.ExecuteNonQuery();
     }
 }

@@ -21,15 +21,18 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
     public const int MaxGroup = 64;
 
     readonly IDbContextFactory<IdentityDbContext> contexts;
+    readonly SqliteWriterConnection? connection;
     readonly SemaphoreSlim gate;
     readonly TimeSpan busyTimeout;
     readonly Channel<QueuedWrite> queue = Channel.CreateUnbounded<QueuedWrite>(new UnboundedChannelOptions { SingleReader = true });
     readonly Task writer;
 
+    /// <param name="connection">The writer's own connection (else each group takes one from the pool).</param>
     /// <param name="gate">Held around each group; whoever else takes it (the WAL checkpoint) runs between groups.</param>
-    public SqliteGroupCommit(IDbContextFactory<IdentityDbContext> contexts, SemaphoreSlim gate, TimeSpan busyTimeout)
+    public SqliteGroupCommit(IDbContextFactory<IdentityDbContext> contexts, SqliteWriterConnection? connection, SemaphoreSlim gate, TimeSpan busyTimeout)
     {
         this.contexts = contexts;
+        this.connection = connection;
         this.gate = gate;
         this.busyTimeout = busyTimeout;
         // The writer serves every caller: it must not carry the context (activity, cache change) of the first one.
@@ -101,7 +104,7 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
         IdentityDbContext? db = null;
         try
         {
-            db = await contexts.CreateDbContextAsync().ConfigureAwait(false);
+            db = connection is null ? await contexts.CreateDbContextAsync().ConfigureAwait(false) : await connection.CreateContextAsync().ConfigureAwait(false);
             db.Database.AutoSavepointsEnabled = false; // each write has its own savepoint, taken here
             await using var transaction = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
             var dbTransaction = transaction.GetDbTransaction();
@@ -138,6 +141,7 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
         }
         catch (GroupFault fault)
         {
+            connection?.Reset();
             foreach (var write in ran)
                 write.Fail(fault.InnerException!);
             fault.Write.Fail(fault.InnerException!);
@@ -146,6 +150,7 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
         }
         catch (Exception e)
         {
+            connection?.Reset();
             // BEGIN, a savepoint or COMMIT failed: nothing of this transaction is written, and the store is not fit for
             // the rest of the group either (they are told to retry, as a write that found the store busy is).
             foreach (var write in ran)
@@ -207,6 +212,8 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
     {
         queue.Writer.TryComplete();
         await writer.ConfigureAwait(false);
+        if (connection is not null)
+            await connection.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>A store fault inside a group: the transaction is not to be trusted, so none of it commits.</summary>

@@ -9,7 +9,8 @@ namespace Identity.Service.Storage;
 /// <summary>Points a context at the configured store (<c>Identity:Store</c>); the server and the migration scaffolder share it.</summary>
 static class StoreConfiguration
 {
-    public static DbContextOptionsBuilder Use(this DbContextOptionsBuilder db, IdentityOptions options)
+    /// <param name="sqliteConnection">On SQLite, an open connection the context uses instead of its own from the pool (the single writer's).</param>
+    public static DbContextOptionsBuilder Use(this DbContextOptionsBuilder db, IdentityOptions options, SqliteConnection? sqliteConnection = null)
     {
         if (options.Store.IsPostgres)
         {
@@ -17,19 +18,21 @@ static class StoreConfiguration
                 throw new InvalidOperationException("Identity:Store:Provider is Postgres: set Identity:Store:ConnectionString (an Npgsql connection string).");
             db.UseNpgsql(PostgresConnectionString(options.Store.ConnectionString));
         }
+        else if (sqliteConnection is not null)
+            db.UseSqlite(sqliteConnection);
         else
-        {
-            var connection = new SqliteConnectionStringBuilder(options.Store.ConnectionString ?? "")
-            {
-                DataSource = options.DatabasePath,
-                DefaultTimeout = options.Database.BusyTimeoutSeconds,
-                Pooling = true,
-            };
-            db.UseSqlite(connection.ToString());
-        }
+            db.UseSqlite(SqliteConnectionString(options));
         return db.ReplaceService<IMigrationsAssembly, ProviderMigrationsAssembly>()
             .ReplaceService<IModelCacheKeyFactory, ProviderModelCacheKey>();
     }
+
+    /// <summary>The SQLite file's connection string: the operator's, with the data directory's file, the busy timeout and pooling.</summary>
+    public static string SqliteConnectionString(IdentityOptions options) => new SqliteConnectionStringBuilder(options.Store.ConnectionString ?? "")
+    {
+        DataSource = options.DatabasePath,
+        DefaultTimeout = options.Database.BusyTimeoutSeconds,
+        Pooling = true,
+    }.ToString();
 
     /// <summary>
     /// The operator's connection string, with Npgsql's automatic preparation on unless it says otherwise: every call

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
+using Identity.Service.Loyalty.Writes;
 
 namespace Identity.IntegrationTests.Loyalty;
 
@@ -59,6 +60,11 @@ public sealed class DirectOrderWriteTests
             }
             Assert.Equal(replies[1], replies[0]);
         }
+
+        // The common orders took the direct path (the first opens the account; the rest are the common case), and the
+        // general server took none.
+        Assert.True(direct.Service<DirectOrderWrite>().Written >= orders.Length - 2, $"{direct.Service<DirectOrderWrite>().Written} orders written directly");
+        Assert.Equal(0, general.Service<DirectOrderWrite>().Written);
 
         var states = new List<string>();
         foreach (var (server, memberId, _) in sides)

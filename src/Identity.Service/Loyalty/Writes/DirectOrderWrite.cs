@@ -20,6 +20,10 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
     TimeProvider clock, Microsoft.Extensions.Options.IOptions<Hosting.IdentityOptions> options)
 {
     readonly bool enabled = options.Value.Store.DirectOrderWrites;
+    long directWrites;
+
+    /// <summary>Orders this instance has written here rather than on the general path (since it started).</summary>
+    public long Written => Interlocked.Read(ref directWrites);
 
     /// <summary>The order's result, or null (nothing written) when it is not the common case.</summary>
     public async Task<OrderResult?> TryRecordAsync(IdentityDbContext db, CacheChange change, OrderCommand command, CancellationToken ct)
@@ -36,28 +40,35 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
         var program = catalog.Program;
         var from = now.AddMonths(-program.Growth.WindowMonths);
 
-        // Everything the order reads, in one batch (one round trip on PostgreSQL, where the member's row stays locked
-        // from here to the commit): the member, its account, any lot due to expire, the growth window, the latest program
-        // version, and whether the lookup still names the member within the caller's scope.
-        var reads = new List<(string, object?[])>
-        {
-            ($"SELECT \"State\", \"Version\", \"PhoneIndex\", \"Birthday\", \"CreatedAt\" FROM members WHERE \"Id\" = @p0{locked}", [id]),
-            ("SELECT \"GrowthTierCode\", \"AssessmentAt\", \"PaidTierCode\", \"PaidExpiresAt\", \"Growth\", \"PointsBalance\", \"Version\", \"UpdatedAt\" "
-                + $"FROM loyalty_accounts WHERE \"MemberId\" = @p0{locked}", [id]),
-            ("SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1", [id, now.UtcTicks]),
-            ("SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p1 AND \"OccurredAt\" <= @p2", [id, from.UtcTicks, now.UtcTicks]),
-            ("SELECT MAX(\"Version\") FROM programs", []),
-        };
+        // Everything the order reads, in one statement (one round trip on PostgreSQL, where the member's and the
+        // account's rows stay locked from here to the commit): the member, its account, whether a lot is due to expire,
+        // the growth window, the latest program version, and whether the lookup still names the member within the
+        // caller's scope.
+        var values = new List<object?> { id, now.UtcTicks, from.UtcTicks };
+        var text = new System.Text.StringBuilder(
+            "SELECT m.\"State\", m.\"Version\", m.\"PhoneIndex\", m.\"Birthday\", m.\"CreatedAt\", "
+            + "a.\"GrowthTierCode\", a.\"AssessmentAt\", a.\"PaidTierCode\", a.\"PaidExpiresAt\", a.\"Growth\", a.\"PointsBalance\", a.\"Version\", a.\"UpdatedAt\", "
+            + "(SELECT COUNT(*) FROM (SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1) d), "
+            + "(SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p2 AND \"OccurredAt\" <= @p1), "
+            + "(SELECT MAX(\"Version\") FROM programs)");
         if (command.Member is MemberLookup.ByIdentity { Identity: var identity })
-            reads.Add(("SELECT 1 FROM channel_identities WHERE \"Channel\" = @p0 AND \"ExternalId\" = @p1 AND \"MemberId\" = @p2",
-                [identity.Channel, identity.ExternalId, id]));
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $", (SELECT COUNT(*) FROM channel_identities WHERE \"Channel\" = @p{values.Count} AND \"ExternalId\" = @p{values.Count + 1} AND \"MemberId\" = @p0)");
+            values.Add(identity.Channel);
+            values.Add(identity.ExternalId);
+        }
         if (command.Member.Scope is { Channel: var channel })
-            reads.Add(("SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p1 LIMIT 1", [id, channel]));
-        var read = await sql.QueryAsync([.. reads]);
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $", (SELECT COUNT(*) FROM (SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p{values.Count} LIMIT 1) s)");
+            values.Add(channel);
+        }
+        text.Append(" FROM members m JOIN loyalty_accounts a ON a.\"MemberId\" = m.\"Id\" WHERE m.\"Id\" = @p0").Append(locked);
+        var read = await sql.QueryAsync((text.ToString(), [.. values]));
 
-        if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || read[1] is not [var a] || read[2].Count > 0
-            || read.Skip(5).Any(rows => rows.Count == 0) || !(read[4] is [[var latest]] && latest is not null && Convert.ToInt64(latest, Invariant) == program.Version))
-            return null; // not the common case (gone, a new account, points to expire first, the lookup moved on, a newer program): the general path
+        // Not the common case (gone, no account yet, points to expire first, a newer program, the lookup moved on): the general path.
+        if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || Convert.ToInt64(m[13], Invariant) > 0
+            || !(m[15] is { } latest && Convert.ToInt64(latest, Invariant) == program.Version) || m.Skip(16).Any(found => Convert.ToInt64(found, Invariant) == 0))
+            return null;
         var member = new MemberRecord
         {
             Id = id, State = MemberRowState.Active, Version = Convert.ToInt64(m[1], Invariant), PhoneIndex = (byte[]?)m[2], Birthday = (string?)m[3],
@@ -69,11 +80,11 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
             return null;
         var account = new LoyaltyAccountRecord
         {
-            MemberId = id, GrowthTierCode = (string)a[0]!, AssessmentAt = Instant(a[1]), PaidTierCode = (string?)a[2],
-            PaidExpiresAt = a[3] is null ? null : Instant(a[3]), Growth = Convert.ToInt64(a[4], Invariant), PointsBalance = Convert.ToInt64(a[5], Invariant),
-            Version = Convert.ToInt64(a[6], Invariant), UpdatedAt = Instant(a[7]),
+            MemberId = id, GrowthTierCode = (string)m[5]!, AssessmentAt = Instant(m[6]), PaidTierCode = (string?)m[7],
+            PaidExpiresAt = m[8] is null ? null : Instant(m[8]), Growth = Convert.ToInt64(m[9], Invariant), PointsBalance = Convert.ToInt64(m[10], Invariant),
+            Version = Convert.ToInt64(m[11], Invariant), UpdatedAt = Instant(m[12]),
         };
-        var saved = read[3] is [[var sum]] && sum is not null ? Convert.ToInt64(sum, Invariant) : 0;
+        var saved = m[14] is { } sum ? Convert.ToInt64(sum, Invariant) : 0;
 
         var priced = OrderRecording.Price(program, member, account, command);
         var previousVersion = account.Version;
@@ -123,6 +134,7 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
             change.Fresh(key, SnapshotLoader.Build(heldMember.Clone(), member, account, program));
         if (priced.Points > 0)
             metrics.EntriesSaved((int)V1.PointsEntryKind.Earn, 1);
+        Interlocked.Increment(ref directWrites);
         return result;
     }
 

@@ -118,6 +118,9 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         }
         var (found, startedAt) = await SingleFlight(key, async loadedAt =>
         {
+            // A caller that missed L1 just before another load filled it and ended starts this one: L1 answers it now.
+            if (l1.TryGet<string>(key, out var knownId) && l1.TryGet<MemberSnapshot>(keys.Member(knownId!), out var known) && matches(known!))
+                return known;
             metrics.StoreLoaded();
             using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var loaded = await load();
@@ -256,6 +259,8 @@ public sealed class MemberCache(L1Cache l1, RedisCache l2, InvalidationOutbox ou
         }
         var (snapshot, _) = await SingleFlight(key, async loadedAt =>
         {
+            if (l1.TryGet<MemberSnapshot>(key, out var known)) // filled by a load that ended after this caller missed L1
+                return known;
             metrics.StoreLoaded();
             using var span = IdentityActivities.Cache.StartActivity(IdentityActivities.StoreLoad);
             var (loaded, redirectedFrom) = await loader.ByIdAsync(memberId);

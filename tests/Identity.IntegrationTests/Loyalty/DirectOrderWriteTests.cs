@@ -89,6 +89,30 @@ public sealed class DirectOrderWriteTests
     }
 
     [Fact]
+    public async Task Concurrent_orders_of_one_member_each_count_the_growth_of_those_committed_before_it()
+    {
+        // On PostgreSQL the orders queue on the member's row lock: each must read the growth window after it holds the
+        // lock, or the last ones settle the tier without the growth of those that committed while they waited.
+        await using var server = await IdentityServer.StartAsync();
+        var phone = TestData.Phone();
+        var member = new MemberKey { Phone = phone };
+        await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        RecordOrderRequest Order(string id) => new()
+        {
+            Member = member, Channel = Channel.Pos, OrderId = id, StoreId = "S001", AmountFen = 40_000, PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        };
+        var first = await server.Loyalty.RecordOrderAsync(Order("C-0")); // opens the account: the rest are direct
+        var replies = await Task.WhenAll(Enumerable.Range(1, 20).Select(i => server.Loyalty.RecordOrderAsync(Order($"C-{i}")).ResponseAsync));
+
+        var growth = first.GrowthEarned + replies.Sum(r => r.GrowthEarned);
+        Assert.True(growth >= 5_000, $"the orders earn {growth} growth, past gold's 5,000");
+        Assert.True(server.Service<DirectOrderWrite>().Written >= 10, $"{server.Service<DirectOrderWrite>().Written} orders written directly");
+        var resolved = await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } });
+        Assert.Equal(growth, resolved.Benefits.Growth);
+        Assert.Equal("gold", resolved.Benefits.Tier.Code);
+    }
+
+    [Fact]
     public async Task A_direct_order_right_after_a_publish_through_another_instance_earns_by_the_new_program()
     {
         // No Redis: the first instance hears of the publish only at its next refresh, seconds later; the order must not wait.

@@ -40,34 +40,37 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
         var program = catalog.Program;
         var from = now.AddMonths(-program.Growth.WindowMonths);
 
-        // Everything the order reads, in one statement (one round trip on PostgreSQL, where the member's and the
-        // account's rows stay locked from here to the commit): the member, its account, whether a lot is due to expire,
-        // the growth window, the latest program version, and whether the lookup still names the member within the
-        // caller's scope.
+        // Everything the order reads, in two statements sent together (one round trip on PostgreSQL): the member and
+        // its account, joined, and locked there from here to the commit; then whether a lot is due to expire, the growth
+        // window, the latest program version, and whether the lookup still names the member within the caller's scope.
+        // The second is a statement of its own so that on PostgreSQL it reads with a snapshot taken after the rows were
+        // locked: it sees every order of this member committed while this one waited for the lock.
         var values = new List<object?> { id, now.UtcTicks, from.UtcTicks };
-        var text = new System.Text.StringBuilder(
-            "SELECT m.\"State\", m.\"Version\", m.\"PhoneIndex\", m.\"Birthday\", m.\"CreatedAt\", "
-            + "a.\"GrowthTierCode\", a.\"AssessmentAt\", a.\"PaidTierCode\", a.\"PaidExpiresAt\", a.\"Growth\", a.\"PointsBalance\", a.\"Version\", a.\"UpdatedAt\", "
-            + "(SELECT COUNT(*) FROM (SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1) d), "
+        var checks = new System.Text.StringBuilder(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1) d), "
             + "(SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p2 AND \"OccurredAt\" <= @p1), "
             + "(SELECT MAX(\"Version\") FROM programs)");
         if (command.Member is MemberLookup.ByIdentity { Identity: var identity })
         {
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $", (SELECT COUNT(*) FROM channel_identities WHERE \"Channel\" = @p{values.Count} AND \"ExternalId\" = @p{values.Count + 1} AND \"MemberId\" = @p0)");
+            checks.Append(Invariant, $", (SELECT COUNT(*) FROM channel_identities WHERE \"Channel\" = @p{values.Count} AND \"ExternalId\" = @p{values.Count + 1} AND \"MemberId\" = @p0)");
             values.Add(identity.Channel);
             values.Add(identity.ExternalId);
         }
         if (command.Member.Scope is { Channel: var channel })
         {
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $", (SELECT COUNT(*) FROM (SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p{values.Count} LIMIT 1) s)");
+            checks.Append(Invariant, $", (SELECT COUNT(*) FROM (SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p{values.Count} LIMIT 1) s)");
             values.Add(channel);
         }
-        text.Append(" FROM members m JOIN loyalty_accounts a ON a.\"MemberId\" = m.\"Id\" WHERE m.\"Id\" = @p0").Append(locked);
-        var read = await sql.QueryAsync((text.ToString(), [.. values]));
+        var read = await sql.QueryAsync(
+            ("SELECT m.\"State\", m.\"Version\", m.\"PhoneIndex\", m.\"Birthday\", m.\"CreatedAt\", a.\"GrowthTierCode\", a.\"AssessmentAt\", "
+                + "a.\"PaidTierCode\", a.\"PaidExpiresAt\", a.\"Growth\", a.\"PointsBalance\", a.\"Version\", a.\"UpdatedAt\" "
+                + $"FROM members m JOIN loyalty_accounts a ON a.\"MemberId\" = m.\"Id\" WHERE m.\"Id\" = @p0{locked}", [id]),
+            (checks.ToString(), [.. values]));
 
         // Not the common case (gone, no account yet, points to expire first, a newer program, the lookup moved on): the general path.
-        if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || Convert.ToInt64(m[13], Invariant) > 0
-            || !(m[15] is { } latest && Convert.ToInt64(latest, Invariant) == program.Version) || m.Skip(16).Any(found => Convert.ToInt64(found, Invariant) == 0))
+        if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || read[1] is not [var c]
+            || Convert.ToInt64(c[0], Invariant) > 0 || !(c[2] is { } latest && Convert.ToInt64(latest, Invariant) == program.Version)
+            || c.Skip(3).Any(found => Convert.ToInt64(found, Invariant) == 0))
             return null;
         var member = new MemberRecord
         {
@@ -84,7 +87,7 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
             PaidExpiresAt = m[8] is null ? null : Instant(m[8]), Growth = Convert.ToInt64(m[9], Invariant), PointsBalance = Convert.ToInt64(m[10], Invariant),
             Version = Convert.ToInt64(m[11], Invariant), UpdatedAt = Instant(m[12]),
         };
-        var saved = m[14] is { } sum ? Convert.ToInt64(sum, Invariant) : 0;
+        var saved = c[1] is { } sum ? Convert.ToInt64(sum, Invariant) : 0;
 
         var priced = OrderRecording.Price(program, member, account, command);
         var previousVersion = account.Version;

@@ -27,7 +27,7 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
     readonly Channel<QueuedWrite> queue = Channel.CreateUnbounded<QueuedWrite>(new UnboundedChannelOptions { SingleReader = true });
     readonly Task writer;
 
-    /// <param name="connection">The writer's own connection (else each group takes one from the pool).</param>
+    /// <param name="connection">The writer's own connection (else each group takes one from the pool); its owner closes it.</param>
     /// <param name="gate">Held around each group; whoever else takes it (the WAL checkpoint) runs between groups.</param>
     public SqliteGroupCommit(IDbContextFactory<IdentityDbContext> contexts, SqliteWriterConnection? connection, SemaphoreSlim gate, TimeSpan busyTimeout)
     {
@@ -212,8 +212,6 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
     {
         queue.Writer.TryComplete();
         await writer.ConfigureAwait(false);
-        if (connection is not null)
-            await connection.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>A store fault inside a group: the transaction is not to be trusted, so none of it commits.</summary>

@@ -43,6 +43,9 @@
 #   MODE_SCENARIOS="health resolve-phone"                       redis-only, cold and l1-only at IN_FLIGHT
 #   PG_COLD_SCENARIOS="health resolve-phone order mix"          postgres mode, no cache, at IN_FLIGHT
 #   PG_POOL=100           postgres mode: the server's Npgsql pool size (Maximum Pool Size)
+#   PG_STATEMENTS=0       postgres mode: 1 loads pg_stat_statements and prints, after the hot part, the statements that
+#                         took most of PostgreSQL's time in the measured scenarios (calls, execution and planning ms,
+#                         rows, buffers per call) and each table's row churn
 #   CONNECTIONS=4         HTTP/2 connections of the load tool
 #   ZIPF=1.0              Zipf exponent of the member keys (0 = uniform)
 #   SEED=42               seed of the key sequences
@@ -72,6 +75,7 @@ REPLAY_SCENARIOS="${REPLAY_SCENARIOS-health replay}"
 MODE_SCENARIOS="${MODE_SCENARIOS:-health resolve-phone}"
 PG_COLD_SCENARIOS="${PG_COLD_SCENARIOS:-health resolve-phone order mix}"
 PG_POOL="${PG_POOL:-100}"
+PG_STATEMENTS="${PG_STATEMENTS:-0}"
 CONNECTIONS="${CONNECTIONS:-4}"
 ZIPF="${ZIPF:-1.0}"
 SEED="${SEED:-42}"
@@ -219,8 +223,11 @@ start_postgres() {
   pick_port
   PG_PORT="$PORT"
   # Durable settings (fsync on): the figures are a real commit's. Small shared_buffers suit this 2-core machine.
+  local extra=""
+  [ "$PG_STATEMENTS" = 1 ] &&
+    extra=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
   pg_run "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_DIR/data -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_connections=300" start >/dev/null ||
+    -o "-p $PG_PORT -k $PG_DIR/data -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_connections=300$extra" start >/dev/null ||
     { tail -5 "$PG_DIR/server.log" >&2; return 1; }
   local keys
   keys="$(head -c 32 /dev/urandom | base64) $(head -c 32 /dev/urandom | base64)"
@@ -236,6 +243,23 @@ stop_postgres() {
 }
 pg_query() { # sql -> one value
   "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U identity -d postgres -Atc "$1" 2>/dev/null
+}
+pg_statements_reset() {
+  [ "$PG_STATEMENTS" = 1 ] || return 0
+  pg_query "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();" >/dev/null
+}
+pg_statements_report() { # where PostgreSQL's time went since the reset, and each table's churn
+  [ "$PG_STATEMENTS" = 1 ] || return 0
+  say "[postgres] statements by PostgreSQL time (calls | execution ms | mean ms | planning ms | rows | buffers per call | statement)"
+  "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U identity -d postgres -At -F ' | ' -c \
+    "SELECT calls, round(total_exec_time::numeric), round(mean_exec_time::numeric, 3), round(total_plan_time::numeric), rows,
+            round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1),
+            left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+     FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25;" 2>/dev/null
+  say "[postgres] tables (name | inserts | updates | HOT updates | deletes | live | dead | autovacuums)"
+  "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U identity -d postgres -At -F ' | ' -c \
+    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, n_dead_tup, autovacuum_count
+     FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname;" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -539,8 +563,10 @@ for mode in $ORDERED_MODES; do
     warm
     # shellcheck disable=SC2086
     prime $SCENARIOS
+    pg_statements_reset
     # shellcheck disable=SC2086
     run_level postgres "$IN_FLIGHT" $SCENARIOS
+    pg_statements_report
     report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
     PG_RSS_KB="$(rss_kb_of "$SERVER_PID")"
     [ -n "$VERIFY_EXIT" ] && SQLITE_VERIFY=("$VERIFY_TEXT" "$VERIFY_EXIT" "$DUPLICATES")

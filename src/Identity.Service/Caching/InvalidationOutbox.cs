@@ -121,17 +121,26 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
         foreach (var (id, since) in gaps.ToList())
             if (startedAt - since > GapSeconds * 1000)
                 gaps.Remove(id);
+        var missing = gaps.Keys.ToList();
         while (true)
         {
             var after = lastSeenId;
-            var missing = gaps.Keys.ToList();
-            // Normally there is no gap: then the read is the plain range scan of the key.
-            var fresh = await store.ReadAsync((db, token) => (missing.Count == 0
-                    ? db.CacheOutbox.Where(r => r.Id > after)
-                    : db.CacheOutbox.Where(r => r.Id > after || EF.Parameter(missing).Contains(r.Id)))
-                .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key }).Take(BatchSize).ToListAsync(token), ct);
+            var awaited = missing;
+            missing = [];
+            // The rows after the position (a range scan of the key), then those of the gaps (lookups by key), on one
+            // connection. Not one statement with OR: PostgreSQL cannot read "Id > x OR Id = ANY(gaps)" by range, and
+            // scanned the whole table and its dead row versions instead (16,000 buffers per read in the order run).
+            var (fresh, filled) = await store.ReadAsync(async (db, token) =>
+            {
+                var range = await db.CacheOutbox.Where(r => r.Id > after).OrderBy(r => r.Id)
+                    .Select(r => new OutboxRow(r.Id, r.Key)).Take(BatchSize).ToListAsync(token);
+                var found = awaited.Count == 0 ? []
+                    : await db.CacheOutbox.Where(r => EF.Parameter(awaited).Contains(r.Id))
+                        .Select(r => new OutboxRow(r.Id, r.Key)).ToListAsync(token);
+                return (range, found);
+            }, ct);
             var dropped = 0;
-            foreach (var row in fresh)
+            foreach (var row in filled.Concat(fresh))
             {
                 if (row.Id > lastSeenId)
                 {
@@ -204,6 +213,8 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
         if (marking.IsCompleted && (appliedUnmarked.Count > 0 || startedAt - lastCleanup > 5_000))
             marking = MarkAsync([.. appliedUnmarked], startedAt, ct);
     }
+
+    sealed record OutboxRow(long Id, string Key);
 
     async Task MarkAsync(List<long> ids, long startedAt, CancellationToken ct)
     {

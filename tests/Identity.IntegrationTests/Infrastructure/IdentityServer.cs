@@ -212,7 +212,7 @@ public sealed class IdentityServer : IAsyncDisposable
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
     /// <summary>The server's PostgreSQL connection string.</summary>
-    string StoreConnectionString => Service<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.Store.ConnectionString!;
+    public string StoreConnectionString => Service<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.Store.ConnectionString!;
 
     /// <summary>True when this server runs on PostgreSQL (the PostgreSQL pass, unless the test chose SQLite).</summary>
     public bool IsPostgres => Service<Identity.Service.Storage.IdentityStore>().IsPostgres;

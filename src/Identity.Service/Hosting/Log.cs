@@ -58,4 +58,7 @@ public static partial class Log
 
     [LoggerMessage(60, LogLevel.Warning, "Reading or applying the cache outbox failed; it is tried again at the next poll.")]
     public static partial void OutboxFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(61, LogLevel.Warning, "The start lock could not be released; its connection is discarded, which releases it.")]
+    public static partial void StartLockNotReleased(ILogger logger, Exception exception);
 }

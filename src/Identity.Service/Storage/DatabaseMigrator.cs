@@ -33,19 +33,37 @@ public sealed class DatabaseMigrator(
             await db.Database.OpenConnectionAsync(cancellationToken);
             await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(" + StartLockId + ");", cancellationToken);
         }
-        var pendingNames = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-        var pending = pendingNames.Count;
-        if (!store.IsPostgres)
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
-        if (pendingNames.Any(n => n.EndsWith("_" + CompleteErasureMigration, StringComparison.Ordinal)))
-            await CompleteErasuresAsync(fresh: pending == db.Database.GetMigrations().Count(), cancellationToken);
-        await programs.InitializeAsync(cancellationToken);
-        await BootstrapAdminAsync(cancellationToken);
-        if (store.IsPostgres)
+        int pending;
+        try
         {
-            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(" + StartLockId + ");", cancellationToken);
-            await db.Database.CloseConnectionAsync();
+            var pendingNames = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            pending = pendingNames.Count;
+            if (!store.IsPostgres)
+                await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+            if (pendingNames.Any(n => n.EndsWith("_" + CompleteErasureMigration, StringComparison.Ordinal)))
+                await CompleteErasuresAsync(fresh: pending == db.Database.GetMigrations().Count(), cancellationToken);
+            await programs.InitializeAsync(cancellationToken);
+            await BootstrapAdminAsync(cancellationToken);
+        }
+        finally
+        {
+            // Released even when a step fails: connections go back to the pool without a reset (No Reset On Close). A
+            // connection that broke took its session, and the lock, with it.
+            if (store.IsPostgres)
+            {
+                try
+                {
+                    await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(" + StartLockId + ");", CancellationToken.None);
+                }
+                catch (System.Data.Common.DbException exception)
+                {
+                    // Closed for good rather than pooled: the session, and with it the lock, ends.
+                    Log.StartLockNotReleased(logger, exception);
+                    Npgsql.NpgsqlConnection.ClearPool((Npgsql.NpgsqlConnection)db.Database.GetDbConnection());
+                }
+                await db.Database.CloseConnectionAsync();
+            }
         }
         readiness.MarkReady();
         Log.DatabaseReady(logger, store.IsPostgres ? "PostgreSQL" : path, pending);

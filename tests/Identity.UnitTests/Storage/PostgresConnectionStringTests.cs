@@ -3,7 +3,10 @@ using Npgsql;
 
 namespace Identity.UnitTests.Storage;
 
-/// <summary>The operator's PostgreSQL connection string is used as given, with automatic preparation on unless it says otherwise.</summary>
+/// <summary>
+/// The operator's PostgreSQL connection string is used as given, with automatic preparation on and no reset on return to
+/// the pool unless it says otherwise.
+/// </summary>
 public sealed class PostgresConnectionStringTests
 {
     [Fact]
@@ -18,5 +21,13 @@ public sealed class PostgresConnectionStringTests
         Assert.Equal(0, off.MaxAutoPrepare);
         var chosen = new NpgsqlConnectionStringBuilder(StoreConfiguration.PostgresConnectionString("Host=db;MaxAutoPrepare=8"));
         Assert.Equal(8, chosen.MaxAutoPrepare);
+    }
+
+    [Fact]
+    public void Pooled_connections_are_not_reset_unless_the_operator_chose()
+    {
+        Assert.True(new NpgsqlConnectionStringBuilder(StoreConfiguration.PostgresConnectionString("Host=db")).NoResetOnClose);
+        Assert.False(new NpgsqlConnectionStringBuilder(StoreConfiguration.PostgresConnectionString("Host=db;No Reset On Close=false")).NoResetOnClose);
+        Assert.False(new NpgsqlConnectionStringBuilder(StoreConfiguration.PostgresConnectionString("Host=db;NoResetOnClose=false")).NoResetOnClose);
     }
 }

@@ -56,7 +56,7 @@ public sealed class DatabaseMigrator(
                 {
                     await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(" + StartLockId + ");", CancellationToken.None);
                 }
-                catch (System.Data.Common.DbException exception)
+                catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException)
                 {
                     // Closed for good rather than pooled: the session, and with it the lock, ends.
                     Log.StartLockNotReleased(logger, exception);

@@ -246,7 +246,7 @@ pg_query() { # sql -> one value
 }
 pg_statements_reset() {
   [ "$PG_STATEMENTS" = 1 ] || return 0
-  pg_query "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();" >/dev/null
+  pg_query "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();" >/dev/null || true
 }
 pg_statements_report() { # where PostgreSQL's time went since the reset, and each table's churn
   [ "$PG_STATEMENTS" = 1 ] || return 0
@@ -255,11 +255,11 @@ pg_statements_report() { # where PostgreSQL's time went since the reset, and eac
     "SELECT calls, round(total_exec_time::numeric), round(mean_exec_time::numeric, 3), round(total_plan_time::numeric), rows,
             round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1),
             left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
-     FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25;" 2>/dev/null
+     FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25;" 2>/dev/null || true
   say "[postgres] tables (name | inserts | updates | HOT updates | deletes | live | dead | autovacuums)"
   "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U identity -d postgres -At -F ' | ' -c \
     "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, n_dead_tup, autovacuum_count
-     FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname;" 2>/dev/null
+     FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname;" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

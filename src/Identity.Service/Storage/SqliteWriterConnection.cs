@@ -31,7 +31,7 @@ public sealed class SqliteWriterConnection(IdentityOptions options, Action<DbCon
         if (connection is null || contextOptions is null)
         {
             // Not pooled: it is the writer's alone, and closed for good when dropped.
-            var opened = new SqliteConnection(new SqliteConnectionStringBuilder(StoreConfiguration.SqliteConnectionString(options)) { Pooling = false }.ToString());
+            var opened = new SqliteConnection(StoreConfiguration.SqliteConnectionString(options, pooled: false));
             try
             {
                 await opened.OpenAsync().ConfigureAwait(false);

@@ -26,12 +26,15 @@ static class StoreConfiguration
             .ReplaceService<IModelCacheKeyFactory, ProviderModelCacheKey>();
     }
 
-    /// <summary>The SQLite file's connection string: the operator's, with the data directory's file, the busy timeout and pooling.</summary>
-    public static string SqliteConnectionString(IdentityOptions options) => new SqliteConnectionStringBuilder(options.Store.ConnectionString ?? "")
+    /// <summary>
+    /// The SQLite file's connection string: the operator's, with the data directory's file and the busy timeout; pooled
+    /// unless <paramref name="pooled"/> is false (the single writer's own connection).
+    /// </summary>
+    public static string SqliteConnectionString(IdentityOptions options, bool pooled = true) => new SqliteConnectionStringBuilder(options.Store.ConnectionString ?? "")
     {
         DataSource = options.DatabasePath,
         DefaultTimeout = options.Database.BusyTimeoutSeconds,
-        Pooling = true,
+        Pooling = pooled,
     }.ToString();
 
     /// <summary>

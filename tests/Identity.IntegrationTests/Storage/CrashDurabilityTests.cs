@@ -125,7 +125,25 @@ public sealed class CrashDurabilityTests
         public MemberService.MemberServiceClient Members { get; }
         public LoyaltyService.LoyaltyServiceClient Loyalty { get; }
 
+        /// <summary>
+        /// Starts the server on a free port. The port is free when picked, not when the server binds it: another process
+        /// can take it in between, and then the server exits at once; it is started again on another port.
+        /// </summary>
         public static async Task<ServerProcess> StartAsync(string dataDirectory)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var errors = new ConcurrentQueue<string>();
+                if (await TryStartAsync(dataDirectory, errors) is { } started)
+                    return started;
+                var output = string.Join('\n', errors);
+                if (attempt == 3 || !output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidOperationException($"The server process exited while starting:\n{output}");
+            }
+        }
+
+        /// <summary>The started server, or null when its process exited first (its standard error in <paramref name="errors"/>).</summary>
+        static async Task<ServerProcess?> TryStartAsync(string dataDirectory, ConcurrentQueue<string> errors)
         {
             var port = FreePort();
             var dll = ServiceAssembly();
@@ -138,8 +156,16 @@ public sealed class CrashDurabilityTests
                 RedirectStandardError = true,
             };
             var process = Process.Start(start) ?? throw new InvalidOperationException("the server did not start");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
+            process.OutputDataReceived += (_, line) =>
+            {
+                if (line.Data is { } text)
+                    errors.Enqueue(text); // Kestrel's bind failure is logged to standard output
+            };
+            process.ErrorDataReceived += (_, line) =>
+            {
+                if (line.Data is { } text)
+                    errors.Enqueue(text);
+            };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
@@ -164,8 +190,15 @@ public sealed class CrashDurabilityTests
                     LogCapture.Keys.Add(created.Key);
                     return new ServerProcess(process, channel, created.Key);
                 }
-                catch (Exception e) when (e is IOException or RpcException && DateTime.UtcNow < deadline && !process.HasExited)
+                catch (Exception e) when (e is IOException or RpcException && DateTime.UtcNow < deadline)
                 {
+                    if (process.HasExited)
+                    {
+                        process.WaitForExit(); // the output read to its end
+                        channel.Dispose();
+                        process.Dispose();
+                        return null;
+                    }
                     await Task.Delay(200);
                 }
             }

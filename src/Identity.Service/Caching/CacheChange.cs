@@ -35,7 +35,8 @@ public sealed class CacheChange
     internal void Add(CacheOutboxRecord row)
     {
         rows.Add(row);
-        keys[row.Key] = keys.TryGetValue(row.Key, out var version) ? Math.Max(version, row.Version) : row.Version;
+        foreach (var (key, version) in OutboxKeys.Unpack(row.Key, row.Version))
+            keys[key] = keys.TryGetValue(key, out var known) ? Math.Max(known, version) : version;
     }
 
     internal void Erased() => ErasesMember = true;

@@ -27,7 +27,7 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     // Keys of unapplied rows, as of the last read.
     volatile FrozenSet<string> storePending = FrozenSet<string>.Empty;
 
-    // More unapplied rows than one read takes (a long outage with many writes): every key counts as pending.
+    // More unapplied keys than one read takes (a long outage with many writes): every key counts as pending.
     volatile bool pendingOverflow;
 
     // Rows this instance wrote: their keys were dropped from L1 at commit, so reading them back drops nothing again (a
@@ -151,8 +151,11 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
                 gaps.Remove(row.Id);
                 if (!ownRows.TryRemove(row.Id, out _))
                 {
-                    l1.Invalidate(row.Key);
-                    dropped++;
+                    foreach (var key in OutboxKeys.Keys(row.Key))
+                    {
+                        l1.Invalidate(key);
+                        dropped++;
+                    }
                 }
             }
             if (dropped > 0)
@@ -171,17 +174,31 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
 
         // Written as the partial index's own condition, so that SQLite reads the index rather than the table (PostgreSQL
         // matches its index's NOT "Applied" to the plain query).
-        var unapplied = await store.ReadAsync((db, token) => (store.IsPostgres ? db.CacheOutbox.Where(r => !r.Applied)
-                : db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0"))
-            .OrderBy(r => r.Id).Select(r => new { r.Id, r.Key, r.Version }).Take(UnappliedBatchSize).ToListAsync(token), ct);
+        // At most UnappliedBatchSize keys (a packed row of an import names hundreds): beyond that, every key is pending.
+        var (unapplied, overflow) = await store.ReadAsync(async (db, token) =>
+        {
+            var rows = new List<OutboxEntry>();
+            var keys = 0;
+            await foreach (var row in (store.IsPostgres ? db.CacheOutbox.Where(r => !r.Applied)
+                               : db.CacheOutbox.FromSql($"SELECT * FROM cache_outbox WHERE \"Applied\" = 0"))
+                           .OrderBy(r => r.Id).Select(r => new OutboxEntry(r.Id, r.Key, r.Version)).Take(UnappliedBatchSize)
+                           .AsAsyncEnumerable().WithCancellation(token))
+            {
+                rows.Add(row);
+                keys += row.KeyCount;
+                if (keys >= UnappliedBatchSize)
+                    return (rows, true);
+            }
+            return (rows, rows.Count == UnappliedBatchSize);
+        }, ct);
         while (appliedAtCommit.TryDequeue(out var id))
             appliedUnmarked.Add(id);
         // Ids no longer unapplied were marked; an id applied at commit but not read yet (its row committed after this read
         // began) is applied once more by a later poll, which is harmless.
         appliedUnmarked.IntersectWith(unapplied.Select(r => r.Id));
         var open = unapplied.Where(r => !appliedUnmarked.Contains(r.Id)).ToList();
-        storePending = open.Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
-        pendingOverflow = unapplied.Count == UnappliedBatchSize;
+        storePending = open.SelectMany(r => OutboxKeys.Keys(r.Key)).ToFrozenSet(StringComparer.Ordinal);
+        pendingOverflow = overflow;
         Interlocked.Exchange(ref pendingReadAt, startedAt);
         // Keys written here before this read began are now covered by what it read.
         foreach (var (key, at) in ownPending)
@@ -200,12 +217,14 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
         var due = redis.IsConfigured ? open.Where(r => startedAt - unappliedSince[r.Id] >= grace).ToList() : open;
         if (due.Count > 0)
         {
-            var toApply = due.GroupBy(r => r.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(r => r.Version))).ToList();
+            var toApply = due.SelectMany(r => OutboxKeys.Unpack(r.Key, r.Version))
+                .GroupBy(e => e.Key).Select(g => KeyValuePair.Create(g.Key, g.Max(e => e.Value))).ToList();
             // Without Redis there is nothing to apply: rows only carry changes between instances.
             if (!redis.IsConfigured || (redis.IsUsable && await redis.InvalidateAsync(toApply)))
             {
                 appliedUnmarked.UnionWith(due.Select(r => r.Id));
-                storePending = open.Where(r => !appliedUnmarked.Contains(r.Id)).Select(r => r.Key).ToFrozenSet(StringComparer.Ordinal);
+                storePending = open.Where(r => !appliedUnmarked.Contains(r.Id)).SelectMany(r => OutboxKeys.Keys(r.Key))
+                    .ToFrozenSet(StringComparer.Ordinal);
                 metrics.Applied(redis.IsConfigured ? toApply.Count : 0);
             }
         }
@@ -215,6 +234,12 @@ public sealed class InvalidationOutbox(IdentityStore store, L1Cache l1, RedisCac
     }
 
     sealed record OutboxRow(long Id, string Key);
+
+    sealed record OutboxEntry(long Id, string Key, long Version)
+    {
+        /// <summary>How many keys the row names (one, or a packed row's lines).</summary>
+        public int KeyCount => Key.AsSpan().Count('\n') + 1;
+    }
 
     async Task MarkAsync(List<long> ids, long startedAt, CancellationToken ct)
     {

@@ -554,8 +554,10 @@ public sealed class ImportBatchWriter(
             var accountVersions = await WriteLoyaltyAsync(program, accounts);
             await WriteOutcomesAsync();
 
-            // Cache: a member that already existed changed; a new member's lookups may be remembered as unknown.
-            var outbox = Rows("outbox", ("key", BulkType.Text), ("version", BulkType.Integer));
+            // Cache: a member that already existed changed; a new member's lookups may be remembered as unknown. The keys
+            // go to the outbox packed, hundreds to a row (OutboxKeys): a row each was two or three outbox rows per imported
+            // row, each inserted here, then read, marked applied and deleted by every poll through the same single writer.
+            var entries = new List<KeyValuePair<string, long>>();
             foreach (var id in existing)
             {
                 var member = work[id];
@@ -563,29 +565,32 @@ public sealed class ImportBatchWriter(
                     continue;
                 var memberVersion = versions.GetValueOrDefault(id);
                 var accountVersion = accountVersions.TryGetValue(id, out var v) ? v : accounts.GetValueOrDefault(id)?.Version ?? 0;
-                outbox.Add(owner.CacheKeys.Member(id), memberVersion + accountVersion);
+                entries.Add(KeyValuePair.Create(owner.CacheKeys.Member(id), memberVersion + accountVersion));
                 if (member.PhoneAdded)
-                    outbox.Add(owner.CacheKeys.Phone(member.PhoneIndex!), 0L);
+                    entries.Add(KeyValuePair.Create(owner.CacheKeys.Phone(member.PhoneIndex!), 0L));
                 foreach (var (key, _, _) in member.Identities)
-                    outbox.Add(owner.CacheKeys.Identity(key), 0L);
+                    entries.Add(KeyValuePair.Create(owner.CacheKeys.Identity(key), 0L));
             }
             foreach (var key in NewMemberLookups.Keys(owner.CacheKeys, work.Values))
-                outbox.Add(key, 0L);
-            await WriteOutboxAsync(outbox, change);
+                entries.Add(KeyValuePair.Create(key, 0L));
+            await WriteOutboxAsync(entries, change);
         }
 
         /// <summary>Writes the cache keys to the outbox in this transaction and hands them to the change (dropped from the caches after commit).</summary>
-        async Task WriteOutboxAsync(BulkRows outbox, CacheChange change)
+        async Task WriteOutboxAsync(List<KeyValuePair<string, long>> entries, CacheChange change)
         {
-            if (outbox.Count == 0)
+            if (entries.Count == 0)
                 return;
+            var outbox = Rows("outbox", ("key", BulkType.Text));
+            foreach (var packed in OutboxKeys.Pack(entries))
+                outbox.Add(packed);
             await using var command = Command("INSERT INTO cache_outbox (\"Key\", \"Version\", \"CreatedAt\", \"Applied\") " +
-                                              $"SELECT u.v_key, u.v_version, @now, FALSE FROM {outbox.Source} RETURNING \"Id\", \"Key\", \"Version\"");
+                                              $"SELECT u.v_key, 0, @now, FALSE FROM {outbox.Source} RETURNING \"Id\", \"Key\"");
             outbox.Bind(command);
             Value(command, "@now", now.UtcTicks);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                change.Add(new CacheOutboxRecord { Id = reader.GetInt64(0), Key = reader.GetString(1), Version = reader.GetInt64(2), CreatedAt = now });
+                change.Add(new CacheOutboxRecord { Id = reader.GetInt64(0), Key = reader.GetString(1), CreatedAt = now });
         }
 
         async Task<Dictionary<string, LoyaltyAccountRecord>> LoadAccountsAsync(IReadOnlyList<string> memberIds)

@@ -9,10 +9,13 @@ public sealed class CacheOutboxRecord
 {
     public long Id { get; init; }
 
-    /// <summary>The cache key name (<c>m:</c>, <c>p:</c> or <c>i:</c> and a keyed hash: no identifier in clear).</summary>
+    /// <summary>
+    /// The cache key name (<c>m:</c>, <c>p:</c> or <c>i:</c> and a keyed hash: no identifier in clear), or for a bulk
+    /// write several keys packed in one row (<see cref="Caching.OutboxKeys"/>).
+    /// </summary>
     public required string Key { get; init; }
 
-    /// <summary>For a snapshot key, the member's snapshot version after the write; 0 for lookups.</summary>
+    /// <summary>For a snapshot key, the member's snapshot version after the write; 0 for lookups and packed rows.</summary>
     public long Version { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }

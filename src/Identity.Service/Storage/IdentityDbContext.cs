@@ -165,7 +165,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
         {
             row.ToTable("cache_outbox");
             row.HasKey(r => r.Id);
-            row.Property(r => r.Key).HasMaxLength(32);
+            // One key (at most 32 characters), or a bulk write's packed keys (OutboxKeys): no length limit.
             // Unapplied rows are read on every poll: normally none, found without a scan.
             row.HasIndex(r => r.Applied).HasFilter(IsPostgres ? "NOT \"Applied\"" : "\"Applied\" = 0");
         });

@@ -72,7 +72,6 @@ namespace Identity.Service.Storage.Migrations
 
                     b.Property<string>("Key")
                         .IsRequired()
-                        .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("Version")

@@ -86,8 +86,7 @@ namespace Identity.Service.Storage.PostgresMigrations
 
                     b.Property<string>("Key")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)")
+                        .HasColumnType("text")
                         .UseCollation("C");
 
                     b.Property<long>("Version")

@@ -20,16 +20,17 @@ public sealed class SqliteWriterConnection(IdentityOptions options, Action<DbCon
     public const int CacheKibibytes = 32 * 1024;
 
     /// <summary>
-    /// Write-ahead log pages (4 KiB each) after which a commit checkpoints: 400 MiB (SQLite's default is 1,000 pages).
+    /// Write-ahead log pages (4 KiB each) after which a commit checkpoints: 200 MiB (SQLite's default is 1,000 pages).
     /// Bulk writes (an import) dirty pages all over the indexes, and the same pages again a few groups later: each is
     /// copied into the database once per checkpoint, so the longer the log, the fewer copies (a 200,000-row import's
-    /// commits took 9.6 s at 10,000 pages, 6.0 s at 50,000, 5.1–5.4 s at 100,000).
+    /// commits took 9.6 s at 10,000 pages, 6.0 s at 50,000, 5.1–5.4 s at 100,000). Not longer: the commit that
+    /// checkpoints, and an erasure's checkpoint, hold up the writes queued behind them while they copy the log.
     /// </summary>
-    public const int CheckpointPages = 100_000;
+    public const int CheckpointPages = 50_000;
 
     /// <summary>
     /// The size the log file is cut back to once a checkpoint has emptied it (64 MiB): a burst of writes does not leave
-    /// a 400 MiB file behind. An erasure's checkpoint still truncates it to zero (<see cref="IdentityStore.CheckpointAsync"/>).
+    /// a 200 MiB file behind. An erasure's checkpoint still truncates it to zero (<see cref="IdentityStore.CheckpointAsync"/>).
     /// </summary>
     public const long LogSizeLimitBytes = 64L * 1024 * 1024;
 

@@ -174,9 +174,9 @@ internal static class LegacyCommands
         using (var pragma = connection.CreateCommand())
         {
             // The server's own settings for its writer's connection (SqliteWriterConnection: a 32 MiB page cache, a
-            // checkpoint every 50,000 log pages, the log cut back to 64 MiB after one).
+            // checkpoint every 10,000 log pages).
             pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
-                + "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 50000; PRAGMA journal_size_limit = 67108864;";
+                + "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;";
             pragma.ExecuteNonQuery();
         }
         using var reader = new StreamReader(file, detectEncodingFromByteOrderMarks: true);

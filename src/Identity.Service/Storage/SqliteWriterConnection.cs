@@ -19,20 +19,8 @@ public sealed class SqliteWriterConnection(IdentityOptions options, Action<DbCon
     /// <summary>The writer's page cache: 32 MiB (a pooled reader keeps SQLite's default of 2 MiB).</summary>
     public const int CacheKibibytes = 32 * 1024;
 
-    /// <summary>
-    /// Write-ahead log pages (4 KiB each) after which a commit checkpoints: 200 MiB (SQLite's default is 1,000 pages).
-    /// Bulk writes (an import) dirty pages all over the indexes, and the same pages again a few groups later: each is
-    /// copied into the database once per checkpoint, so the longer the log, the fewer copies (a 200,000-row import's
-    /// commits took 9.6 s at 10,000 pages, 6.0 s at 50,000, 5.1–5.4 s at 100,000). Not longer: the commit that
-    /// checkpoints, and an erasure's checkpoint, hold up the writes queued behind them while they copy the log.
-    /// </summary>
-    public const int CheckpointPages = 50_000;
-
-    /// <summary>
-    /// The size the log file is cut back to once a checkpoint has emptied it (64 MiB): a burst of writes does not leave
-    /// a 200 MiB file behind. An erasure's checkpoint still truncates it to zero (<see cref="IdentityStore.CheckpointAsync"/>).
-    /// </summary>
-    public const long LogSizeLimitBytes = 64L * 1024 * 1024;
+    /// <summary>Write-ahead log pages (4 KiB each) after which a commit checkpoints: 40 MiB (SQLite's default is 1,000 pages).</summary>
+    public const int CheckpointPages = 10_000;
 
     SqliteConnection? connection;
     DbContextOptions<IdentityDbContext>? contextOptions;
@@ -48,7 +36,7 @@ public sealed class SqliteWriterConnection(IdentityOptions options, Action<DbCon
             {
                 await opened.OpenAsync().ConfigureAwait(false);
                 SqliteConnectionSettings.Apply(opened, options.Database.BusyTimeoutSeconds,
-                    $" PRAGMA cache_size = -{CacheKibibytes}; PRAGMA wal_autocheckpoint = {CheckpointPages}; PRAGMA journal_size_limit = {LogSizeLimitBytes};");
+                    $" PRAGMA cache_size = -{CacheKibibytes}; PRAGMA wal_autocheckpoint = {CheckpointPages};");
             }
             catch
             {

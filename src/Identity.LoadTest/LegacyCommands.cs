@@ -173,12 +173,31 @@ internal static class LegacyCommands
         connection.Open();
         using (var pragma = connection.CreateCommand())
         {
-            // The server's own settings for its writer's connection (SqliteWriterConnection: a 32 MiB page cache, a
-            // checkpoint every 10,000 log pages).
+            // The server's own settings for its writer's connection (SqliteWriterConnection: a 32 MiB page cache, its
+            // own checkpoint only past 50,000 log pages, the log cut back to 64 MiB once emptied).
             pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
-                + "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;";
+                + "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 50000; PRAGMA journal_size_limit = 67108864;";
             pragma.ExecuteNonQuery();
         }
+        // And the server's background checkpoint (SqliteCheckpointer): a passive one every second on a connection of its own.
+        using var stopCheckpoints = new CancellationTokenSource();
+        var checkpoints = Task.Run(async () =>
+        {
+            await using var checkpointer = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString());
+            await checkpointer.OpenAsync();
+            await using var command = checkpointer.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA wal_checkpoint(PASSIVE);";
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stopCheckpoints.Token))
+                    await command.ExecuteNonQueryAsync(stopCheckpoints.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // The insert is done.
+            }
+        });
         using var reader = new StreamReader(file, detectEncodingFromByteOrderMarks: true);
         var now = DateTimeOffset.UtcNow.UtcTicks;
         long count = 0;
@@ -228,6 +247,8 @@ internal static class LegacyCommands
             }
         }
         transaction?.Commit();
+        stopCheckpoints.Cancel();
+        checkpoints.GetAwaiter().GetResult();
         return count;
     }
 

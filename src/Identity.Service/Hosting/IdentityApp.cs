@@ -116,6 +116,7 @@ public static class IdentityApp
         services.AddSingleton(provider => new SqliteWriterConnection(provider.GetRequiredService<IOptions<IdentityOptions>>().Value,
             (builder, connection) => ConfigureContext(provider, builder, connection)));
         services.AddHostedService<DatabaseMigrator>();
+        services.AddHostedService<SqliteCheckpointer>();
         services.AddSingleton<IdentityStore>();
 
         services.AddSingleton(provider => PhoneKeys.Load(

@@ -41,6 +41,9 @@ public sealed class DatabaseOptions
 
     /// <summary>How long a statement waits for another process's write lock before failing.</summary>
     public int BusyTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>How often the write-ahead log is copied into the database in the background (<see cref="Storage.SqliteCheckpointer"/>); 0 = only by the writer.</summary>
+    public int CheckpointIntervalMilliseconds { get; set; } = 1000;
 }
 
 public sealed class KeyOptions

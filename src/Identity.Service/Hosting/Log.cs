@@ -47,6 +47,9 @@ public static partial class Log
         "The write-ahead log could not be emptied (readers held it, or the database was unavailable); it is emptied at the next erasure or orderly stop.")]
     public static partial void CheckpointIncomplete(ILogger logger);
 
+    [LoggerMessage(62, LogLevel.Warning, "A background checkpoint of the write-ahead log failed; the next one tries again.")]
+    public static partial void BackgroundCheckpointFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(41, LogLevel.Information, "Completed {Count} erasures made before erasure removed everything.")]
     public static partial void ErasuresCompleted(ILogger logger, int count);
 

@@ -9,18 +9,26 @@ namespace Identity.Service.Storage;
 /// each. SQLite drops a connection's page cache whenever another connection has written; only the writer writes, so
 /// its cache stays valid and warm across groups: the upper pages of every index (the phone index, identities, row
 /// keys, the outbox) are read from memory rather than from the file for each write. With it the writer gets a larger
-/// cache (<see cref="CacheKibibytes"/>) and checkpoints the write-ahead log less often (<see cref="CheckpointPages"/>),
-/// so that a page written by many groups in a row is copied into the database once per checkpoint, not once per
-/// group. The plain statements every write runs (<see cref="RawSql"/>) stay prepared on it. A group whose transaction
-/// failed drops the connection (<see cref="Reset"/>); the next one opens a new one.
+/// cache (<see cref="CacheKibibytes"/>), and leaves the checkpoints to <see cref="SqliteCheckpointer"/> (its own only
+/// past <see cref="CheckpointPages"/>), so that a page written by many groups in a row is copied into the database once
+/// per checkpoint, not once per group, and never inside a commit. The plain statements every write runs
+/// (<see cref="RawSql"/>) stay prepared on it. A group whose transaction failed drops the connection (<see cref="Reset"/>);
+/// the next one opens a new one.
 /// </summary>
 public sealed class SqliteWriterConnection(IdentityOptions options, Action<DbContextOptionsBuilder, SqliteConnection> configure) : IAsyncDisposable
 {
     /// <summary>The writer's page cache: 32 MiB (a pooled reader keeps SQLite's default of 2 MiB).</summary>
     public const int CacheKibibytes = 32 * 1024;
 
-    /// <summary>Write-ahead log pages (4 KiB each) after which a commit checkpoints: 40 MiB (SQLite's default is 1,000 pages).</summary>
-    public const int CheckpointPages = 10_000;
+    /// <summary>
+    /// Write-ahead log pages (4 KiB each) after which a commit checkpoints: 200 MiB (SQLite's default is 1,000 pages). The
+    /// log is normally copied long before, in the background (<see cref="SqliteCheckpointer"/>); this is the writer's
+    /// backstop, so that a commit does not stop to copy the log while the writes queued behind it wait.
+    /// </summary>
+    public const int CheckpointPages = 50_000;
+
+    /// <summary>The size the log file is cut back to once it has been emptied (64 MiB), so a burst of writes leaves no large file behind.</summary>
+    public const long LogSizeLimitBytes = 64L * 1024 * 1024;
 
     SqliteConnection? connection;
     DbContextOptions<IdentityDbContext>? contextOptions;
@@ -36,7 +44,7 @@ public sealed class SqliteWriterConnection(IdentityOptions options, Action<DbCon
             {
                 await opened.OpenAsync().ConfigureAwait(false);
                 SqliteConnectionSettings.Apply(opened, options.Database.BusyTimeoutSeconds,
-                    $" PRAGMA cache_size = -{CacheKibibytes}; PRAGMA wal_autocheckpoint = {CheckpointPages};");
+                    $" PRAGMA cache_size = -{CacheKibibytes}; PRAGMA wal_autocheckpoint = {CheckpointPages}; PRAGMA journal_size_limit = {LogSizeLimitBytes};");
             }
             catch
             {

@@ -37,7 +37,7 @@ public static class OutboxKeys
     /// <summary>The keys a row names, each with its snapshot version (0 for lookups).</summary>
     public static IEnumerable<KeyValuePair<string, long>> Unpack(string key, long version)
     {
-        if (key.IndexOf('\n') < 0 && key.IndexOf(' ') < 0)
+        if (IsOneKey(key))
         {
             yield return KeyValuePair.Create(key, version);
             yield break;
@@ -52,6 +52,8 @@ public static class OutboxKeys
     }
 
     /// <summary>The keys alone.</summary>
-    public static IEnumerable<string> Keys(string key) =>
-        key.IndexOf('\n') < 0 && key.IndexOf(' ') < 0 ? [key] : Unpack(key, 0).Select(e => e.Key);
+    public static IEnumerable<string> Keys(string key) => IsOneKey(key) ? [key] : Unpack(key, 0).Select(e => e.Key);
+
+    /// <summary>A row of an ordinary write: one key, its version in the row's own column.</summary>
+    static bool IsOneKey(string key) => key.AsSpan().IndexOfAny('\n', ' ') < 0;
 }

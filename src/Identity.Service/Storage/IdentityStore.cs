@@ -26,14 +26,16 @@ public sealed class IdentityStore : IAsyncDisposable
     public bool IsPostgres => postgres is not null;
 
     readonly SemaphoreSlim writeGate = new(1, 1);
+    readonly SemaphoreSlim checkpointGate = new(1, 1);
     readonly SqliteGroupCommit groupCommit;
+    readonly TimeSpan busyTimeout;
 
     public IdentityStore(IDbContextFactory<IdentityDbContext> contexts, IOptions<IdentityOptions> options, SqliteWriterConnection? writer = null)
     {
         this.contexts = contexts;
         if (options.Value.Store.IsPostgres)
             postgres = new PostgresWrites(contexts, options.Value.Store.WriteAttempts);
-        var busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
+        busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
         groupCommit = new SqliteGroupCommit(contexts, writer, writeGate, busyTimeout);
     }
 
@@ -53,7 +55,8 @@ public sealed class IdentityStore : IAsyncDisposable
 
     /// <summary>
     /// Copies the write-ahead log into the database and truncates it to zero bytes (SQLite; a no-op elsewhere), so
-    /// that no earlier page image survives in the log. Returns false when readers kept it from completing.
+    /// that no earlier page image survives in the log. Returns false when readers or other checkpoints kept it from
+    /// completing within the busy timeout.
     /// </summary>
     public async Task<bool> CheckpointAsync(CancellationToken cancellationToken)
     {
@@ -63,20 +66,60 @@ public sealed class IdentityStore : IAsyncDisposable
         await writeGate.WaitAsync(cancellationToken);
         try
         {
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            if (!db.Database.IsSqlite())
-                return true;
-            var connection = db.Database.GetDbConnection();
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            // One row: busy (1 when a reader or writer blocked it), frames in the log, frames checkpointed.
-            return await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == 0;
+            await checkpointGate.WaitAsync(cancellationToken);
+            try
+            {
+                await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+                if (!db.Database.IsSqlite())
+                    return true;
+                var connection = db.Database.GetDbConnection();
+                await db.Database.OpenConnectionAsync(cancellationToken);
+                // SQLite runs one checkpoint at a time: while another connection checkpoints (another instance on the
+                // same file), it answers busy at once, without waiting through the busy timeout as it does for readers.
+                var started = System.Diagnostics.Stopwatch.StartNew();
+                while (true)
+                {
+                    if (await TruncateLogAsync(connection, cancellationToken))
+                        return true;
+                    if (started.Elapsed >= busyTimeout)
+                        return false;
+                    await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken);
+                }
+            }
+            finally
+            {
+                checkpointGate.Release();
+            }
         }
         finally
         {
             writeGate.Release();
+        }
+    }
+
+    static async Task<bool> TruncateLogAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        // One row: busy (1 when a reader, a writer or another checkpoint blocked it), frames in the log, frames checkpointed.
+        return await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == 0;
+    }
+
+    /// <summary>
+    /// Runs the background checkpoint (<see cref="SqliteCheckpointer"/>) so that <see cref="CheckpointAsync"/> waits for
+    /// it to finish instead of meeting it as busy.
+    /// </summary>
+    public async Task RunBackgroundCheckpointAsync(Func<CancellationToken, Task> checkpoint, CancellationToken cancellationToken)
+    {
+        await checkpointGate.WaitAsync(cancellationToken);
+        try
+        {
+            await checkpoint(cancellationToken);
+        }
+        finally
+        {
+            checkpointGate.Release();
         }
     }
 

@@ -35,9 +35,13 @@ public sealed class SqliteCheckpointer(IdentityStore store, DatabaseReadiness re
                         await connection.OpenAsync(stoppingToken);
                         SqliteConnectionSettings.Apply(connection, settings.Database.BusyTimeoutSeconds);
                     }
-                    await using var command = connection.CreateCommand();
-                    command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-                    await command.ExecuteNonQueryAsync(stoppingToken);
+                    var open = connection;
+                    await store.RunBackgroundCheckpointAsync(async ct =>
+                    {
+                        await using var command = open.CreateCommand();
+                        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+                        await command.ExecuteNonQueryAsync(ct);
+                    }, stoppingToken);
                 }
                 catch (SqliteException exception)
                 {

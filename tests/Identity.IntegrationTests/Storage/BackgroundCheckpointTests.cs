@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Data.Sqlite;
 
 namespace Identity.IntegrationTests.Storage;
 
@@ -16,6 +17,56 @@ public sealed class BackgroundCheckpointTests
             "the member's row was not copied into the database file by the background checkpoint");
         Assert.False(await NameReachesTheDatabaseFileAsync(intervalMilliseconds: 0, wait: TimeSpan.FromSeconds(2)),
             "with the background checkpoint off, something else copied the log (the test could not tell the two apart)");
+    }
+
+    /// <summary>
+    /// An erasure empties the log to zero bytes, so no earlier page image of the person survives in it. SQLite lets one
+    /// checkpoint run at a time and answers any other "busy" at once, without waiting: here the server's own background
+    /// checkpoint runs every millisecond and another connection checkpoints in a tight loop, as a second instance on
+    /// the same file would. The erasure must wait its turn, not give up and leave the log as it was.
+    /// </summary>
+    [SqliteFact("the write-ahead log and its checkpoints are SQLite's")]
+    public async Task An_erasure_empties_the_log_while_other_checkpoints_run_all_the_time()
+    {
+        await using var server = await IdentityServer.StartAsync(null, "--Identity:Database:CheckpointIntervalMilliseconds=1");
+        var log = Path.Combine(server.DataDirectory, "identity.db-wal");
+        using var stop = new CancellationTokenSource();
+        var checkpoints = 0;
+        var other = Task.Run(async () =>
+        {
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "identity.db")};Pooling=False");
+            await connection.OpenAsync();
+            while (!stop.IsCancellationRequested)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+                await command.ExecuteNonQueryAsync();
+                checkpoints++;
+            }
+        });
+        var left = new List<string>();
+        try
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var name = "擦除" + Guid.NewGuid().ToString("N")[..12];
+                var member = await server.Members.EnrollMemberAsync(new EnrollMemberRequest
+                {
+                    Phone = TestData.Phone(), Source = TestData.Pos(), Profile = new Profile { Name = name },
+                });
+                await server.Members.EraseMemberAsync(new EraseMemberRequest { MemberId = member.Member.MemberId, ReasonCode = ErasureReason.MemberRequest });
+                if (File.Exists(log) && Contains(await ReadSharedAsync(log), Encoding.UTF8.GetBytes(name)))
+                    left.Add(name);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await other;
+        }
+        Assert.True(checkpoints > 100, $"the other connection checkpointed only {checkpoints} times");
+        Assert.True(left.Count == 0, $"{left.Count} of 40 erased names were still in the log: {string.Join(", ", left)}");
+        Assert.DoesNotContain(server.Logs.Lines, line => line.Contains("could not be emptied", StringComparison.Ordinal));
     }
 
     static async Task<bool> NameReachesTheDatabaseFileAsync(int intervalMilliseconds, TimeSpan wait)

@@ -156,9 +156,9 @@ public sealed class RedisCache : IAsyncDisposable
             await multiplexer.GetSubscriber().SubscribeAsync(channel, (_, message) => Safely(() => OnInvalidation(message)));
             subscribed = true;
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (exception is RedisException or TimeoutException or OperationCanceledException)
         {
-            // Not connected yet: ConnectionRestored tries again.
+            // Not connected yet (or the connection died as it was sent): ConnectionRestored tries again.
         }
     }
 
@@ -292,7 +292,11 @@ public sealed class RedisCache : IAsyncDisposable
         return sent;
     }
 
-    /// <summary>Runs one Redis operation; any failure counts towards the breaker and reads as "no answer".</summary>
+    /// <summary>
+    /// Runs one Redis operation; any failure counts towards the breaker and reads as "no answer". The client fails a
+    /// command that finds no connection at the moment of writing (the connection just died) as cancelled, not with a
+    /// connection error; no operation here takes a cancellation token, so a cancellation is always that.
+    /// </summary>
     async Task<T?> TryAsync<T>(Func<IDatabase, Task<T>> operation)
     {
         if (Database() is not { } db)
@@ -303,7 +307,7 @@ public sealed class RedisCache : IAsyncDisposable
             Succeeded();
             return result;
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException or OperationCanceledException)
         {
             Failed();
             return default;

@@ -247,4 +247,68 @@ public sealed class CacheTests : RedisServers
             return counters.Sum(CacheMetrics.Reads, "level=l2", "result=hit") > hits;
         }, TimeSpan.FromSeconds(10));
     }
+    /// <summary>
+    /// A call that reaches the Redis client just as the connection dies is failed by the client as cancelled, not as a
+    /// connection error: that too is Redis having no answer, never a failed call. Redis is killed and restarted five times
+    /// under reads and orders, so that calls meet each moment of a connection's loss.
+    /// </summary>
+    [Fact]
+    public async Task Redis_killed_again_and_again_under_load_fails_no_call()
+    {
+        var server = await StartAsync(null, "--Identity:Cache:L1Enabled=false", "--Redis:BreakerOpenSeconds=0");
+        var phones = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            phones.Add(TestData.Phone());
+            await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phones[^1]));
+        }
+        var failureKinds = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var calls = 0;
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 32).Select(w => Task.Run(async () =>
+        {
+            var i = w;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var phone = phones[i++ % phones.Count];
+                    if (i % 10 == 0)
+                        await server.Loyalty.RecordOrderAsync(new RecordOrderRequest
+                        {
+                            Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = Guid.NewGuid().ToString("N"), AmountFen = 1_000,
+                            PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                        }, deadline: DateTime.UtcNow.AddSeconds(10));
+                    else
+                        await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }, deadline: DateTime.UtcNow.AddSeconds(10));
+                    Interlocked.Increment(ref calls);
+                }
+                catch (RpcException e)
+                {
+                    failureKinds.Add($"{e.StatusCode}: {e.Status.Detail}");
+                }
+            }
+        })).ToList();
+        for (var round = 0; round < 3; round++)
+        {
+            await Eventually.TrueAsync(() => server.Service<RedisCache>().IsConnected, TimeSpan.FromSeconds(15), "the server did not reconnect to Redis");
+            // The server's connections are cut again and again while it reconnects, then Redis itself is killed.
+            await using (var admin = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration + ",allowAdmin=true"))
+            {
+                var until = DateTime.UtcNow.AddSeconds(1);
+                while (DateTime.UtcNow < until)
+                {
+                    await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+                    await Task.Delay(5);
+                }
+            }
+            Redis.Kill();
+            await Task.Delay(300);
+            await Redis.RestartAsync();
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        Assert.True(failureKinds.IsEmpty, $"{failureKinds.Count} calls failed: {string.Join(" | ", failureKinds.Distinct())}");
+        Assert.True(calls > 100, $"only {calls} calls completed");
+    }
 }

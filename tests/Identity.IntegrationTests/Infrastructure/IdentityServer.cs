@@ -145,7 +145,7 @@ public sealed class IdentityServer : IAsyncDisposable
     }
 
     /// <summary>One value straight from the database (SQLite file or PostgreSQL), bypassing the service; <c>@id</c> is <paramref name="id"/>.</summary>
-    public long Scalar(string sql, string id)
+    public long Scalar(string sql, string? id = null)
     {
         using System.Data.Common.DbConnection connection = IsPostgres
             ? new Npgsql.NpgsqlConnection(StoreConnectionString)
@@ -153,10 +153,13 @@ public sealed class IdentityServer : IAsyncDisposable
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "id";
-        parameter.Value = id;
-        command.Parameters.Add(parameter);
+        if (id is not null)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "id";
+            parameter.Value = id;
+            command.Parameters.Add(parameter);
+        }
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 

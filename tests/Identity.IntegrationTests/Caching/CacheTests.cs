@@ -202,18 +202,7 @@ public sealed class CacheTests : RedisServers
             {
                 try
                 {
-                    var phone = phones[i++ % phones.Count];
-                    if (i % 10 == 0)
-                        await server.Loyalty.RecordOrderAsync(new RecordOrderRequest
-                        {
-                            Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = Guid.NewGuid().ToString("N"), AmountFen = 1_000,
-                            PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-                        }, deadline: DateTime.UtcNow.AddSeconds(5));
-                    else
-                        await server.Members.ResolveMemberAsync(new ResolveMemberRequest
-                        {
-                            Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos },
-                        }, deadline: DateTime.UtcNow.AddSeconds(5));
+                    await OrderOrResolveAsync(server, phones[i++ % phones.Count], i, TimeSpan.FromSeconds(5));
                     Interlocked.Increment(ref calls);
                 }
                 catch (RpcException e)
@@ -272,15 +261,7 @@ public sealed class CacheTests : RedisServers
             {
                 try
                 {
-                    var phone = phones[i++ % phones.Count];
-                    if (i % 10 == 0)
-                        await server.Loyalty.RecordOrderAsync(new RecordOrderRequest
-                        {
-                            Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = Guid.NewGuid().ToString("N"), AmountFen = 1_000,
-                            PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-                        }, deadline: DateTime.UtcNow.AddSeconds(10));
-                    else
-                        await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone }, deadline: DateTime.UtcNow.AddSeconds(10));
+                    await OrderOrResolveAsync(server, phones[i++ % phones.Count], i, TimeSpan.FromSeconds(10));
                     Interlocked.Increment(ref calls);
                 }
                 catch (RpcException e)
@@ -310,5 +291,21 @@ public sealed class CacheTests : RedisServers
         await Task.WhenAll(workers);
         Assert.True(failureKinds.IsEmpty, $"{failureKinds.Count} calls failed: {string.Join(" | ", failureKinds.Distinct())}");
         Assert.True(calls > 100, $"only {calls} calls completed");
+    }
+
+    /// <summary>Every tenth call records an order for the phone's member; the others resolve it with its POS benefits.</summary>
+    static async Task OrderOrResolveAsync(IdentityServer server, string phone, int i, TimeSpan deadline)
+    {
+        if (i % 10 == 0)
+            await server.Loyalty.RecordOrderAsync(new RecordOrderRequest
+            {
+                Member = new MemberKey { Phone = phone }, Channel = Channel.Pos, OrderId = Guid.NewGuid().ToString("N"), AmountFen = 1_000,
+                PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            }, deadline: DateTime.UtcNow + deadline);
+        else
+            await server.Members.ResolveMemberAsync(new ResolveMemberRequest
+            {
+                Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos },
+            }, deadline: DateTime.UtcNow + deadline);
     }
 }

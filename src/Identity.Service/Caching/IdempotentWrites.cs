@@ -14,7 +14,9 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
     /// <summary>
     /// Runs <paramref name="write"/> once per key and returns its reply built by <paramref name="reply"/>; a repeat gets
     /// the stored reply through <paramref name="replayed"/>. <paramref name="guard"/>, when given, runs first on every
-    /// call, repeats included (a refund checks the stored order is the caller's before anything is told).
+    /// call, repeats included (a refund checks the stored order is the caller's before anything is told). With
+    /// <paramref name="lookupInWrite"/>, the use case looks the key up itself, with its own first reads
+    /// (<see cref="KeptReply.LookupStatement"/>): one statement fewer for the write the service runs most, the order.
     /// </summary>
     public async Task<TReply> RunAsync<TResult, TReply>(
         IdempotencyKey key,
@@ -22,7 +24,8 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
         Func<TResult, TReply> reply,
         Func<TReply, TReply> replayed,
         CancellationToken cancellationToken,
-        Func<IdentityDbContext, CancellationToken, Task>? guard = null)
+        Func<IdentityDbContext, CancellationToken, Task>? guard = null,
+        bool lookupInWrite = false)
         where TReply : class, IMessage<TReply>, new()
     {
         var (result, refusal) = await writes.WriteAsync<(TReply?, IdentityException?)>(async (db, change, ct) =>
@@ -32,7 +35,8 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
             // Looked up by primary key inside the transaction: on SQLite's single writer the transaction is the lock, one
             // read costs less than a savepoint pair around an insert-first, and a repeat (most of a resent till queue)
             // is answered without running the use case.
-            if (await Idempotency.FindAsync(db, key, new MessageParser<TReply>(() => new TReply()), ct) is { } original)
+            var parser = new MessageParser<TReply>(() => new TReply());
+            if (!lookupInWrite && await Idempotency.FindAsync(db, key, parser, ct) is { } original)
             {
                 metrics.Replayed(key.Rpc);
                 return (replayed(original), null);
@@ -40,13 +44,20 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
             try
             {
                 var now = clock.GetUtcNow();
-                change.Reply = new KeptReply(key, now, r => reply((TResult)r));
+                var kept = change.Reply = new KeptReply(key, now, r => reply((TResult)r), parser, lookupPending: lookupInWrite);
                 var result = await write(db, change, ct);
+                if (kept.LookupPending)
+                    throw new InvalidOperationException($"The {key.Scope} write did not look its idempotency key up.");
                 if (change.Reply?.Sent is TReply sent)
                     return (sent, null);
                 var built = reply(result);
                 await Idempotency.RememberAsync(db, key, built, now, ct);
                 return (built, null);
+            }
+            catch (KeyReplayed found)
+            {
+                metrics.Replayed(key.Rpc);
+                return (replayed((TReply)found.Original), null);
             }
             catch (IdentityException refused) when (refused.Remembered)
             {

@@ -54,7 +54,7 @@ public sealed class OrderReplay(
         var queue = admitted.OrderBy(a => a.Command.PaidAt).ThenBy(a => a.Index).ToList();
         var start = ((int Index, OrderCommand Command, Storage.IdempotencyKey Key) a) => idempotent.RunAsync(a.Key,
             (db, change, token) => orders.RecordAsync(db, change, a.Command with { Resolved = resolved[a.Command.Member] }, token),
-            LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct);
+            LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct, lookupInWrite: true);
         var queued = options.Value.Store.IsPostgres ? null : queue.Select(start).ToList();
         for (var n = 0; n < queue.Count; n++)
         {

@@ -18,16 +18,32 @@ public static class Idempotency
         where T : class, IMessage<T>
     {
         // Every keyed write runs this first: plain SQL, the statement costs less than EF's query work around it.
-        var record = await new RawSql(db, ct).ReadAsync("SELECT \"RequestHash\", \"Response\", \"FailureReason\" FROM idempotency_keys WHERE \"Scope\" = @p0 AND \"Key\" = @p1",
-            r => new { RequestHash = (byte[])r.GetValue(0), Response = (byte[])r.GetValue(1), FailureReason = r.IsDBNull(2) ? null : r.GetString(2) }, key.Scope, key.Key);
-        if (record is null)
+        var (text, values) = LookupStatement(key);
+        var record = await new RawSql(db, ct).ReadAsync(text, r => new object?[] { r.GetValue(0), r.GetValue(1), r.IsDBNull(2) ? null : r.GetString(2) }, values);
+        return (T?)Found(key, record, parser);
+    }
+
+    /// <summary>
+    /// The statement that reads the key's record, for a write that sends it with its own reads
+    /// (<see cref="Caching.KeptReply"/>); <see cref="Found"/> reads its row.
+    /// </summary>
+    public static (string Text, object?[] Values) LookupStatement(IdempotencyKey key) =>
+        ("SELECT \"RequestHash\", \"Response\", \"FailureReason\" FROM idempotency_keys WHERE \"Scope\" = @p0 AND \"Key\" = @p1", [key.Scope, key.Key]);
+
+    /// <summary>
+    /// The reply kept under the key, from the row of <see cref="LookupStatement"/> (null: the key is new). The same key
+    /// with another request is ALREADY_EXISTS; a kept refusal is refused again.
+    /// </summary>
+    public static IMessage? Found(IdempotencyKey key, object?[]? row, MessageParser parser)
+    {
+        if (row is null)
             return null;
-        if (!record.RequestHash.AsSpan().SequenceEqual(key.Fingerprint))
+        if (!((byte[])row[0]!).AsSpan().SequenceEqual(key.Fingerprint))
             IdentityException.ThrowAlreadyExists(ErrorReasons.IdempotencyKeyReused,
                 $"This {key.Scope} key was already used with a different request; send the same request to retry, or a new key for a new request.");
-        if (record.FailureReason is { } reason)
-            IdentityException.ThrowFailedPrecondition(reason, Encoding.UTF8.GetString(record.Response));
-        return parser.ParseFrom(record.Response);
+        if (row[2] is string reason)
+            IdentityException.ThrowFailedPrecondition(reason, Encoding.UTF8.GetString((byte[])row[1]!));
+        return parser.ParseFrom((byte[])row[1]!);
     }
 
     /// <summary>Keeps the reply under the key (written at once, in the write's transaction).</summary>

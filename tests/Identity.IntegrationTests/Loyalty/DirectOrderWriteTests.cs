@@ -135,6 +135,42 @@ public sealed class DirectOrderWriteTests
         Assert.Equal(3 * before.PointsEarned, (await a.Loyalty.RecordOrderAsync(Order("P-4"))).PointsEarned);
     }
 
+    [Fact]
+    public async Task Repeats_of_an_order_queued_behind_it_are_answered_from_it_without_running_again()
+    {
+        // The direct write reads the order's key after it holds the member's rows: a repeat that waited there behind its
+        // original sees it committed and replays. Read before the lock (as it was), every repeat that had missed the key
+        // ran the order again, lost to the original on the unique keys, and was retried (PostgreSQL's write retries).
+        await using var server = await IdentityServer.StartAsync();
+        var phone = TestData.Phone();
+        var member = new MemberKey { Phone = phone };
+        await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        RecordOrderRequest Order(string id, long amount = 25_000) => new()
+        {
+            Member = member, Channel = Channel.Pos, OrderId = id, StoreId = "S001", AmountFen = amount,
+            PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+        };
+        await server.Loyalty.RecordOrderAsync(Order("R-0")); // opens the account: the rest are direct
+        var directBefore = server.Service<DirectOrderWrite>().Written;
+        var retriesBefore = server.Service<Identity.Service.Storage.IdentityStore>().WriteRetries;
+
+        for (var round = 1; round <= 5; round++)
+        {
+            var repeat = Order($"R-{round}");
+            var replies = await Task.WhenAll(Enumerable.Range(0, 24).Select(_ => server.Loyalty.RecordOrderAsync(repeat).ResponseAsync));
+            Assert.Single(replies, r => !r.Replayed);
+            foreach (var reply in replies)
+                Assert.Equal(replies[0].Clone().Also(r => r.Replayed = false), reply.Clone().Also(r => r.Replayed = false));
+            // The same key with another request is refused, as it is when the key is looked up before the write.
+            var reused = await Assert.ThrowsAsync<RpcException>(() => server.Loyalty.RecordOrderAsync(Order($"R-{round}", 99_900)).ResponseAsync);
+            Assert.Equal(StatusCode.AlreadyExists, reused.StatusCode);
+        }
+
+        Assert.Equal(5, server.Service<DirectOrderWrite>().Written - directBefore);
+        Assert.Equal(0, server.Service<Identity.Service.Storage.IdentityStore>().WriteRetries - retriesBefore);
+        Assert.Equal(6, server.Scalar("SELECT COUNT(*) FROM points_entries WHERE \"Reference\" LIKE 'order:%R-%'"));
+    }
+
     static RecordOrderResponse Without(RecordOrderResponse reply, string memberId)
     {
         Assert.Equal(memberId, reply.MemberId);

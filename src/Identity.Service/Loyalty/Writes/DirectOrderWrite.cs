@@ -61,11 +61,20 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
             checks.Append(Invariant, $", (SELECT COUNT(*) FROM (SELECT 1 FROM channel_identities WHERE \"MemberId\" = @p0 AND \"Channel\" = @p{values.Count} LIMIT 1) s)");
             values.Add(channel);
         }
-        var read = await sql.QueryAsync(
+        var reads = new List<(string, object?[])>
+        {
             ("SELECT m.\"State\", m.\"Version\", m.\"PhoneIndex\", m.\"Birthday\", m.\"CreatedAt\", a.\"GrowthTierCode\", a.\"AssessmentAt\", "
                 + "a.\"PaidTierCode\", a.\"PaidExpiresAt\", a.\"Growth\", a.\"PointsBalance\", a.\"Version\", a.\"UpdatedAt\" "
                 + $"FROM members m JOIN loyalty_accounts a ON a.\"MemberId\" = m.\"Id\" WHERE m.\"Id\" = @p0{locked}", [id]),
-            (checks.ToString(), [.. values]));
+            (checks.ToString(), [.. values]),
+        };
+        // The order's idempotency key, read in the same trip and, like the checks, after the rows are locked: a repeat
+        // that waited for the lock behind its original sees it committed, and is answered from it.
+        var lookup = change.Reply is { LookupPending: true } ? change.Reply : null;
+        if (lookup is not null)
+            reads.Add(lookup.LookupStatement);
+        var read = await sql.QueryAsync([.. reads]);
+        lookup?.Replay(read[2]);
 
         // Not the common case (gone, no account yet, points to expire first, a newer program, the lookup moved on): the general path.
         if (read[0] is not [var m] || (MemberRowState)Convert.ToInt32(m[0], Invariant) != MemberRowState.Active || read[1] is not [var c]

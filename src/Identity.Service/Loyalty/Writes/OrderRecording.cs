@@ -13,6 +13,9 @@ public sealed class OrderRecording(AccountOpening accounts, DirectOrderWrite dir
         // directly; every other case takes the general path below, with the same rules.
         if (command.Resolved is not null && await direct.TryRecordAsync(db, change, command, ct) is { } recorded)
             return recorded;
+        // The direct write looks the order's key up with its reads; when it did not get that far, it is looked up here.
+        if (change.Reply is { } kept)
+            await kept.LookUpAsync(db, ct);
 
         var (program, member, account, now) = await accounts.OpenAsync(db, command.Member, ct, command.Resolved);
         var priced = Price(program, member, account, command);

@@ -130,12 +130,20 @@ internal sealed class RowConverter(int[] columns, ChannelAliases channels, TimeZ
             return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out instant);
         DateTime local;
         if (DateOnly.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
-            local = date.ToDateTime(TimeOnly.MinValue).AddDays(endOfDay ? 1 : 0);
+        {
+            // The end of the last representable day (9999-12-31, the usual "never expires") is its last second.
+            local = !endOfDay ? date.ToDateTime(TimeOnly.MinValue)
+                : date == DateOnly.MaxValue ? date.ToDateTime(new TimeOnly(23, 59, 59))
+                : date.AddDays(1).ToDateTime(TimeOnly.MinValue);
+        }
         else if (!DateTime.TryParseExact(text, LocalTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out local))
             return false;
-        if (local.Year < 1 || local == DateTime.MaxValue)
+        // A local time whose UTC instant falls outside the calendar (0001-01-01 east of Greenwich) is not a value.
+        var offset = zone.GetUtcOffset(local);
+        var utcTicks = local.Ticks - offset.Ticks;
+        if (utcTicks < DateTime.MinValue.Ticks || utcTicks > DateTime.MaxValue.Ticks)
             return false;
-        instant = new DateTimeOffset(local, zone.GetUtcOffset(local));
+        instant = new DateTimeOffset(local, offset);
         return true;
     }
 

@@ -141,7 +141,7 @@ public sealed class ImportBatchWriter(
     sealed class BatchRun(ImportBatchWriter owner, IdentityDbContext db, ImportSession session, ImportOwners state, DateTimeOffset now, CancellationToken ct)
     {
         readonly Dictionary<string, MemberWork> work = new(StringComparer.Ordinal);
-        readonly List<(ImportRowOutcome Outcome, CheckedRow Row, bool FirstOfKey)> written = [];
+        readonly List<(ImportRowOutcome Outcome, CheckedRow Row, bool KeepsKey)> written = [];
         readonly bool postgres = db.Database.IsNpgsql();
 
         public long PointsMigrated { get; private set; }
@@ -163,15 +163,15 @@ public sealed class ImportBatchWriter(
                     outcomes.Add(replay);
                     continue;
                 }
-                var (outcome, firstOfKey) = Classify(row, keys);
+                var (outcome, keepsKey) = Classify(row, keys);
                 inBatch[row.RowNumber] = outcome;
                 outcomes.Add(outcome);
-                written.Add((outcome, row, firstOfKey));
+                written.Add((outcome, row, keepsKey));
             }
             return outcomes;
         }
 
-        (ImportRowOutcome Outcome, bool FirstOfKey) Classify(CheckedRow row, Dictionary<string, StoredKey> keys)
+        (ImportRowOutcome Outcome, bool KeepsKey) Classify(CheckedRow row, Dictionary<string, StoredKey> keys)
         {
             var outcome = new ImportRowOutcome { RowNumber = row.RowNumber };
             if (row.SourceRowKey is { } key)
@@ -187,9 +187,10 @@ public sealed class ImportBatchWriter(
                         state.KeysSeen[key] = row.RowNumber;
                         if (stored.RowHash.AsSpan().SequenceEqual(row.RowHash))
                         {
-                            // The key now counts as seen by this import too: a later row with it is a duplicate here.
+                            // The key now counts as seen by this import too: a later row with it is a duplicate here. The
+                            // key stays with the import that brought the row: a later row with it there is a duplicate there.
                             outcome.Accepted = new ImportAccepted { MemberId = memberId, Acceptance = ImportAcceptance.AlreadyImported };
-                            return (outcome, true);
+                            return (outcome, false);
                         }
                         return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow,
                             $"The row key was imported from this source by import {stored.ImportId} with other values.")), false);
@@ -677,7 +678,7 @@ public sealed class ImportBatchWriter(
             var outcomes = Rows("outcomes", ("row", BulkType.Integer), ("acceptance", BulkType.Integer), ("member", BulkType.Text), ("reason", BulkType.Text),
                 ("field", BulkType.Text), ("detail", BulkType.Text), ("owner", BulkType.Text));
             var keys = Rows("keys", ("key", BulkType.Text), ("row", BulkType.Integer), ("hash", BulkType.Blob), ("member", BulkType.Text));
-            foreach (var (outcome, row, firstOfKey) in written)
+            foreach (var (outcome, row, keepsKey) in written)
             {
                 string? memberId = null;
                 if (outcome.Rejected is { } rejected)
@@ -687,7 +688,7 @@ public sealed class ImportBatchWriter(
                     memberId = outcome.Accepted.MemberId;
                     outcomes.Add(outcome.RowNumber, (long)outcome.Accepted.Acceptance, memberId, null, null, null, null);
                 }
-                if (firstOfKey && row.SourceRowKey is not null)
+                if (keepsKey && row.SourceRowKey is not null)
                     keys.Add(row.SourceRowKey, row.RowNumber, row.RowHash, memberId);
             }
             await ExecuteAsync("INSERT INTO import_rows (\"ImportId\", \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\") " +
@@ -695,7 +696,9 @@ public sealed class ImportBatchWriter(
             await ExecuteAsync("INSERT INTO import_keys (\"Source\", \"SourceRowKey\", \"ImportId\", \"RowNumber\", \"RowHash\", \"MemberId\") " +
                                $"SELECT @source, u.v_key, @import, u.v_row, u.v_hash, u.v_member FROM {keys.Source} WHERE true " +
                                "ON CONFLICT (\"Source\", \"SourceRowKey\") DO UPDATE SET \"ImportId\" = excluded.\"ImportId\", \"RowNumber\" = excluded.\"RowNumber\", " +
-                               "\"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\"", keys, session.ImportId, session.Source);
+                               "\"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\" " +
+                               // A key another import rejected goes to the import that brings its row in; no other row takes a key.
+                               "WHERE import_keys.\"MemberId\" IS NULL AND excluded.\"MemberId\" IS NOT NULL", keys, session.ImportId, session.Source);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Grpc.Core;
 using Identity.LoadTest.Legacy;
+using Identity.Service.Import;
 using Microsoft.Data.Sqlite;
 
 namespace Identity.IntegrationTests.Import;
@@ -247,6 +248,39 @@ public sealed class ImportTests
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "one", Source = "pos" }, [[row]]));
         Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_row_key_stays_with_the_import_that_brought_its_row_whatever_other_imports_send()
+    {
+        await using var server = await IdentityServer.StartAsync();
+        var admin = server.WithKey(server.TestKey);
+        ImportRow Row(long number, string key, string phone, long points = 50) =>
+            new() { RowNumber = number, SourceRowKey = key, Phone = phone, PointsBalance = points };
+        async Task<ImportRowOutcome> Send(string importId, ImportRow row) =>
+            (await ImportStream.RunAsync(admin, new ImportHeader { ImportId = importId, Source = "crm" }, [[row]]))[0].Outcomes.Single();
+
+        // x1 brings K; x2 sends the identical row (already imported) and then a row that reuses K with other values.
+        Assert.Equal(ImportAcceptance.Created, (await Send("x1", Row(1, "K", "13711110001"))).Accepted.Acceptance);
+        Assert.Equal(ImportAcceptance.AlreadyImported, (await Send("x2", Row(1, "K", "13711110001"))).Accepted.Acceptance);
+        var changed = await Send("x3", Row(1, "K", "13711110001", points: 70));
+        Assert.Equal(ImportReasons.DuplicateRow, changed.Rejected?.Reason);
+        Assert.Contains("import x1", changed.Rejected!.Detail, StringComparison.Ordinal);
+
+        // A later row of x1 (a new stream of it) that uses K again is a duplicate of x1's own row 1, not a row another import brought.
+        var again = await Send("x1", Row(2, "K", "13711110001"));
+        Assert.Equal(ImportReasons.DuplicateRow, again.Rejected?.Reason);
+        Assert.Contains("row 1", again.Rejected!.Detail, StringComparison.Ordinal);
+
+        // A key x4 rejected goes to the import that brings its row in (x5), and stays there.
+        Assert.Equal(ImportReasons.InvalidPhone, (await Send("x4", Row(1, "L", "12345"))).Rejected?.Reason);
+        Assert.Equal(ImportReasons.InvalidPhone, (await Send("x6", Row(1, "L", "12345"))).Rejected?.Reason);
+        Assert.Equal(ImportAcceptance.Created, (await Send("x5", Row(1, "L", "13711110002"))).Accepted.Acceptance);
+        Assert.Equal(ImportReasons.DuplicateRow, (await Send("x6", Row(2, "L", "12345"))).Rejected?.Reason);
+        var import = await new ImportService.ImportServiceClient(admin).GetImportAsync(new GetImportRequest { ImportId = "x1" });
+        Assert.Equal(1, import.Totals.Accepted);
+        Assert.Equal(1, import.Totals.Rejected);
+        Assert.Equal(100, server.Scalar("SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries"));
     }
 
     // ---- helpers ----

@@ -120,6 +120,10 @@ public sealed class CsvInputTests : IDisposable
         Assert.NotEqual(id, ImportIds.Derive("crm 2019/旧系统", a.Sha256, dryRun: true));
         Assert.True(ImportIds.IsValid(id), id);
         Assert.True(ImportIds.IsValid(ImportIds.Derive(new string('x', 64), a.Sha256, dryRun: true)));
+        // Sources that read alike once their other characters are replaced are other imports of the same file.
+        Assert.NotEqual(ImportIds.Derive("crm 2019", a.Sha256, dryRun: false), ImportIds.Derive("crm_2019", a.Sha256, dryRun: false));
+        Assert.NotEqual(ImportIds.Derive("旧CRM", a.Sha256, dryRun: false), ImportIds.Derive("新CRM", a.Sha256, dryRun: false));
+        Assert.NotEqual(ImportIds.Derive(new string('x', 70) + "a", a.Sha256, dryRun: false), ImportIds.Derive(new string('x', 70) + "b", a.Sha256, dryRun: false));
     }
 
     [Fact]

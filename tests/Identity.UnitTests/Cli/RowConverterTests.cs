@@ -84,6 +84,28 @@ public sealed class RowConverterTests
     }
 
     [Theory]
+    [InlineData("9999-12-31", true, "9999-12-31T15:59:59Z")]
+    [InlineData("9999-12-31 23:59:59", false, "9999-12-31T15:59:59Z")]
+    [InlineData("2030-12-31", true, "2030-12-31T16:00:00Z")]
+    public void The_last_days_of_the_calendar_convert(string text, bool endOfDay, string utc)
+    {
+        // 9999-12-31 is how many exports write "never expires": it must convert, not end the import.
+        Assert.True(RowConverter.TryInstant(text, RowConverter.ChinaStandardTime, endOfDay, out var instant));
+        Assert.Equal(DateTimeOffset.Parse(utc), instant);
+    }
+
+    [Theory]
+    [InlineData("0001-01-01")]
+    [InlineData("0001-01-01 07:59:59")]
+    public void A_time_before_the_calendar_starts_is_not_a_value(string text)
+    {
+        Assert.False(RowConverter.TryInstant(text, RowConverter.ChinaStandardTime, endOfDay: false, out _));
+        var row = Convert(("source_row_key", "M1"), ("phone", "13812345678"), ("registered_at", text), ("points_expire_at", "9999-12-31"));
+        Assert.Equal(["registered_at"], row.UnparsedFields);
+        Assert.Equal(DateTimeOffset.Parse("9999-12-31T15:59:59Z"), row.PointsExpireAt.ToDateTimeOffset());
+    }
+
+    [Theory]
     [InlineData("1990-05-04", "1990-05-04")]
     [InlineData("1990/5/4", "1990-05-04")]
     [InlineData("1990.05.04", "1990-05-04")]

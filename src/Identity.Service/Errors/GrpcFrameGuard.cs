@@ -18,8 +18,6 @@ public sealed class GrpcFrameGuard(RequestDelegate next, IOptions<GrpcServiceOpt
 {
     const int HeaderSize = 5;
 
-    readonly int maxMessage = grpcOptions.Value.MaxReceiveMessageSize ?? 4 * 1024 * 1024;
-
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not { Method.Type: MethodType.Unary } grpc
@@ -34,7 +32,7 @@ public sealed class GrpcFrameGuard(RequestDelegate next, IOptions<GrpcServiceOpt
         string? problem;
         try
         {
-            problem = await InspectAsync(context);
+            problem = await InspectAsync(context, Hosting.IdentityApp.MaxRequestBytes(grpc.Method.ServiceName));
         }
         catch (Exception exception) when (exception is IOException or OperationCanceledException or BadHttpRequestException)
         {
@@ -57,7 +55,7 @@ public sealed class GrpcFrameGuard(RequestDelegate next, IOptions<GrpcServiceOpt
     }
 
     /// <summary>Peeks at the whole request (it is at most one message long) and says what is wrong, or null.</summary>
-    async Task<string?> InspectAsync(HttpContext context)
+    async Task<string?> InspectAsync(HttpContext context, int maxMessage)
     {
         var reader = context.Request.BodyReader;
         var header = new byte[HeaderSize];
@@ -80,7 +78,7 @@ public sealed class GrpcFrameGuard(RequestDelegate next, IOptions<GrpcServiceOpt
                 else if (result.IsCompleted && buffer.Length < HeaderSize + length)
                     (problem, decided) = ($"the frame declares {length} bytes but carries {buffer.Length - HeaderSize}", true);
                 else if (result.IsCompleted && header[0] == 1)
-                    (problem, decided) = (CheckCompressed(context, buffer.Slice(HeaderSize)), true);
+                    (problem, decided) = (CheckCompressed(context, buffer.Slice(HeaderSize), maxMessage), true);
                 else if (result.IsCompleted)
                     decided = true;
             }
@@ -99,7 +97,7 @@ public sealed class GrpcFrameGuard(RequestDelegate next, IOptions<GrpcServiceOpt
     }
 
     /// <summary>A compressed message needs a grpc-encoding this server knows, and must decompress.</summary>
-    string? CheckCompressed(HttpContext context, ReadOnlySequence<byte> payload)
+    string? CheckCompressed(HttpContext context, ReadOnlySequence<byte> payload, int maxMessage)
     {
         var encoding = context.Request.Headers["grpc-encoding"].ToString();
         if (encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))

@@ -79,10 +79,10 @@ public sealed class FieldViolations
     }
 
     /// <summary>Checks that a present, valid instant falls in [<paramref name="from"/>, <paramref name="to"/>]; returns it unchanged.</summary>
-    public DateTimeOffset? Within(string field, DateTimeOffset? value, DateTimeOffset from, DateTimeOffset to, string description)
+    public DateTimeOffset? Within(string field, DateTimeOffset? value, DateTimeOffset from, DateTimeOffset to, string description, string? earlyReason = null)
     {
         if (value is { } at && (at < from || at > to))
-            Add(field, description);
+            violations.Add(new BadRequest.Types.FieldViolation { Field = field, Description = description, Reason = at < from ? earlyReason ?? "" : "" });
         return value;
     }
 

@@ -66,6 +66,7 @@ public static class ErrorReasons
     public const string Domain = "identity.v1";
     public const string InvalidArgument = "INVALID_ARGUMENT";
     public const string MobileRequired = "MOBILE_REQUIRED";
+    public const string LateOrder = "LATE_ORDER";
     public const string MemberNotFound = "MEMBER_NOT_FOUND";
     public const string MemberErased = "MEMBER_ERASED";
     public const string MemberAlreadyMerged = "MEMBER_ALREADY_MERGED";

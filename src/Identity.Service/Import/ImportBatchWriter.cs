@@ -141,7 +141,7 @@ public sealed class ImportBatchWriter(
     sealed class BatchRun(ImportBatchWriter owner, IdentityDbContext db, ImportSession session, ImportOwners state, DateTimeOffset now, CancellationToken ct)
     {
         readonly Dictionary<string, MemberWork> work = new(StringComparer.Ordinal);
-        readonly List<(ImportRowOutcome Outcome, CheckedRow Row, bool KeepsKey)> written = [];
+        readonly List<(ImportRowOutcome Outcome, CheckedRow Row, KeyWrite Key)> written = [];
         readonly bool postgres = db.Database.IsNpgsql();
 
         public long PointsMigrated { get; private set; }
@@ -150,6 +150,7 @@ public sealed class ImportBatchWriter(
         {
             var prior = session.DryRun ? [] : await LoadOutcomesAsync(rows);
             var keys = await LoadKeysAsync(rows);
+            var uses = session.DryRun ? [] : await LoadUsesAsync(rows);
             await LoadOwnersAsync(rows);
 
             var outcomes = new List<ImportRowOutcome>(rows.Length);
@@ -163,44 +164,53 @@ public sealed class ImportBatchWriter(
                     outcomes.Add(replay);
                     continue;
                 }
-                var (outcome, keepsKey) = Classify(row, keys);
+                var (outcome, keyWrite) = Classify(row, keys, uses);
                 inBatch[row.RowNumber] = outcome;
                 outcomes.Add(outcome);
-                written.Add((outcome, row, keepsKey));
+                written.Add((outcome, row, keyWrite));
             }
             return outcomes;
         }
 
-        (ImportRowOutcome Outcome, bool KeepsKey) Classify(CheckedRow row, Dictionary<string, StoredKey> keys)
+        /// <summary>
+        /// The row's outcome, and what it writes about its key. A key belongs to the import that first brought it (its row
+        /// imported or rejected) and passes to the import that brings in a row over a key only ever rejected; another
+        /// import's row with the key records a use of it, so a later row with it in that import is a duplicate there.
+        /// </summary>
+        (ImportRowOutcome Outcome, KeyWrite Key) Classify(CheckedRow row, Dictionary<string, StoredKey> keys, Dictionary<string, long> uses)
         {
             var outcome = new ImportRowOutcome { RowNumber = row.RowNumber };
+            var keyWrite = KeyWrite.None;
             if (row.SourceRowKey is { } key)
             {
-                if (state.KeysSeen.TryGetValue(key, out var first))
-                    return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow, $"The row key was first used by row {first}.")), false);
+                if (state.KeysSeen.TryGetValue(key, out var first) || uses.TryGetValue(key, out first))
+                    return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow, $"The row key was first used by row {first}.")), KeyWrite.None);
+                keyWrite = KeyWrite.Own;
                 if (keys.TryGetValue(key, out var stored))
                 {
                     if (stored.ImportId == session.ImportId)
-                        return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow, $"The row key was first used by row {stored.RowNumber}.")), false);
+                        return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow, $"The row key was first used by row {stored.RowNumber}.")), KeyWrite.None);
+                    state.KeysSeen[key] = row.RowNumber;
                     if (stored.MemberId is { } memberId)
                     {
-                        state.KeysSeen[key] = row.RowNumber;
                         if (stored.RowHash.AsSpan().SequenceEqual(row.RowHash))
                         {
-                            // The key now counts as seen by this import too: a later row with it is a duplicate here. The
-                            // key stays with the import that brought the row: a later row with it there is a duplicate there.
                             outcome.Accepted = new ImportAccepted { MemberId = memberId, Acceptance = ImportAcceptance.AlreadyImported };
-                            return (outcome, false);
+                            return (outcome, KeyWrite.Use);
                         }
                         return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow,
-                            $"The row key was imported from this source by import {stored.ImportId} with other values.")), false);
+                            $"The row key was imported from this source by import {stored.ImportId} with other values.")), KeyWrite.Use);
                     }
+                    // Only ever rejected: the key passes to this import if this row goes in.
+                    keyWrite = row.Rejection is null ? KeyWrite.Own : KeyWrite.Use;
                 }
                 state.KeysSeen[key] = row.RowNumber;
             }
             if (row.Rejection is { } rejection)
-                return (Reject(outcome, rejection), row.SourceRowKey is not null);
-            return (Accept(outcome, row, row.Valid!), true);
+                return (Reject(outcome, rejection), keyWrite);
+            var accepted = Accept(outcome, row, row.Valid!);
+            // A row the write turns away after all (an identity of another member) takes no key over.
+            return (accepted, accepted.Rejected is not null && keyWrite == KeyWrite.Own && keys.ContainsKey(row.SourceRowKey!) ? KeyWrite.Use : keyWrite);
         }
 
         static ImportRowOutcome Reject(ImportRowOutcome outcome, ImportRejection rejection)
@@ -296,7 +306,9 @@ public sealed class ImportBatchWriter(
             if (valid.GrowthTierHint is { } hint)
             {
                 var program = owner.Catalog.Program;
-                if (member.GrowthTierHint is null || program.FindTier(hint)!.Rank > (program.FindTier(member.GrowthTierHint)?.Rank ?? -1))
+                // The hint was checked against the program of the row check; one published since may have dropped the
+                // tier: it then hints nothing (the write below reads it the same way).
+                if (member.GrowthTierHint is null || (program.FindTier(hint)?.Rank ?? -1) > (program.FindTier(member.GrowthTierHint)?.Rank ?? -1))
                     member.GrowthTierHint = hint;
             }
             if (valid.PaidExpiresAt is { } paidExpiry && paidExpiry > (member.PaidExpiresAt ?? DateTimeOffset.MinValue))
@@ -407,6 +419,24 @@ public sealed class ImportBatchWriter(
             while (await reader.ReadAsync(ct))
                 result[reader.GetString(0)] = new StoredKey(reader.GetString(1), reader.GetInt64(2), (byte[])reader[3],
                     reader.IsDBNull(4) ? null : reader.GetString(4));
+            return result;
+        }
+
+        /// <summary>The keys of these rows that an earlier batch of this import used over another import's key.</summary>
+        async Task<Dictionary<string, long>> LoadUsesAsync(CheckedRow[] rows)
+        {
+            var result = new Dictionary<string, long>(StringComparer.Ordinal);
+            var wanted = rows.Where(r => r.SourceRowKey is not null && !state.KeysSeen.ContainsKey(r.SourceRowKey)).Select(r => r.SourceRowKey!).Distinct().ToList();
+            if (wanted.Count == 0)
+                return result;
+            await using var command = Command(
+                "SELECT u.\"SourceRowKey\", u.\"RowNumber\" " +
+                $"FROM {Each("@keys")} import_key_uses u ON u.\"ImportId\" = @import AND u.\"SourceRowKey\" = j.value");
+            Value(command, "@keys", List(wanted));
+            Value(command, "@import", session.ImportId);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                result[reader.GetString(0)] = reader.GetInt64(1);
             return result;
         }
 
@@ -678,7 +708,8 @@ public sealed class ImportBatchWriter(
             var outcomes = Rows("outcomes", ("row", BulkType.Integer), ("acceptance", BulkType.Integer), ("member", BulkType.Text), ("reason", BulkType.Text),
                 ("field", BulkType.Text), ("detail", BulkType.Text), ("owner", BulkType.Text));
             var keys = Rows("keys", ("key", BulkType.Text), ("row", BulkType.Integer), ("hash", BulkType.Blob), ("member", BulkType.Text));
-            foreach (var (outcome, row, keepsKey) in written)
+            var uses = Rows("uses", ("key", BulkType.Text), ("row", BulkType.Integer));
+            foreach (var (outcome, row, keyWrite) in written)
             {
                 string? memberId = null;
                 if (outcome.Rejected is { } rejected)
@@ -688,8 +719,10 @@ public sealed class ImportBatchWriter(
                     memberId = outcome.Accepted.MemberId;
                     outcomes.Add(outcome.RowNumber, (long)outcome.Accepted.Acceptance, memberId, null, null, null, null);
                 }
-                if (keepsKey && row.SourceRowKey is not null)
-                    keys.Add(row.SourceRowKey, row.RowNumber, row.RowHash, memberId);
+                if (keyWrite == KeyWrite.Own)
+                    keys.Add(row.SourceRowKey!, row.RowNumber, row.RowHash, memberId);
+                else if (keyWrite == KeyWrite.Use)
+                    uses.Add(row.SourceRowKey!, row.RowNumber);
             }
             await ExecuteAsync("INSERT INTO import_rows (\"ImportId\", \"RowNumber\", \"Acceptance\", \"MemberId\", \"Reason\", \"Field\", \"Detail\", \"OwnerMemberId\") " +
                                $"SELECT @import, u.v_row, u.v_acceptance, u.v_member, u.v_reason, u.v_field, u.v_detail, u.v_owner FROM {outcomes.Source}", outcomes, session.ImportId);
@@ -699,8 +732,13 @@ public sealed class ImportBatchWriter(
                                "\"RowHash\" = excluded.\"RowHash\", \"MemberId\" = excluded.\"MemberId\" " +
                                // A key another import rejected goes to the import that brings its row in; no other row takes a key.
                                "WHERE import_keys.\"MemberId\" IS NULL AND excluded.\"MemberId\" IS NOT NULL", keys, session.ImportId, session.Source);
+            await ExecuteAsync("INSERT INTO import_key_uses (\"ImportId\", \"SourceRowKey\", \"RowNumber\") " +
+                               $"SELECT @import, u.v_key, u.v_row FROM {uses.Source} WHERE true ON CONFLICT DO NOTHING", uses, session.ImportId);
         }
     }
+
+    /// <summary>What a row writes about its key: nothing, the key itself (<c>import_keys</c>), or a use of another import's key.</summary>
+    enum KeyWrite { None, Own, Use }
 
     sealed record StoredKey(string ImportId, long RowNumber, byte[] RowHash, string? MemberId);
 }

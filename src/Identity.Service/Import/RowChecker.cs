@@ -161,7 +161,12 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
     {
         fields = new Fields();
         if (unparsed.Count > 0)
+        {
+            // Only names of the row's fields: the caller's other text is neither a field nor echoed back.
+            if (unparsed.Any(name => !UnparsableFields.Contains(name)))
+                return Field("unparsed_fields", "An entry of unparsed_fields names no field of ImportRow.");
             return Field(unparsed[0], "The value could not be read as its type.");
+        }
         if (key is null)
             return Field("source_row_key", "The row key is required.");
         if (key.Length > ImportLimits.SourceRowKeyLength || key.Any(char.IsControl))
@@ -229,6 +234,10 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
         }
         return null;
     }
+
+    /// <summary>The ImportRow fields a client may name in <c>unparsed_fields</c>: every field but the row number and the list itself.</summary>
+    static readonly HashSet<string> UnparsableFields = ImportRow.Descriptor.Fields.InDeclarationOrder()
+        .Select(f => f.Name).Where(n => n is not ("row_number" or "unparsed_fields")).ToHashSet(StringComparer.Ordinal);
 
     static ImportRejection Field(string field, string detail) => new(field, ImportReasons.InvalidField, detail);
 

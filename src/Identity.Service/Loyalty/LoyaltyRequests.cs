@@ -171,11 +171,13 @@ public static class LoyaltyRequests
 
     /// <summary>
     /// When an order, refund or purchase happened: absent is null (the caller defaults it to now); present must lie in
-    /// [now − the late-order window, now + the clock skew].
+    /// [now − the late-order window, now + the clock skew]. Earlier than the window gives the field violation reason
+    /// LATE_ORDER (RecordOrders answers the order with it), so a till can tell an order too old to record from a malformed one.
     /// </summary>
     public static DateTimeOffset? PaidAt(FieldViolations v, string field, Google.Protobuf.WellKnownTypes.Timestamp? value, DateTimeOffset now, TimeSpan lateOrderWindow) =>
         v.Within(field, v.Instant(field, value), now - lateOrderWindow, now + FutureSkew,
-            $"must be within the last {lateOrderWindow.TotalDays:0} days and not more than {FutureSkew.TotalMinutes:0} minutes ahead of the server's clock");
+            $"must be within the last {lateOrderWindow.TotalDays:0} days and not more than {FutureSkew.TotalMinutes:0} minutes ahead of the server's clock",
+            ErrorReasons.LateOrder);
 
     public static DateTimeOffset? Read(RunMaintenanceRequest request, DateTimeOffset now)
     {

@@ -87,14 +87,16 @@ public sealed class OrderReplay(
         if (rpc.StatusCode == StatusCode.Internal)
             Log.CallFailed(logger, "RecordOrders", exception.GetType().Name, exception);
         var status = rpc.GetRpcStatus();
+        var violation = status?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault();
         return new RecordOrderResult
         {
             Index = index,
             Error = new OrderError
             {
                 Code = CodeName(rpc.StatusCode),
-                Reason = status?.GetDetail<ErrorInfo>()?.Reason ?? "",
-                Field = status?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault()?.Field ?? "",
+                // The field's own reason (LATE_ORDER) when it has one: the per-order answer names the one thing to fix.
+                Reason = violation is { Reason.Length: > 0 } ? violation.Reason : status?.GetDetail<ErrorInfo>()?.Reason ?? "",
+                Field = violation?.Field ?? "",
                 Message = status?.Message ?? rpc.Status.Detail,
             },
         };

@@ -24,6 +24,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<ImportRecord> Imports => Set<ImportRecord>();
     public DbSet<ImportRowRecord> ImportRows => Set<ImportRowRecord>();
     public DbSet<ImportKeyRecord> ImportKeys => Set<ImportKeyRecord>();
+    public DbSet<ImportKeyUseRecord> ImportKeyUses => Set<ImportKeyUseRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -195,6 +196,14 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             key.Property(k => k.SourceRowKey).HasMaxLength(ImportLimits.SourceRowKeyLength);
             key.Property(k => k.ImportId).HasMaxLength(ImportLimits.ImportIdLength);
             key.Property(k => k.MemberId).HasMaxLength(MemberLimits.MemberIdLength);
+        });
+
+        model.Entity<ImportKeyUseRecord>(use =>
+        {
+            use.ToTable("import_key_uses");
+            use.HasKey(u => new { u.ImportId, u.SourceRowKey });
+            use.Property(u => u.ImportId).HasMaxLength(ImportLimits.ImportIdLength);
+            use.Property(u => u.SourceRowKey).HasMaxLength(ImportLimits.SourceRowKeyLength);
         });
 
         model.Entity<ProgramRecord>(program =>

@@ -183,8 +183,9 @@ public sealed class ImportCliTests : IAsyncLifetime
         string[] import = ["import", file, "--source", "crm-resume", "--batch-size", "5", "--in-flight", "1"];
 
         // Ctrl-C: the CLI answers what is on the wire, saves its checkpoint and says how to continue.
-        // The id the CLI derives: the source and the start of the file's SHA-256.
-        var importId = "crm-resume:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
+        // The id the CLI derives (docs/import.md): the source, the start of the source's SHA-256 and of the file's.
+        static string Sha256(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        var importId = $"crm-resume:{Sha256(Encoding.UTF8.GetBytes("crm-resume"))[..8]}:{Sha256(File.ReadAllBytes(file))[..16]}";
         var interrupted = CliProcess.Start(server, import);
         await WaitForRowsAsync(server, importId, 200, interrupted);
         CliProcess.Interrupt(interrupted);

@@ -1,6 +1,7 @@
 using System.Text;
 using Grpc.Core;
 using Identity.LoadTest.Legacy;
+using Identity.Service.Caching;
 using Identity.Service.Import;
 using Microsoft.Data.Sqlite;
 
@@ -271,16 +272,43 @@ public sealed class ImportTests
         var again = await Send("x1", Row(2, "K", "13711110001"));
         Assert.Equal(ImportReasons.DuplicateRow, again.Rejected?.Reason);
         Assert.Contains("row 1", again.Rejected!.Detail, StringComparison.Ordinal);
+        // In x2 and x3, whose rows used K without taking it, a later row with K (a later batch) is a duplicate of their row 1.
+        foreach (var other in new[] { "x2", "x3" })
+        {
+            var later = await Send(other, Row(2, "K", "13711110001"));
+            Assert.Equal(ImportReasons.DuplicateRow, later.Rejected?.Reason);
+            Assert.Contains("first used by row 1", later.Rejected!.Detail, StringComparison.Ordinal);
+        }
 
         // A key x4 rejected goes to the import that brings its row in (x5), and stays there.
         Assert.Equal(ImportReasons.InvalidPhone, (await Send("x4", Row(1, "L", "12345"))).Rejected?.Reason);
         Assert.Equal(ImportReasons.InvalidPhone, (await Send("x6", Row(1, "L", "12345"))).Rejected?.Reason);
         Assert.Equal(ImportAcceptance.Created, (await Send("x5", Row(1, "L", "13711110002"))).Accepted.Acceptance);
-        Assert.Equal(ImportReasons.DuplicateRow, (await Send("x6", Row(2, "L", "12345"))).Rejected?.Reason);
+        var x6Again = await Send("x6", Row(2, "L", "13711110002"));
+        Assert.Equal(ImportReasons.DuplicateRow, x6Again.Rejected?.Reason);
+        Assert.Contains("first used by row 1", x6Again.Rejected!.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, server.Scalar("SELECT COUNT(*) FROM import_keys WHERE \"SourceRowKey\" = 'L' AND \"ImportId\" = 'x5' AND \"RowNumber\" = 1"));
         var import = await new ImportService.ImportServiceClient(admin).GetImportAsync(new GetImportRequest { ImportId = "x1" });
         Assert.Equal(1, import.Totals.Accepted);
         Assert.Equal(1, import.Totals.Rejected);
         Assert.Equal(100, server.Scalar("SELECT COALESCE(SUM(\"Points\"), 0) FROM points_entries"));
+    }
+
+    [Fact]
+    public async Task Unparsed_fields_reject_their_row_by_the_field_and_a_name_that_is_no_field_by_the_list()
+    {
+        await using var server = await IdentityServer.StartAsync();
+        ImportRow Row(long number, params string[] unparsed) => new ImportRow { RowNumber = number, SourceRowKey = $"u{number}", Phone = $"1371111{number:D4}" }
+            .Also(r => r.UnparsedFields.AddRange(unparsed));
+        var replies = await ImportStream.RunAsync(server.WithKey(server.TestKey), new ImportHeader { ImportId = "unparsed", Source = "crm" },
+            [[Row(1, "points_balance"), Row(2, "gender"), Row(3, "王芳 13800138000"), Row(4, "gender", "row_number"), Row(5)]]);
+        var outcomes = replies[0].Outcomes;
+        Assert.Equal((ImportReasons.InvalidPoints, "points_balance"), (outcomes[0].Rejected.Reason, outcomes[0].Rejected.Field));
+        Assert.Equal((ImportReasons.InvalidField, "gender"), (outcomes[1].Rejected.Reason, outcomes[1].Rejected.Field));
+        Assert.Equal((ImportReasons.InvalidField, "unparsed_fields"), (outcomes[2].Rejected.Reason, outcomes[2].Rejected.Field));
+        Assert.DoesNotContain("王芳", outcomes[2].Rejected.Detail, StringComparison.Ordinal);
+        Assert.Equal((ImportReasons.InvalidField, "unparsed_fields"), (outcomes[3].Rejected.Reason, outcomes[3].Rejected.Field));
+        Assert.Equal(ImportAcceptance.Created, outcomes[4].Accepted.Acceptance);
     }
 
     // ---- helpers ----

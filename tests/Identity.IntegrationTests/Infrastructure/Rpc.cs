@@ -18,5 +18,9 @@ public static class Rpc
     public static IReadOnlyList<string> BadFields(this RpcException exception) =>
         exception.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.Select(v => v.Field).ToList() ?? [];
 
+    /// <summary>The reason a field violation carries of its own (LATE_ORDER, MOBILE_REQUIRED), or empty.</summary>
+    public static string FieldReason(this RpcException exception, string field) =>
+        exception.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault(v => v.Field == field)?.Reason ?? "";
+
     public static string? Reason(this RpcException exception) => exception.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason;
 }

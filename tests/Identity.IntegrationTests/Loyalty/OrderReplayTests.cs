@@ -161,11 +161,15 @@ public sealed class OrderReplayTests(ServerFixture fixture) : IClassFixture<Serv
             var error = response.Results[i].Error;
             Assert.NotNull(error);
             Assert.Equal(Identity.Service.Loyalty.OrderReplay.CodeName(alone.StatusCode), error.Code);
-            Assert.Equal(alone.Reason(), error.Reason);
+            Assert.Equal(i == 2 ? alone.FieldReason("paid_at") : alone.Reason(), error.Reason);
             Assert.Equal(alone.BadFields().FirstOrDefault() ?? "", error.Field);
             Assert.Equal(alone.Status.Detail, error.Message);
         }
         Assert.Equal("paid_at", response.Results[2].Error.Field);
+        Assert.Equal("LATE_ORDER", response.Results[2].Error.Reason);
+        var late = await Assert.ThrowsAsync<RpcException>(async () => await loyalty.RecordOrderAsync(request.Orders[2]));
+        Assert.Equal("INVALID_ARGUMENT", late.Reason());
+        Assert.Equal("INVALID_ARGUMENT", response.Results[1].Error.Reason);
         Assert.Equal("MEMBER_NOT_FOUND", response.Results[3].Error.Reason);
         Assert.Equal("IDEMPOTENCY_KEY_REUSED", response.Results[4].Error.Reason);
 

@@ -298,6 +298,24 @@ namespace Identity.Service.Storage.Migrations
                     b.ToTable("import_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Identity.Service.Storage.ImportKeyUseRecord", b =>
+                {
+                    b.Property<string>("ImportId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceRowKey")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("RowNumber")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ImportId", "SourceRowKey");
+
+                    b.ToTable("import_key_uses", (string)null);
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.ImportRecord", b =>
                 {
                     b.Property<string>("Id")

@@ -337,6 +337,26 @@ namespace Identity.Service.Storage.PostgresMigrations
                     b.ToTable("import_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Identity.Service.Storage.ImportKeyUseRecord", b =>
+                {
+                    b.Property<string>("ImportId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<string>("SourceRowKey")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .UseCollation("C");
+
+                    b.Property<long>("RowNumber")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("ImportId", "SourceRowKey");
+
+                    b.ToTable("import_key_uses", (string)null);
+                });
+
             modelBuilder.Entity("Identity.Service.Storage.ImportRecord", b =>
                 {
                     b.Property<string>("Id")

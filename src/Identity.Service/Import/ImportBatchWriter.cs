@@ -411,8 +411,10 @@ public sealed class ImportBatchWriter(
             if (wanted.Count == 0)
                 return result;
             await using var command = Command(
-                "SELECT k.\"SourceRowKey\", k.\"ImportId\", k.\"RowNumber\", k.\"RowHash\", k.\"MemberId\" " +
-                $"FROM {Each("@keys")} import_keys k ON k.\"Source\" = @source AND k.\"SourceRowKey\" = j.value");
+                // A member merged since its row came in is answered by its survivor (merges keep MergedIntoId on the last one).
+                "SELECT k.\"SourceRowKey\", k.\"ImportId\", k.\"RowNumber\", k.\"RowHash\", COALESCE(m.\"MergedIntoId\", k.\"MemberId\") " +
+                $"FROM {Each("@keys")} import_keys k ON k.\"Source\" = @source AND k.\"SourceRowKey\" = j.value " +
+                "LEFT JOIN members m ON m.\"Id\" = k.\"MemberId\"");
             Value(command, "@keys", List(wanted));
             Value(command, "@source", session.Source);
             await using var reader = await command.ExecuteReaderAsync(ct);

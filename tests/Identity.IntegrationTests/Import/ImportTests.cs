@@ -295,6 +295,24 @@ public sealed class ImportTests
     }
 
     [Fact]
+    public async Task A_row_imported_again_after_its_member_was_merged_is_answered_with_the_survivor()
+    {
+        await using var server = await IdentityServer.StartAsync();
+        var admin = server.WithKey(server.TestKey);
+        async Task<ImportRowOutcome> Send(string importId, string key, string phone) =>
+            (await ImportStream.RunAsync(admin, new ImportHeader { ImportId = importId, Source = "crm" },
+                [[new ImportRow { RowNumber = 1, SourceRowKey = key, Phone = phone }]]))[0].Outcomes.Single();
+
+        var absorbed = (await Send("m1", "A", "13722220001")).Accepted.MemberId;
+        var survivor = (await Send("m2", "B", "13722220002")).Accepted.MemberId;
+        await server.Members.MergeMembersAsync(new MergeMembersRequest { SurvivorMemberId = survivor, AbsorbedMemberId = absorbed, Reason = "dup", Operator = "ops" });
+
+        var again = await Send("m3", "A", "13722220001");
+        Assert.Equal(ImportAcceptance.AlreadyImported, again.Accepted.Acceptance);
+        Assert.Equal(survivor, again.Accepted.MemberId);
+    }
+
+    [Fact]
     public async Task Unparsed_fields_reject_their_row_by_the_field_and_a_name_that_is_no_field_by_the_list()
     {
         await using var server = await IdentityServer.StartAsync();

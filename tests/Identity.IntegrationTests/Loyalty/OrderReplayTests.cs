@@ -231,4 +231,37 @@ public sealed class OrderReplayTests(ServerFixture fixture) : IClassFixture<Serv
         }));
         Assert.Equal(["orders"], (await Rpc.FailsWith(StatusCode.InvalidArgument, loyalty.RecordOrdersAsync(big))).BadFields());
     }
+
+    [Fact]
+    public async Task Orders_naming_one_member_every_way_and_a_key_sent_twice_in_the_batch_land_once_on_the_survivor()
+    {
+        var phone = TestData.Phone();
+        var survivor = (await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone))).Member.MemberId;
+        var absorbed = (await NewMembersAsync(1))[0];
+        await server.Members.MergeMembersAsync(new MergeMembersRequest { SurvivorMemberId = survivor, AbsorbedMemberId = absorbed, Reason = "dup", Operator = "ops" });
+        var before = (await loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = new MemberKey { MemberId = survivor } })).Balance;
+
+        var prefix = Guid.NewGuid().ToString("N")[..8];
+        var paidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-5));
+        RecordOrderRequest Order(string id, MemberKey key, long amount = 10_000) => new()
+        {
+            Member = key, Channel = Channel.Pos, OrderId = prefix + id, StoreId = "S001", AmountFen = amount, PaidAt = paidAt,
+        };
+        var request = new RecordOrdersRequest();
+        request.Orders.Add(Order("by-id", new MemberKey { MemberId = survivor }));
+        request.Orders.Add(Order("by-phone", new MemberKey { Phone = "+86 " + phone }));
+        request.Orders.Add(Order("by-merged-id", new MemberKey { MemberId = absorbed }));
+        request.Orders.Add(Order("by-id", new MemberKey { MemberId = survivor }));
+        request.Orders.Add(Order("by-phone", new MemberKey { Phone = "+86 " + phone }, amount: 20_000));
+        var response = await loyalty.RecordOrdersAsync(request);
+
+        Assert.All(response.Results.Take(3), r => Assert.Equal(survivor, r.Recorded?.MemberId));
+        Assert.All(response.Results.Take(3), r => Assert.False(r.Recorded.Replayed));
+        Assert.True(response.Results[3].Recorded?.Replayed, response.Results[3].ToString());
+        Assert.Equal(response.Results[0].Recorded.PointsEarned, response.Results[3].Recorded.PointsEarned);
+        Assert.Equal("IDEMPOTENCY_KEY_REUSED", response.Results[4].Error?.Reason);
+        var after = (await loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = new MemberKey { MemberId = survivor } })).Balance;
+        Assert.Equal(before + response.Results.Take(3).Sum(r => r.Recorded.PointsEarned), after);
+        Assert.Equal(3 * 100, response.Results.Take(3).Sum(r => r.Recorded.PointsEarned));
+    }
 }

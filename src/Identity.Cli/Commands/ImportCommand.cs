@@ -111,7 +111,9 @@ internal static class ImportCommand
                         PointsExpiry = parse.IsGiven(pointsExpiry) ? parse.GetValue(pointsExpiry) : PointsExpiryPolicy.RowOrProgram,
                     },
                 };
-                plan = new ImportPlan(input, header, columns, channels, parse.GetValue(rejectsPath) ?? path + ".rejects.csv",
+                var rejects = parse.GetValue(rejectsPath) ?? path + ".rejects.csv";
+                RejectReport.CheckPath(rejects, path, ImportCheckpoint.PathFor(path));
+                plan = new ImportPlan(input, header, columns, channels, rejects,
                     ImportCheckpoint.PathFor(path), parse.GetValue(resume), parse.GetValue(batchSize), parse.GetValue(inFlight));
             }
             catch (UsageException ex)

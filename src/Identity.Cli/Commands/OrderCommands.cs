@@ -47,7 +47,14 @@ internal static class OrderCommands
         string[] lines;
         try
         {
-            lines = path == "-" ? Console.In.ReadToEnd().Split('\n') : File.ReadAllLines(path);
+            // Strict UTF-8: a GB18030 file read leniently would turn distinct Chinese order ids into the same replacement
+            // characters, and two orders into one key.
+            lines = path == "-" ? Console.In.ReadToEnd().Split('\n')
+                : File.ReadAllLines(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new UsageException($"{path} is not UTF-8 (protobuf JSON is UTF-8); convert it, e.g. iconv -f GB18030 -t UTF-8; nothing was sent");
         }
         catch (IOException ex)
         {

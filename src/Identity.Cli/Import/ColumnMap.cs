@@ -77,14 +77,14 @@ internal sealed class ColumnMap
             var field = ImportFields.All[f];
             var header = headerByField[field];
             indexes[f] = -1;
-            for (var c = 0; c < headers.Count; c++)
-            {
-                if (string.Equals(headers[c].Trim(), header, StringComparison.OrdinalIgnoreCase))
-                {
-                    indexes[f] = c;
-                    break;
-                }
-            }
+            var matching = Enumerable.Range(0, headers.Count)
+                .Where(c => string.Equals(headers[c].Trim(), header, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (matching.Count > 0)
+                indexes[f] = matching[0];
+            // Two columns a field could read: which one the export meant is not the tool's guess to make.
+            if (matching.Count > 1)
+                problems.Add($"{matching.Count} columns are named '{header}' (columns {string.Join(", ", matching.Select(c => c + 1))}) for {field}; " +
+                             "rename one in the file or map the field to another column with --map");
             if (indexes[f] < 0 && (explicitFields.Contains(field) || field == ImportFields.SourceRowKey))
                 problems.Add($"no column '{header}' for {field}" + (explicitFields.Contains(field) ? "" : $" (map one with --map {field}=HEADER)"));
         }

@@ -7,7 +7,8 @@ namespace Identity.Cli.Import;
 /// <summary>
 /// The file to import: its encoding, and a content hash that keys the derived import id. Both come from one pass over
 /// the bytes before any row is sent, so a file that is not what <c>--encoding</c> says stops the command before the
-/// server sees a garbled name.
+/// server sees a garbled name, and a quote that is never closed (which would make the rest of the file one value of one
+/// record) stops it before any row goes.
 /// </summary>
 internal sealed class InputFile
 {
@@ -57,11 +58,13 @@ internal sealed class InputFile
             var buffer = new byte[1 << 20];
             var carry = 0;
             long offset = 0;
+            var quotes = new QuoteTracker();
             int read;
             while ((read = stream.Read(buffer, carry, buffer.Length - carry)) > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 hash.AppendData(buffer, carry, read);
+                quotes.Read(buffer.AsSpan(carry, read));
                 var filled = carry + read;
                 if (checkUtf8)
                 {
@@ -75,6 +78,9 @@ internal sealed class InputFile
             }
             if (checkUtf8 && carry > 0)
                 throw NotUtf8(path, offset);
+            if (quotes.OpenSinceLine is { } line)
+                throw new UsageException($"{path}: the quote opened on line {line} is never closed, so every line after it would be read as one value; " +
+                                         "close it, or double a quote inside a quoted value (\"\")");
             return new InputFile(path, encoding, Convert.ToHexStringLower(hash.GetHashAndReset()), stream.Length);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -117,6 +123,34 @@ internal sealed class InputFile
             offset += consumed;
         }
         return null;
+    }
+
+    /// <summary>
+    /// Follows the quotes of a CSV file over its bytes, as Sep reads them (a quote anywhere in a field opens or closes
+    /// quoting; a doubled one does both). <c>"</c> and a line feed never occur inside a multi-byte character in UTF-8 or
+    /// GB18030, so the bytes can be read without decoding.
+    /// </summary>
+    private sealed class QuoteTracker
+    {
+        private long line = 1;
+        private long openedOn;
+        private bool open;
+
+        /// <summary>The line of the quote still open at the end of the file, or null when every quote is closed.</summary>
+        public long? OpenSinceLine => open ? openedOn : null;
+
+        public void Read(ReadOnlySpan<byte> bytes)
+        {
+            int next;
+            while ((next = bytes.IndexOfAny((byte)'"', (byte)'\n')) >= 0)
+            {
+                if (bytes[next] == (byte)'\n')
+                    line++;
+                else if (open = !open)
+                    openedOn = line;
+                bytes = bytes[(next + 1)..];
+            }
+        }
     }
 
     private static UsageException NotUtf8(string path, long offset) =>

@@ -35,6 +35,33 @@ internal sealed class RejectReport : IDisposable
     /// </summary>
     public static RejectReport Create(string path, IReadOnlyList<string> originalHeaders, (long Length, long Written)? resumeFrom = null)
     {
+        try
+        {
+            return Open(path, originalHeaders, resumeFrom);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new Commands.UsageException($"--rejects: cannot write the reject report {path}: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before anything is read or sent, a report path that would overwrite one of the command's own files or
+    /// that cannot be a file.
+    /// </summary>
+    public static void CheckPath(string path, params string[] ownFiles)
+    {
+        var full = Path.GetFullPath(path);
+        if (ownFiles.Any(own => string.Equals(Path.GetFullPath(own), full, StringComparison.Ordinal)))
+            throw new Commands.UsageException($"--rejects: {path} is the file being imported or its checkpoint; name another file for the report");
+        if (Directory.Exists(full))
+            throw new Commands.UsageException($"--rejects: {path} is a directory; name a file for the report");
+        if (Path.GetDirectoryName(full) is { } folder && !Directory.Exists(folder))
+            throw new Commands.UsageException($"--rejects: the directory {folder} does not exist");
+    }
+
+    private static RejectReport Open(string path, IReadOnlyList<string> originalHeaders, (long Length, long Written)? resumeFrom)
+    {
         if (resumeFrom is { } at && File.Exists(path) && new FileInfo(path).Length >= at.Length && at.Length > 0)
         {
             var existing = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);

@@ -126,6 +126,43 @@ public sealed class ImportCliTests : IAsyncLifetime
         Assert.Equal(1, Totals(real.Output).Created);
     }
 
+    [Fact]
+    public async Task Files_the_cli_cannot_read_or_write_safely_stop_it_with_a_usage_error_before_anything_is_sent()
+    {
+        var phone = TestData.Phone();
+        var text = $"source_row_key,phone,name\nS1,{phone},王芳\n";
+        var file = Write("safe.csv", text, new UTF8Encoding(false));
+        var members = server.Count("members");
+        async Task Refused(string expected, params string[] args)
+        {
+            var (exit, output, error) = await CliProcess.RunAsync(server, args);
+            Assert.True(exit == 2, $"exit {exit}: {output}\n{error}");
+            Assert.Contains(expected, error, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        }
+
+        // The report would overwrite the export, or cannot be written at all.
+        await Refused("is the file being imported", "import", file, "--source", "crm", "--rejects", file);
+        Assert.Equal(text, File.ReadAllText(file));
+        await Refused("does not exist", "import", file, "--source", "crm", "--rejects", Path.Combine(directory, "missing", "r.csv"));
+        await Refused("is a directory", "import", file, "--source", "crm", "--rejects", directory);
+
+        // A quote never closed would make every later line one value of one record.
+        var open = Write("open.csv", $"source_row_key,phone,name\nO1,{phone},\"李\nO2,{TestData.Phone()},韩\n", new UTF8Encoding(false));
+        await Refused("line 2", "import", open, "--source", "crm");
+
+        // A replay file that is not UTF-8 would turn distinct Chinese order ids into one.
+        var orders = Path.Combine(directory, "orders.jsonl");
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        File.WriteAllBytes(orders, Encoding.GetEncoding("GB18030").GetBytes(
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"东店-1\",\"amountFen\":100}}\n" +
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"西店-1\",\"amountFen\":100}}\n"));
+        await Refused("not UTF-8", "orders", "replay", orders);
+
+        Assert.Equal(members, server.Count("members"));
+        Assert.Equal(0, server.Scalar("SELECT COUNT(*) FROM imports"));
+    }
+
     /// <summary>
     /// A dirty export of about 4,000 rows (for 2,000 people): people with one to three rows (same phone in different written forms, with
     /// channel identities), fans without a phone, exact duplicates, and bad points, birthdays and phones.

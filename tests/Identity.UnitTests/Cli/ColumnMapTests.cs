@@ -71,6 +71,16 @@ public sealed class ColumnMapTests
     }
 
     [Fact]
+    public void Two_columns_a_field_could_read_are_a_usage_error_and_two_columns_no_field_reads_are_not()
+    {
+        var error = Assert.Throws<UsageException>(() => ColumnMap.Create([]).Bind(["source_row_key", "phone", " PHONE "]));
+        Assert.Contains("2 columns are named 'phone' (columns 2, 3)", error.Message);
+
+        var indexes = ColumnMap.Create(["phone=手机号"]).Bind(["source_row_key", "phone", "phone", "手机号", "备注", "备注"]);
+        Assert.Equal(3, indexes[ColumnMap.IndexOf("phone")]);
+    }
+
+    [Fact]
     public void A_file_without_a_row_key_or_any_identifier_column_is_a_usage_error()
     {
         var noKey = Assert.Throws<UsageException>(() => ColumnMap.Create([]).Bind(["phone", "name"]));

@@ -53,6 +53,19 @@ public sealed class CsvInputTests : IDisposable
     }
 
     [Fact]
+    public void A_quote_never_closed_stops_the_file_before_any_row_naming_its_line()
+    {
+        var path = Write("open.csv", Encoding.UTF8.GetBytes("source_row_key,phone,name\r\n1,13800000001,\"李\r\n2,13800000002,韩\r\n3,13800000003,王\r\n"));
+        var error = Assert.Throws<UsageException>(() => InputFile.Open(path, "utf-8", default));
+        Assert.Contains("line 2", error.Message, StringComparison.Ordinal);
+        Assert.Throws<UsageException>(() => InputFile.Open(Write("open-gb.csv", Gb18030("source_row_key,phone,name\n1,13800000001,王芳\n2,13800000002,\"李\n")), "gb18030", default));
+
+        // Quotes that close, in a quoted value or inside an unquoted one (as Sep reads them), are fine.
+        var file = InputFile.Open(Write("closed.csv", Encoding.UTF8.GetBytes("source_row_key,phone,name\n1,13800000001,5'8\"x\"\n2,13800000002,\"a\"\"b\"\n")), "utf-8", default);
+        Assert.Equal(2, Records(file, out _).Count);
+    }
+
+    [Fact]
     public void A_utf8_byte_order_mark_is_not_part_of_the_first_header()
     {
         var file = InputFile.Open(Write("bom.csv", [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes("source_row_key,phone\n1,13800000001\n")]), "utf-8", default);

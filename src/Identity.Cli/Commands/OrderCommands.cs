@@ -10,6 +10,12 @@ internal static class OrderCommands
     /// <summary>RecordOrders takes at most this many orders per call.</summary>
     public const int BatchSize = 500;
 
+    /// <summary>
+    /// The most bytes a batch is sent with: LoyaltyService takes requests up to 1 MiB, so a batch of long orders goes in
+    /// more calls rather than being refused whole.
+    /// </summary>
+    public const int MaxBatchBytes = 900 * 1024;
+
     public static IEnumerable<Command> Create(GlobalOptions globals)
     {
         var action = new RpcAction(globals);
@@ -22,10 +28,8 @@ internal static class OrderCommands
         {
             var orders = Read(parse.GetRequiredValue(file));
             var all = new RecordOrdersResponse();
-            for (var start = 0; start < orders.Count; start += BatchSize)
+            foreach (var (start, request) in Batches(orders))
             {
-                var request = new RecordOrdersRequest();
-                request.Orders.AddRange(orders.Skip(start).Take(BatchSize));
                 var response = await connection.Loyalty.RecordOrdersAsync(request, connection.CallOptions(cancellationToken));
                 // Indexes in the file, from 0, rather than in the batch.
                 foreach (var result in response.Results)
@@ -38,6 +42,27 @@ internal static class OrderCommands
         }, (_, printer, response) => printer.OrdersReplayed(response),
         response => response.Results.Any(r => r.Error is not null) ? ExitCodes.Problems : ExitCodes.Ok);
         yield return new Command("orders", "Orders in bulk") { replay };
+    }
+
+    /// <summary>The orders in calls of at most <see cref="BatchSize"/> orders and <see cref="MaxBatchBytes"/> bytes, each with the index of its first order.</summary>
+    internal static IEnumerable<(int Start, RecordOrdersRequest Request)> Batches(IReadOnlyList<RecordOrderRequest> orders)
+    {
+        var start = 0;
+        var request = new RecordOrdersRequest();
+        var bytes = 0;
+        for (var i = 0; i < orders.Count; i++)
+        {
+            var size = orders[i].CalculateSize() + 8; // the field's tag and length
+            if (request.Orders.Count == BatchSize || (request.Orders.Count > 0 && bytes + size > MaxBatchBytes))
+            {
+                yield return (start, request);
+                (start, request, bytes) = (i, new RecordOrdersRequest(), 0);
+            }
+            request.Orders.Add(orders[i]);
+            bytes += size;
+        }
+        if (request.Orders.Count > 0)
+            yield return (start, request);
     }
 
     static List<RecordOrderRequest> Read(string path)
@@ -70,7 +95,10 @@ internal static class OrderCommands
                 continue;
             try
             {
-                orders.Add(parser.Parse<RecordOrderRequest>(lines[i]));
+                var order = parser.Parse<RecordOrderRequest>(lines[i]);
+                if (order.CalculateSize() + 8 > MaxBatchBytes)
+                    throw new UsageException($"line {i + 1}: the order is {order.CalculateSize():N0} bytes, more than a call takes ({MaxBatchBytes:N0}); nothing was sent");
+                orders.Add(order);
             }
             catch (InvalidProtocolBufferException ex)
             {

@@ -50,6 +50,19 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
 {
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The most bytes a batch is sent with (ImportService takes messages up to 4 MiB): a batch of long rows is closed
+    /// early rather than refused whole, which would end the import.
+    /// </summary>
+    internal const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    /// <summary>
+    /// Values are sent cut to this many characters. Every field's limit is far below it (the longest, the row key and
+    /// the ids, are 128), so a longer value is rejected all the same, and a row cannot outgrow a batch. The reject
+    /// report keeps the value as written.
+    /// </summary>
+    internal const int MaxValueChars = 1024;
+
     private sealed record SentBatch(long FirstRow, long LastRow, List<(long Number, string[] Values)> Records);
 
     public async Task<ImportOutcome> RunAsync(CancellationToken stop)
@@ -120,19 +133,27 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
             await call.RequestStream.WriteAsync(new ImportMembersRequest { Header = plan.Header }, CancellationToken.None);
             var batch = new List<(long Number, string[] Values)>(plan.BatchSize);
             var message = new ImportBatch();
+            var messageBytes = 0;
             foreach (var record in records.Read(skipThrough))
             {
                 if (stop.IsCancellationRequested || answers.IsCompleted)
                     break;
+                var row = converter.Convert(record.Number, Capped(record.Values));
+                var rowBytes = row.CalculateSize() + 8; // the field's tag and length
+                if (batch.Count > 0 && messageBytes + rowBytes > MaxBatchBytes)
+                {
+                    await SendAsync(batch, message);
+                    (batch, message, messageBytes) = (new(plan.BatchSize), new ImportBatch(), 0);
+                }
                 batch.Add(record);
-                message.Rows.Add(converter.Convert(record.Number, record.Values));
+                message.Rows.Add(row);
+                messageBytes += rowBytes;
                 Interlocked.Increment(ref rowsRead);
                 Interlocked.Exchange(ref bytesRead, records.BytesRead); // read here, on the reader's thread
                 if (batch.Count == plan.BatchSize)
                 {
                     await SendAsync(batch, message);
-                    batch = new(plan.BatchSize);
-                    message = new ImportBatch();
+                    (batch, message, messageBytes) = (new(plan.BatchSize), new ImportBatch(), 0);
                 }
             }
             if (batch.Count > 0 && !stop.IsCancellationRequested && !answers.IsCompleted)
@@ -174,6 +195,13 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
             sentRows += batch.Count;
         }
     }
+
+    /// <summary>The record's values, each cut to <see cref="MaxValueChars"/> (the same array when none is longer).</summary>
+    internal static string[] Capped(string[] values) =>
+        values.Any(v => v.Length > MaxValueChars) ? [.. values.Select(Cut)] : values;
+
+    private static string Cut(string value) =>
+        value.Length <= MaxValueChars ? value : value[..(char.IsHighSurrogate(value[MaxValueChars - 1]) ? MaxValueChars - 1 : MaxValueChars)];
 
     private static async Task<RpcException?> AnswersFailure(Task answers)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
@@ -161,6 +162,37 @@ public sealed class ImportCliTests : IAsyncLifetime
 
         Assert.Equal(members, server.Count("members"));
         Assert.Equal(0, server.Scalar("SELECT COUNT(*) FROM imports"));
+    }
+
+    [Fact]
+    public async Task Rows_and_orders_too_long_for_one_call_go_in_more_calls_and_are_refused_one_by_one()
+    {
+        // 600 rows with 6,000-character names: 3.6 MB of names in a default batch of 500, over the 4 MiB a call takes.
+        var longName = new string('名', 6000);
+        var csv = new StringBuilder("source_row_key,phone,name\n");
+        for (var i = 1; i <= 600; i++)
+            csv.Append(CultureInfo.InvariantCulture, $"L{i},{TestData.Phone()},{longName}\n");
+        var file = Write("long.csv", csv.ToString(), new UTF8Encoding(false));
+        var import = await CliProcess.RunAsync(server, "import", file, "--source", "long", "--json");
+        Assert.True(import.Exit == 0, $"exit {import.Exit}: {import.Output}\n{import.Error}");
+        var totals = Totals(import.Output);
+        Assert.Equal((600, 600), (totals.Rows, totals.RejectedByReason["invalid_field"]));
+        var report = File.ReadAllText(file + ".rejects.csv");
+        Assert.Contains(longName, report, StringComparison.Ordinal);
+
+        // 500 orders with 3,000-character guide ids: over the 1 MiB a RecordOrders call takes, each refused on its own.
+        var phone = TestData.Phone();
+        await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        var guide = new string('g', 3000);
+        var orders = Path.Combine(directory, "long.jsonl");
+        File.WriteAllLines(orders, Enumerable.Range(1, 500).Select(i =>
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"long-{i}\",\"storeId\":\"S001\",\"guideId\":\"{guide}\",\"amountFen\":100}}"));
+        var replay = await CliProcess.RunAsync(server, "orders", "replay", orders, "--json");
+        Assert.True(replay.Exit == 1, $"exit {replay.Exit}: {replay.Output}\n{replay.Error}");
+        var response = JsonParser.Default.Parse<RecordOrdersResponse>(replay.Output);
+        Assert.Equal(500, response.Results.Count);
+        Assert.All(response.Results, r => Assert.Equal("guide_id", r.Error?.Field));
+        Assert.Equal(Enumerable.Range(0, 500), response.Results.Select(r => r.Index));
     }
 
     /// <summary>

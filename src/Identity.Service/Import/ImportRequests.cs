@@ -44,9 +44,17 @@ public static class ImportRequests
         var rows = message.Batch.Rows;
         if (rows.Count > ImportLimits.MaxBatchRows)
             throw IdentityException.Invalid("batch.rows", $"must hold at most {ImportLimits.MaxBatchRows} rows (got {rows.Count})");
+        // A row number names one row of the file: sent again in a later batch it replays (a resume), but twice in one
+        // batch it names two rows, and the second would be answered as the first without ever being imported.
+        var seen = new Dictionary<long, int>(rows.Count);
         for (var i = 0; i < rows.Count; i++)
+        {
             if (rows[i].RowNumber <= 0)
                 throw IdentityException.Invalid($"batch.rows[{i}].row_number", $"must be above 0 (got {rows[i].RowNumber})");
+            if (!seen.TryAdd(rows[i].RowNumber, i))
+                throw IdentityException.Invalid($"batch.rows[{i}].row_number",
+                    $"must be unique in a batch: row {rows[i].RowNumber} is also batch.rows[{seen[rows[i].RowNumber]}]");
+        }
     }
 
     static string? ReadImportId(FieldViolations v, string field, string value)

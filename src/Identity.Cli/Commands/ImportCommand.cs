@@ -135,6 +135,9 @@ internal static class ImportCommand
             }
 
             var dry = plan.Header.Options.DryRun;
+            if (outcome.LostEarlierRejects)
+                error.WriteLine($"warning: the reject report {plan.RejectsPath} was missing or shorter than at the checkpoint; it now holds " +
+                                "the rejects of this run only (the totals below still count every one)");
             if (!dry && outcome.End != ImportEnd.Failed)
                 outcome = await WithStoredTotalsAsync(outcome, connection, plan.Header.ImportId);
             if (outcome.End == ImportEnd.Failed && outcome.Error is { } refused)

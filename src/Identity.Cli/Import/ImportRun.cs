@@ -38,7 +38,7 @@ internal enum ImportEnd
 }
 
 internal sealed record ImportOutcome(ImportEnd End, ImportTotals Totals, long RowsSentThisRun, long SkippedRows, long AcknowledgedThroughRow,
-    long RejectsWritten, TimeSpan Elapsed, RpcException? Error);
+    long RejectsWritten, TimeSpan Elapsed, RpcException? Error, bool LostEarlierRejects = false);
 
 /// <summary>
 /// One <c>ImportMembers</c> stream: the header, then the file's records in batches. Up to <see cref="ImportPlan.InFlight"/>
@@ -185,7 +185,8 @@ internal sealed class ImportRun(ImportPlan plan, ImportService.ImportServiceClie
         }
 
         SaveCheckpoint();
-        return new ImportOutcome(end, totals, sentRows, skipThrough, Interlocked.Read(ref acknowledged), rejects.Written, started.Elapsed, failure);
+        return new ImportOutcome(end, totals, sentRows, skipThrough, Interlocked.Read(ref acknowledged), rejects.Written, started.Elapsed, failure,
+            rejects.LostEarlierRejects);
 
         async Task SendAsync(List<(long Number, string[] Values)> batch, ImportBatch message)
         {

@@ -26,6 +26,12 @@ internal sealed class RejectReport : IDisposable
         Written = written;
     }
 
+    /// <summary>
+    /// A resume found the report gone or shorter than at its checkpoint and started it again: it holds the rejects of
+    /// this run only (the import's totals, from the server, still count every one).
+    /// </summary>
+    public bool LostEarlierRejects { get; private init; }
+
     /// <summary>Rejects in the report, including those kept from before a resume.</summary>
     public long Written { get; private set; }
 
@@ -69,7 +75,10 @@ internal sealed class RejectReport : IDisposable
             existing.Position = at.Length;
             return new RejectReport(existing, originalHeaders.Count, at.Written);
         }
-        var report = new RejectReport(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), originalHeaders.Count, 0);
+        var report = new RejectReport(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), originalHeaders.Count, 0)
+        {
+            LostEarlierRejects = resumeFrom is { Written: > 0 },
+        };
         report.WriteRow([.. Columns, .. originalHeaders]);
         return report;
     }

@@ -158,11 +158,20 @@ public sealed class CsvInputTests : IDisposable
         using (var resumed = RejectReport.Create(path, ["source_row_key", "name"], (checkpointLength, 1)))
         {
             Assert.Equal(1, resumed.Written);
+            Assert.False(resumed.LostEarlierRejects);
             resumed.Add(12, "", "missing_identifier", "none", ["K12", ""]);
         }
         var lines = File.ReadAllText(path);
         Assert.Contains("K3", lines);
         Assert.DoesNotContain("K9", lines);
         Assert.EndsWith($"\"王, \"\"芳\"\"\n2\"{Environment.NewLine}12,,missing_identifier,none,K12,{Environment.NewLine}", lines);
+
+        // The report deleted before the resume: it starts again, and says the earlier rejects are gone from it.
+        File.Delete(path);
+        using (var restarted = RejectReport.Create(path, ["source_row_key", "name"], (checkpointLength, 1)))
+        {
+            Assert.True(restarted.LostEarlierRejects);
+            Assert.Equal(0, restarted.Written);
+        }
     }
 }

@@ -158,6 +158,10 @@ internal static class ImportCommand
                 case ImportEnd.Cancelled:
                     error.WriteLine($"stopped: every row through row {through} is answered; run the same command with --resume to continue");
                     return ExitCodes.Cancelled;
+                case ImportEnd.ConnectionLost when !answered && outcome.AcknowledgedThroughRow == 0:
+                    error.WriteLine($"error: the server at {settings.Server} could not be reached or answered nothing ({outcome.Error?.StatusCode}); no row was imported.");
+                    error.WriteLine("  check --server and that the service is running, then run the same command again");
+                    return ExitCodes.Unreachable;
                 case ImportEnd.ConnectionLost:
                     error.WriteLine($"error: the connection to {settings.Server} was lost ({outcome.Error?.StatusCode}); every row through row {through} is answered.");
                     error.WriteLine("  nothing is lost or doubled: once the server is back, run the same command with --resume");

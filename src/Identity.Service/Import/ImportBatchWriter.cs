@@ -407,7 +407,7 @@ public sealed class ImportBatchWriter(
         async Task<Dictionary<string, StoredKey>> LoadKeysAsync(CheckedRow[] rows)
         {
             var result = new Dictionary<string, StoredKey>(StringComparer.Ordinal);
-            var wanted = rows.Where(r => r.SourceRowKey is not null && !state.KeysSeen.ContainsKey(r.SourceRowKey)).Select(r => r.SourceRowKey!).Distinct().ToList();
+            var wanted = UnseenKeys(rows);
             if (wanted.Count == 0)
                 return result;
             await using var command = Command(
@@ -424,11 +424,15 @@ public sealed class ImportBatchWriter(
             return result;
         }
 
+        /// <summary>The row keys of these rows that this run has not met yet (those it has are answered from <see cref="ImportOwners.KeysSeen"/>).</summary>
+        List<string> UnseenKeys(CheckedRow[] rows) =>
+            rows.Where(r => r.SourceRowKey is not null && !state.KeysSeen.ContainsKey(r.SourceRowKey)).Select(r => r.SourceRowKey!).Distinct().ToList();
+
         /// <summary>The keys of these rows that an earlier batch of this import used over another import's key.</summary>
         async Task<Dictionary<string, long>> LoadUsesAsync(CheckedRow[] rows)
         {
             var result = new Dictionary<string, long>(StringComparer.Ordinal);
-            var wanted = rows.Where(r => r.SourceRowKey is not null && !state.KeysSeen.ContainsKey(r.SourceRowKey)).Select(r => r.SourceRowKey!).Distinct().ToList();
+            var wanted = UnseenKeys(rows);
             if (wanted.Count == 0)
                 return result;
             await using var command = Command(

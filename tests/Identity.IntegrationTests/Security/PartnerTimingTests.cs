@@ -11,7 +11,12 @@ public sealed class PartnerTimingTests(ITestOutputHelper output) : IAsyncLifetim
 {
     const int Pairs = 200;
     const int WarmUpPairs = 20;
-    const double MaxSlowerShare = 0.60;
+    /// <summary>
+    /// A sign test: a leak (a cache that answers members faster, a read only members pay) makes one kind slower in most
+    /// pairs, far above this share. Without one, 200 independent pairs pass 130 with a chance of about 1 in 100,000;
+    /// 120 (60%) was passed now and then on a shared 2-core machine, where noise comes in bursts that span pairs.
+    /// </summary>
+    const double MaxSlowerShare = 0.65;
 
     IdentityServer server = null!;
 

@@ -9,7 +9,11 @@ namespace Identity.Service.Caching;
 /// </summary>
 public sealed class CachedWrites(IdentityStore store, MemberCache cache)
 {
-    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, CancellationToken cancellationToken) =>
+        WriteAsync(write, null, cancellationToken);
+
+    /// <summary>A write about <paramref name="member"/> (see <see cref="IdentityStore"/>), when the caller knows it up front.</summary>
+    public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, string? member, CancellationToken cancellationToken)
     {
         var change = new CacheChange { StartedAt = cache.Sequence };
         var outer = CacheChange.Current;
@@ -17,7 +21,7 @@ public sealed class CachedWrites(IdentityStore store, MemberCache cache)
         T result;
         try
         {
-            result = await store.WriteAsync((db, ct) => write(db, change, ct), cancellationToken);
+            result = await store.WriteAsync((db, ct) => write(db, change, ct), member, cancellationToken);
         }
         finally
         {

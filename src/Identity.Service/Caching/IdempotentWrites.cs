@@ -17,6 +17,8 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
     /// call, repeats included (a refund checks the stored order is the caller's before anything is told). With
     /// <paramref name="lookupInWrite"/>, the use case looks the key up itself, with its own first reads
     /// (<see cref="KeptReply.LookupStatement"/>): one statement fewer for the write the service runs most, the order.
+    /// <paramref name="member"/>, when the caller knows whom the write is about, lets writes about one member share a
+    /// transaction (<see cref="IdentityStore"/>).
     /// </summary>
     public async Task<TReply> RunAsync<TResult, TReply>(
         IdempotencyKey key,
@@ -25,7 +27,8 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
         Func<TReply, TReply> replayed,
         CancellationToken cancellationToken,
         Func<IdentityDbContext, CancellationToken, Task>? guard = null,
-        bool lookupInWrite = false)
+        bool lookupInWrite = false,
+        string? member = null)
         where TReply : class, IMessage<TReply>, new()
     {
         var (result, refusal) = await writes.WriteAsync<(TReply?, IdentityException?)>(async (db, change, ct) =>
@@ -67,7 +70,7 @@ public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, Lo
                 Idempotency.RememberRefusal(db, key, refused, owners.Count == 1 ? owners[0] : null, clock.GetUtcNow());
                 return (null, refused);
             }
-        }, cancellationToken);
+        }, member, cancellationToken);
         return refusal is null ? result! : throw refusal;
     }
 

@@ -21,5 +21,12 @@ public sealed class StoreOptions
     /// </summary>
     public bool DirectOrderWrites { get; set; } = true;
 
+    /// <summary>
+    /// On PostgreSQL, orders of one member that queue behind each other on one instance share a transaction (one row
+    /// lock and one commit for all of them) instead of taking the member's row lock in turn. Default true; false runs
+    /// each alone. SQLite's group commit does this for every write and has no such switch.
+    /// </summary>
+    public bool GroupMemberWrites { get; set; } = true;
+
     public bool IsPostgres => Provider == StoreProvider.Postgres;
 }

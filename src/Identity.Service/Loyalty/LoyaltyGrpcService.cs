@@ -54,7 +54,7 @@ public sealed class LoyaltyGrpcService(
         // The member comes from the cache now, outside the write; the write re-reads only its row (by key) to check it.
         command = command with { Resolved = await OrderReplay.ResolveAsync(snapshots, command.Member, context.CancellationToken) };
         return await idempotent.RunAsync(key, (db, change, ct) => orders.RecordAsync(db, change, command, ct), LoyaltyReplies.Order,
-            r => r.Also(x => x.Replayed = true), context.CancellationToken, lookupInWrite: true);
+            r => r.Also(x => x.Replayed = true), context.CancellationToken, lookupInWrite: true, member: command.Resolved?.Id);
     }
 
     public override Task<RecordOrdersResponse> RecordOrders(RecordOrdersRequest request, ServerCallContext context) =>

@@ -34,7 +34,7 @@ public sealed class IdentityStore : IAsyncDisposable
     {
         this.contexts = contexts;
         if (options.Value.Store.IsPostgres)
-            postgres = new PostgresWrites(contexts, options.Value.Store.WriteAttempts);
+            postgres = new PostgresWrites(contexts, options.Value.Store.WriteAttempts, options.Value.Store.GroupMemberWrites);
         busyTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.Database.BusyTimeoutSeconds));
         groupCommit = new SqliteGroupCommit(contexts, writer, writeGate, busyTimeout);
     }
@@ -51,7 +51,19 @@ public sealed class IdentityStore : IAsyncDisposable
     /// written (on SQLite, other writes committed with it are not affected).
     /// </summary>
     public Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken) =>
-        postgres is not null ? postgres.WriteAsync(write, cancellationToken) : groupCommit.WriteAsync(write, cancellationToken);
+        WriteAsync(write, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync{T}(Func{IdentityDbContext, CancellationToken, Task{T}}, CancellationToken)"/>, for a
+    /// write about <paramref name="member"/>: on PostgreSQL, writes about one member that queue behind each other on
+    /// this instance share a transaction (<see cref="PostgresWrites"/>). SQLite's group commit already does that for
+    /// every write.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, string? member, CancellationToken cancellationToken) =>
+        postgres is not null ? postgres.WriteAsync(write, member, cancellationToken) : groupCommit.WriteAsync(write, cancellationToken);
+
+    /// <summary>PostgreSQL writes committed in a transaction shared with an earlier write about the same member (0 on SQLite).</summary>
+    public long GroupedWrites => postgres?.Grouped ?? 0;
 
     /// <summary>
     /// Copies the write-ahead log into the database and truncates it to zero bytes (SQLite; a no-op elsewhere), so

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Identity.Service.Caching;
 using Identity.Service.Loyalty.Writes;
+using Identity.Service.Storage;
 
 namespace Identity.IntegrationTests.Loyalty;
 
@@ -110,6 +111,53 @@ public sealed class DirectOrderWriteTests
         var resolved = await server.Members.ResolveMemberAsync(new ResolveMemberRequest { Phone = phone, BenefitContext = new BenefitContext { Channel = Channel.Pos } });
         Assert.Equal(growth, resolved.Benefits.Growth);
         Assert.Equal("gold", resolved.Benefits.Tier.Code);
+    }
+
+    [Fact]
+    public async Task Orders_of_one_member_arriving_together_are_each_answered_as_alone_and_one_refusal_stays_its_own()
+    {
+        // On PostgreSQL the orders that queue behind one another for this member share transactions
+        // (Identity:Store:GroupMemberWrites); on SQLite group commit does the same. A reused key among them must be
+        // refused alone, a repeat must replay, and every other order must count once.
+        await using var server = await IdentityServer.StartAsync();
+        var phone = TestData.Phone();
+        var member = new MemberKey { Phone = phone };
+        await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        var paidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
+        RecordOrderRequest Order(string id, long fen) => new() { Member = member, Channel = Channel.Pos, OrderId = id, StoreId = "S001", AmountFen = fen, PaidAt = paidAt };
+        var originals = new List<RecordOrderResponse>();
+        for (var i = 0; i < 6; i++)
+            originals.Add(await server.Loyalty.RecordOrderAsync(Order($"G-K{i}", 10_000))); // the first opens the account
+
+        var fresh = Enumerable.Range(0, 48).Select(i => Order($"G-N{i}", 10_000 + i)).ToList();
+        var reused = Enumerable.Range(1, 5).Select(i => Order($"G-K{i}", 20_000)).ToList();
+        var repeated = Enumerable.Range(1, 5).Select(i => Order($"G-K{i}", 10_000)).ToList();
+        var calls = fresh.Concat(reused).Concat(repeated).OrderBy(r => r.OrderId.GetHashCode(StringComparison.Ordinal) ^ r.AmountFen.GetHashCode())
+            .Select(r => (Request: r, Call: server.Loyalty.RecordOrderAsync(r).ResponseAsync)).ToList();
+        foreach (var (request, call) in calls)
+        {
+            if (reused.Contains(request))
+                Assert.Equal("IDEMPOTENCY_KEY_REUSED", (await Rpc.FailsWith(StatusCode.AlreadyExists, () => call)).Reason());
+            else if (repeated.Contains(request))
+            {
+                var reply = await call;
+                Assert.True(reply.Replayed, $"{request.OrderId} repeated");
+                Assert.Equal(originals[int.Parse(request.OrderId[3..], System.Globalization.CultureInfo.InvariantCulture)], reply.Clone().Also(r => r.Replayed = false));
+            }
+            else
+                Assert.False((await call).Replayed, $"{request.OrderId} is new");
+        }
+
+        var earned = originals.Sum(r => r.PointsEarned);
+        foreach (var request in fresh)
+            earned += (await server.Loyalty.RecordOrderAsync(request)).Also(r => Assert.True(r.Replayed)).PointsEarned;
+        var account = await server.Loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = member });
+        Assert.Equal(earned, account.Balance);
+        var entries = await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = member, PageSize = 500 });
+        Assert.Equal(6 + fresh.Count, entries.Entries.Count(e => e.Kind == PointsEntryKind.Earn));
+        Assert.Empty((await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
+        if (server.IsPostgres)
+            Assert.True(server.Service<IdentityStore>().GroupedWrites > 0, "no order shared a transaction with an earlier one");
     }
 
     [Fact]

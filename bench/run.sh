@@ -21,7 +21,8 @@
 #   hot-traced     not in the default: as hot, with traces recorded and exported over OTLP to a local port nothing
 #                  listens on (export fails quietly; the cost of recording is what is measured): MODE_SCENARIOS
 #   postgres       not in the default: the same server on PostgreSQL (a private cluster the script starts in a temporary
-#                  folder, as the tests do, seeded once through the API): hot (L1 + Redis) SCENARIOS at IN_FLIGHT, then
+#                  folder, as the tests do, seeded once through the API): hot (L1 + Redis) SCENARIOS at IN_FLIGHT and
+#                  REPLAY_SCENARIOS at REPLAY_IN_FLIGHT, then
 #                  postgres-cold (no cache) PG_COLD_SCENARIOS at IN_FLIGHT; the ledger is verified after the hot part
 #
 # Everything it starts is stopped on exit; the data lives in a temporary folder that is removed (unless DATA_DIR).
@@ -37,8 +38,8 @@
 #   LOW_IN_FLIGHT=8       calls in flight for LOW_SCENARIOS (hot mode)
 #   SCENARIOS="health resolve-phone resolve-openid order mix"   hot mode at IN_FLIGHT
 #   LOW_SCENARIOS="health resolve-phone"                        hot mode at LOW_IN_FLIGHT
-#   REPLAY_IN_FLIGHT=4    calls in flight for REPLAY_SCENARIOS (hot mode): each replay call carries 100 orders
-#   REPLAY_SCENARIOS="health replay"  hot mode at REPLAY_IN_FLIGHT: RecordOrders batches (orders/s = req/s x 100), with
+#   REPLAY_IN_FLIGHT=4    calls in flight for REPLAY_SCENARIOS (hot and postgres modes): each replay call carries 100 orders
+#   REPLAY_SCENARIOS="health replay"  hot and postgres modes at REPLAY_IN_FLIGHT: RecordOrders batches (orders/s = req/s x 100), with
 #                         its own health baseline; "" to skip
 #   MODE_SCENARIOS="health resolve-phone"                       redis-only, cold and l1-only at IN_FLIGHT
 #   PG_COLD_SCENARIOS="health resolve-phone order mix"          postgres mode, no cache, at IN_FLIGHT
@@ -562,10 +563,12 @@ for mode in $ORDERED_MODES; do
     seed_postgres
     warm
     # shellcheck disable=SC2086
-    prime $SCENARIOS
+    prime $SCENARIOS $REPLAY_SCENARIOS
     pg_statements_reset
     # shellcheck disable=SC2086
     run_level postgres "$IN_FLIGHT" $SCENARIOS
+    # shellcheck disable=SC2086
+    run_level postgres "$REPLAY_IN_FLIGHT" $REPLAY_SCENARIOS
     pg_statements_report
     report_exit "$SERVER_PID" server "$TMP/server-$mode.log"
     PG_RSS_KB="$(rss_kb_of "$SERVER_PID")"

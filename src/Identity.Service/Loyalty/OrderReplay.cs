@@ -16,13 +16,17 @@ namespace Identity.Service.Loyalty;
 /// The batch is recorded in paid_at order (ties in the request's order), whatever order it came in, so the points,
 /// growth and tiers are those of recording each order live in the order it was paid. Each order is its own idempotent
 /// write; on SQLite they are queued together, so group commit puts up to a group's worth in each transaction, and one
-/// order's failure rolls back only that order (on PostgreSQL, which has no single writer, they are written in turn).
+/// order's failure rolls back only that order. On PostgreSQL each member's orders share transactions in the member's lane
+/// (<see cref="Storage.IdentityStore"/>), and different members' orders run side by side.
 /// </summary>
 public sealed class OrderReplay(
     IdempotentWrites idempotent, OrderRecording orders, MemberSnapshots snapshots, TimeProvider clock, IOptions<IdentityOptions> options,
     ILogger<OrderReplay> logger)
 {
     public const int MaxOrders = 500;
+
+    /// <summary>On PostgreSQL, how many of a batch's orders run at once (each holds a pooled connection while it runs).</summary>
+    public const int ConcurrentMembers = 16;
 
     public async Task<RecordOrdersResponse> RecordAsync(Caller caller, RecordOrdersRequest request, CancellationToken ct)
     {
@@ -49,19 +53,43 @@ public sealed class OrderReplay(
             if (!resolved.ContainsKey(command.Member))
                 resolved[command.Member] = await ResolveAsync(snapshots, command.Member, ct);
 
-        // In paid_at order. SQLite's writer runs writes in the order queued, so all are queued at once (group commit);
-        // PostgreSQL runs writes concurrently, so there each order starts once the one before it has committed.
+        // In paid_at order. SQLite's writer runs writes in the order queued, so all are queued at once (group commit).
+        // PostgreSQL runs writes concurrently: with member lanes (Identity:Store:GroupMemberWrites), each member's orders
+        // queue in its lane in the order they are started here, and share transactions; different members' orders run
+        // side by side, at most ConcurrentMembers at a time. An order whose member did not resolve, one whose key names
+        // another member too, and every order without lanes, starts once the ones before it have committed.
         var queue = admitted.OrderBy(a => a.Command.PaidAt).ThenBy(a => a.Index).ToList();
         var start = ((int Index, OrderCommand Command, Storage.IdempotencyKey Key) a) => idempotent.RunAsync(a.Key,
             (db, change, token) => orders.RecordAsync(db, change, a.Command with { Resolved = resolved[a.Command.Member] }, token),
-            LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct, lookupInWrite: true);
-        var queued = options.Value.Store.IsPostgres ? null : queue.Select(start).ToList();
+            LoyaltyReplies.Order, r => r.Also(x => x.Replayed = true), ct, lookupInWrite: true, member: resolved[a.Command.Member]?.Id);
+        var store = options.Value.Store;
+        var started = new Task<RecordOrderResponse>[queue.Count];
+        if (!store.IsPostgres)
+        {
+            for (var n = 0; n < queue.Count; n++)
+                started[n] = start(queue[n]);
+        }
+        else
+        {
+            // An order key that names more than one member in this batch: which one is first must be paid_at order, not a race.
+            var shared = queue.GroupBy(a => (a.Key.Scope, a.Key.Key))
+                .Where(g => g.Select(a => resolved[a.Command.Member]?.Id).Distinct().Count() > 1).Select(g => g.Key).ToHashSet();
+            var running = new List<Task>();
+            for (var n = 0; n < queue.Count; n++)
+            {
+                var laned = store.GroupMemberWrites && resolved[queue[n].Command.Member] is not null && !shared.Contains((queue[n].Key.Scope, queue[n].Key.Key));
+                while (running.Count > 0 && (!laned || running.Count >= ConcurrentMembers))
+                    running.Remove(await Task.WhenAny(running));
+                started[n] = start(queue[n]);
+                running.Add(started[n]);
+            }
+        }
         for (var n = 0; n < queue.Count; n++)
         {
             var index = queue[n].Index;
             try
             {
-                results[index] = new RecordOrderResult { Index = index, Recorded = await (queued?[n] ?? start(queue[n])) };
+                results[index] = new RecordOrderResult { Index = index, Recorded = await started[n] };
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

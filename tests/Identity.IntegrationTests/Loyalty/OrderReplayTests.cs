@@ -264,4 +264,33 @@ public sealed class OrderReplayTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal(before + response.Results.Take(3).Sum(r => r.Recorded.PointsEarned), after);
         Assert.Equal(3 * 100, response.Results.Take(3).Sum(r => r.Recorded.PointsEarned));
     }
+
+    [Fact]
+    public async Task An_order_id_sent_for_two_members_in_one_batch_goes_to_the_one_paid_first_every_time()
+    {
+        // Different members' orders may run side by side (PostgreSQL): one order id naming two members must still be
+        // decided by paid_at, as recording them live in that order would, not by which write wins a race.
+        var members = await NewMembersAsync(2);
+        var now = DateTimeOffset.UtcNow;
+        for (var round = 0; round < 5; round++)
+        {
+            var prefix = Guid.NewGuid().ToString("N")[..8];
+            RecordOrderRequest Order(string id, string member, int minutesAgo) => new()
+            {
+                Member = new MemberKey { MemberId = member }, Channel = Channel.Pos, OrderId = prefix + id, StoreId = "S001", AmountFen = 10_000,
+                PaidAt = Timestamp.FromDateTimeOffset(now.AddMinutes(-minutesAgo)),
+            };
+            var request = new RecordOrdersRequest();
+            // The later-paid one comes first in the request; other orders of both members around them.
+            for (var i = 0; i < 10; i++)
+                request.Orders.Add(Order($"other-{i}", members[i % 2], 30 + i));
+            request.Orders.Add(Order("shared", members[round % 2], 10));
+            request.Orders.Add(Order("shared", members[(round + 1) % 2], 20));
+            var response = await loyalty.RecordOrdersAsync(request);
+
+            Assert.All(response.Results.Take(10), r => Assert.False(r.Recorded?.Replayed ?? true, r.ToString()));
+            Assert.Equal("IDEMPOTENCY_KEY_REUSED", response.Results[10].Error?.Reason);
+            Assert.Equal(members[(round + 1) % 2], response.Results[11].Recorded?.MemberId);
+        }
+    }
 }

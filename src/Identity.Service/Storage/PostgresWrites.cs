@@ -52,9 +52,9 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
     /// <see cref="WriteAsync{T}(Func{IdentityDbContext, CancellationToken, Task{T}}, CancellationToken)"/>). When no other
     /// write of this instance about that member is running, it runs at once, alone. Otherwise it waits in the member's
     /// lane; when the running write ends, everything waiting there (up to <see cref="MaxGroup"/>) runs in one
-    /// transaction, in arrival order, and each caller is answered only after that commit. If any of them fails before
-    /// the commit, nothing of the shared transaction is kept and each runs again alone, so one write's failure is its
-    /// own. Across instances the member's row lock still orders everything, as it does for writes run alone.
+    /// transaction, in arrival order, and each caller is answered only after that commit. A write that fails in it is
+    /// run again alone (<see cref="RunGroupAsync"/>), so one write's failure is its own. Across instances the member's
+    /// row lock still orders everything, as it does for writes run alone.
     /// </summary>
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, string? member, CancellationToken cancellationToken)
     {
@@ -181,6 +181,8 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
         QueuedWrite? running = null;
         try
         {
+            // The transaction is no single caller's: one caller's cancellation stops its own write (which then runs alone
+            // and is cancelled there), never the begin or the commit of the others.
             await using var db = await contexts.CreateDbContextAsync().ConfigureAwait(false);
             db.Database.AutoSavepointsEnabled = false;
             await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.ReadCommitted).ConfigureAwait(false);

@@ -26,7 +26,7 @@ public sealed class OrderReplay(
     public const int MaxOrders = 500;
 
     /// <summary>On PostgreSQL, how many of a batch's orders run at once (each holds a pooled connection while it runs).</summary>
-    public const int ConcurrentMembers = 16;
+    public const int ConcurrentMembers = 8;
 
     public async Task<RecordOrdersResponse> RecordAsync(Caller caller, RecordOrdersRequest request, CancellationToken ct)
     {

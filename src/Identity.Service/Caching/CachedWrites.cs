@@ -16,17 +16,9 @@ public sealed class CachedWrites(IdentityStore store, MemberCache cache)
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, string? member, CancellationToken cancellationToken)
     {
         var change = new CacheChange { StartedAt = cache.Sequence };
-        var outer = CacheChange.Current;
-        CacheChange.Current = change;
         T result;
-        try
-        {
+        using (CacheChange.Use(change))
             result = await store.WriteAsync((db, ct) => write(db, change, ct), member, cancellationToken);
-        }
-        finally
-        {
-            CacheChange.Current = outer;
-        }
         await cache.InvalidateAsync(change);
         return result;
     }

@@ -16,20 +16,10 @@ public sealed class CacheChange
     readonly List<CacheOutboxRecord> rows = [];
     readonly Dictionary<string, V1.MemberSnapshot> fresh = new(StringComparer.Ordinal);
 
-    internal static CacheChange? Current => current.Value;
-
-    /// <summary>Makes <paramref name="change"/> the write running on this async flow until the scope is disposed.</summary>
-    internal static Scope Use(CacheChange? change)
+    internal static CacheChange? Current
     {
-        var outer = current.Value;
-        current.Value = change;
-        return new Scope(outer);
-    }
-
-    /// <summary>Puts back the change that was running before <see cref="Use"/>.</summary>
-    internal readonly struct Scope(CacheChange? outer) : IDisposable
-    {
-        public void Dispose() => current.Value = outer;
+        get => current.Value;
+        set => current.Value = value;
     }
 
     public IReadOnlyDictionary<string, long> Keys => keys;

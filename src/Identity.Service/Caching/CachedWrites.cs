@@ -16,9 +16,17 @@ public sealed class CachedWrites(IdentityStore store, MemberCache cache)
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CacheChange, CancellationToken, Task<T>> write, string? member, CancellationToken cancellationToken)
     {
         var change = new CacheChange { StartedAt = cache.Sequence };
+        var outer = CacheChange.Current;
+        CacheChange.Current = change;
         T result;
-        using (CacheChange.Use(change))
+        try
+        {
             result = await store.WriteAsync((db, ct) => write(db, change, ct), member, cancellationToken);
+        }
+        finally
+        {
+            CacheChange.Current = outer;
+        }
         await cache.InvalidateAsync(change);
         return result;
     }

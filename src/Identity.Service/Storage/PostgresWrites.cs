@@ -29,7 +29,7 @@ namespace Identity.Service.Storage;
 /// <para>
 /// Writes about one member that arrive while another of this instance's writes about that member is running can share
 /// a transaction (<see cref="WriteAsync{T}(Func{IdentityDbContext, CancellationToken, Task{T}}, string?, CancellationToken)"/>):
-/// they would only have queued on the member's row lock, one commit after another.
+/// they would only have queued on the member's row lock, one commit after another. See <see cref="MemberLane"/>.
 /// </para>
 /// </summary>
 sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int attempts, bool groupMemberWrites)
@@ -39,9 +39,7 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
 
     long retries;
     long grouped;
-    // Each member with a write running on this instance, and the writes waiting for it in arrival order (its lane);
-    // guarded by locking the table.
-    readonly Dictionary<string, Queue<QueuedWrite>> lanes = new(StringComparer.Ordinal);
+    readonly Dictionary<string, MemberLane> lanes = new(StringComparer.Ordinal);
 
     /// <summary>How many attempts were run again after losing a race (for benchmarks and tests).</summary>
     public long Retries => Interlocked.Read(ref retries);
@@ -63,14 +61,14 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
         if (member is null || !groupMemberWrites)
             return await WriteAsync(write, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
-        Queue<QueuedWrite>? lane;
+        MemberLane? lane;
         QueuedWrite<T>? queued = null;
         lock (lanes)
         {
             if (lanes.TryGetValue(member, out lane))
-                lane.Enqueue(queued = new QueuedWrite<T>(write, CacheChange.Current, cancellationToken));
+                lane.Waiting.Enqueue(queued = new QueuedWrite<T>(write, CacheChange.Current, cancellationToken));
             else
-                lanes[member] = lane = new Queue<QueuedWrite>();
+                lanes[member] = lane = new MemberLane();
         }
         if (queued is not null)
         {
@@ -93,25 +91,25 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
     }
 
     /// <summary>Ends the lane when nobody waits in it; false when somebody does (the lane stays, for them).</summary>
-    bool Release(string member, Queue<QueuedWrite> lane)
+    bool Release(string member, MemberLane lane)
     {
         lock (lanes)
         {
-            if (lane.Count > 0)
+            if (lane.Waiting.Count > 0)
                 return false;
             lanes.Remove(member);
             return true;
         }
     }
 
-    async Task DrainAsync(string member, Queue<QueuedWrite> lane)
+    async Task DrainAsync(string member, MemberLane lane)
     {
         var group = new List<QueuedWrite>(MaxGroup);
         while (true)
         {
             lock (lanes)
             {
-                while (group.Count < MaxGroup && lane.TryDequeue(out var next))
+                while (group.Count < MaxGroup && lane.Waiting.TryDequeue(out var next))
                 {
                     if (next.Claim())
                         group.Add(next);
@@ -186,7 +184,9 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
     /// </summary>
     async Task<(QueuedWrite? Failed, bool Unattributed, Exception? CommitFailure)> TryRunTogetherAsync(List<QueuedWrite> group)
     {
+        var outer = CacheChange.Current;
         var committed = false;
+        QueuedWrite? running = null;
         try
         {
             // The transaction is no single caller's: one caller's cancellation stops its own write (which then runs alone
@@ -196,13 +196,15 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
             await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.ReadCommitted).ConfigureAwait(false);
             foreach (var write in group)
             {
-                if (await write.RunAndSaveAsync(db).ConfigureAwait(false) is not null)
-                {
-                    Forget(group);
-                    return (write, false, null);
-                }
+                running = write;
+                write.Change?.Discard();
+                CacheChange.Current = write.Change;
+                await write.RunAsync(db).ConfigureAwait(false);
+                await db.SaveChangesAsync(write.CancellationToken).ConfigureAwait(false);
                 db.ChangeTracker.Clear();
             }
+            running = null;
+            CacheChange.Current = outer;
             try
             {
                 await transaction.CommitAsync().ConfigureAwait(false);
@@ -221,21 +223,20 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
         }
         catch (Exception)
         {
-            Forget(group);
-            return (null, true, null);
+            foreach (var write in group)
+                write.Change?.Discard();
+            return (running, running is null, null);
         }
-    }
-
-    /// <summary>Nothing of a rolled-back shared transaction reaches the caches.</summary>
-    static void Forget(List<QueuedWrite> group)
-    {
-        foreach (var write in group)
-            write.Change?.Discard();
+        finally
+        {
+            CacheChange.Current = outer;
+        }
     }
 
     async Task RunAloneAsync(QueuedWrite write)
     {
-        using var _ = CacheChange.Use(write.Change);
+        var outer = CacheChange.Current;
+        CacheChange.Current = write.Change;
         try
         {
             await WriteAsync<bool>(async (db, _) =>
@@ -249,6 +250,16 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
         {
             write.Fail(e);
         }
+        finally
+        {
+            CacheChange.Current = outer;
+        }
+    }
+
+    /// <summary>The writes waiting for the member's running write, in arrival order (guarded by the lane table's lock).</summary>
+    sealed class MemberLane
+    {
+        public Queue<QueuedWrite> Waiting { get; } = new();
     }
 
     public async Task<T> WriteAsync<T>(Func<IdentityDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken)

@@ -29,27 +29,6 @@ public abstract class QueuedWrite(CacheChange? change, CancellationToken cancell
 
     public abstract Task RunAsync(IdentityDbContext db);
 
-    /// <summary>
-    /// Runs the write and saves it inside a transaction shared with other writes, under its own cache change (so
-    /// <see cref="CacheChangeInterceptor"/> records exactly its keys); returns what it threw, if anything, with its change
-    /// forgotten (its outbox rows go with whatever rolls its work back).
-    /// </summary>
-    public async Task<Exception?> RunAndSaveAsync(IdentityDbContext db)
-    {
-        using var _ = CacheChange.Use(Change);
-        try
-        {
-            await RunAsync(db).ConfigureAwait(false);
-            await db.SaveChangesAsync(CancellationToken).ConfigureAwait(false);
-            return null;
-        }
-        catch (Exception e)
-        {
-            Change?.Discard();
-            return e;
-        }
-    }
-
     /// <summary>Acknowledges the write: called only after the transaction holding it committed.</summary>
     public abstract void Complete();
 

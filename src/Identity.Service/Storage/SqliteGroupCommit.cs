@@ -117,7 +117,7 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
                     continue;
                 }
                 await dbTransaction.SaveAsync("w").ConfigureAwait(false);
-                if (await write.RunAndSaveAsync(db).ConfigureAwait(false) is { } failure)
+                if (await RunAsync(db, write).ConfigureAwait(false) is { } failure)
                 {
                     db.ChangeTracker.Clear();
                     // SQLite may have rolled the whole transaction back on a store fault: nothing of it can commit.
@@ -183,6 +183,28 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
         }
         catch (Exception e) when (StoreFaults.Classify(e) is not null)
         {
+        }
+    }
+
+    /// <summary>Runs one write and saves it; returns what it threw, if anything.</summary>
+    static async Task<Exception?> RunAsync(IdentityDbContext db, QueuedWrite write)
+    {
+        var outer = CacheChange.Current;
+        CacheChange.Current = write.Change;
+        try
+        {
+            await write.RunAsync(db).ConfigureAwait(false);
+            await db.SaveChangesAsync(write.CancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e)
+        {
+            write.Change?.Discard(); // its outbox rows were rolled back with it
+            return e;
+        }
+        finally
+        {
+            CacheChange.Current = outer;
         }
     }
 

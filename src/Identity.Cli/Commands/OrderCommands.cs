@@ -30,7 +30,19 @@ internal static class OrderCommands
             var all = new RecordOrdersResponse();
             foreach (var (start, request) in Batches(orders))
             {
-                var response = await connection.Loyalty.RecordOrdersAsync(request, connection.CallOptions(cancellationToken));
+                RecordOrdersResponse response;
+                try
+                {
+                    response = await connection.Loyalty.RecordOrdersAsync(request, connection.CallOptions(cancellationToken));
+                }
+                catch (Grpc.Core.RpcException) when (start > 0)
+                {
+                    // The earlier calls were answered: say how far the file got, so the till's operator knows a rerun is safe.
+                    parse.InvocationConfiguration.Error.WriteLine(
+                        $"{Span(1, start)}: answered ({Counts(all)}). The call with {Span(start + 1, start + request.Orders.Count)} failed: " +
+                        $"orders from {start + 1} on may not be recorded. Run the same file again: orders already recorded replay.");
+                    throw;
+                }
                 // Indexes in the file, from 0, rather than in the batch.
                 foreach (var result in response.Results)
                 {
@@ -43,6 +55,12 @@ internal static class OrderCommands
         response => response.Results.Any(r => r.Error is not null) ? ExitCodes.Problems : ExitCodes.Ok);
         yield return new Command("orders", "Orders in bulk") { replay };
     }
+
+    static string Span(int first, int last) => first == last ? $"order {first}" : $"orders {first}-{last}";
+
+    static string Counts(RecordOrdersResponse answered) =>
+        $"{answered.Results.Count(r => r.Recorded is { Replayed: false })} recorded, {answered.Results.Count(r => r.Recorded is { Replayed: true })} replayed, " +
+        $"{answered.Results.Count(r => r.Error is not null)} refused";
 
     /// <summary>The orders in calls of at most <see cref="BatchSize"/> orders and <see cref="MaxBatchBytes"/> bytes, each with the index of its first order.</summary>
     internal static IEnumerable<(int Start, RecordOrdersRequest Request)> Batches(IReadOnlyList<RecordOrderRequest> orders)

@@ -195,6 +195,35 @@ public sealed class ImportCliTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, 500), response.Results.Select(r => r.Index));
     }
 
+    [Fact]
+    public async Task An_orders_replay_whose_later_call_fails_says_how_far_the_file_got_and_that_a_rerun_is_safe()
+    {
+        // A client allowed one call a second: the first call (500 orders of a member that does not exist, each refused
+        // at once) takes the only token, and the second, made right after it, is refused whole.
+        var key = await server.CreateClientAsync("till", ClientRole.Admin, requestsPerSecond: 1);
+        var phone = TestData.Phone();
+        await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        var unknown = TestData.Phone();
+        var orders = Path.Combine(directory, "two-calls.jsonl");
+        File.WriteAllLines(orders, Enumerable.Range(1, 501).Select(i =>
+            $"{{\"member\":{{\"phone\":\"{(i <= 500 ? unknown : phone)}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"two-{i}\",\"storeId\":\"S001\",\"amountFen\":100}}"));
+
+        var replay = await CliProcess.RunAsync(server, "orders", "replay", orders, "--key", key);
+        Assert.True(replay.Exit == 1, $"exit {replay.Exit}: {replay.Output}\n{replay.Error}");
+        Assert.Contains("orders 1-500: answered (0 recorded, 0 replayed, 500 refused)", replay.Error, StringComparison.Ordinal);
+        Assert.Contains("The call with order 501 failed", replay.Error, StringComparison.Ordinal);
+        Assert.Contains("Run the same file again", replay.Error, StringComparison.Ordinal);
+        Assert.True(replay.Error.Contains("RATE_LIMITED", StringComparison.Ordinal), replay.Error);
+
+        // The rerun the message asks for (with a client the rate does not stop) records what the cut call did not.
+        await Task.Delay(1_100);
+        var rerun = await CliProcess.RunAsync(server, "orders", "replay", orders, "--json");
+        Assert.True(rerun.Exit == 1, $"exit {rerun.Exit}: {rerun.Output}\n{rerun.Error}");
+        var response = JsonParser.Default.Parse<RecordOrdersResponse>(rerun.Output);
+        Assert.Equal(500, response.Results.Count(r => r.Error is not null));
+        Assert.True(response.Results[500].Recorded is { Replayed: false }, response.Results[500].ToString());
+    }
+
     /// <summary>
     /// A dirty export of about 4,000 rows (for 2,000 people): people with one to three rows (same phone in different written forms, with
     /// channel identities), fans without a phone, exact duplicates, and bad points, birthdays and phones.

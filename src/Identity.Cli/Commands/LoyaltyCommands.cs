@@ -386,7 +386,7 @@ internal static class LoyaltyCommands
     {
         try
         {
-            return path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
+            return path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(InputPath.File(path, "the file"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -93,7 +93,7 @@ internal static class OrderCommands
             // Strict UTF-8: a GB18030 file read leniently would turn distinct Chinese order ids into the same replacement
             // characters, and two orders into one key.
             lines = path == "-" ? Console.In.ReadToEnd().Split('\n')
-                : File.ReadAllLines(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+                : File.ReadAllLines(InputPath.File(path, "the orders file"), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
         }
         catch (System.Text.DecoderFallbackException)
         {

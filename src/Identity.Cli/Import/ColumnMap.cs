@@ -31,7 +31,7 @@ internal sealed class ColumnMap
             string[] lines;
             try
             {
-                lines = File.ReadAllLines(mapFile);
+                lines = File.ReadAllLines(InputPath.File(mapFile, "--map-file"));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

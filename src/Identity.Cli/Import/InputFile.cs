@@ -53,7 +53,7 @@ internal sealed class InputFile
         var checkUtf8 = encoding is UTF8Encoding;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            using var stream = new FileStream(InputPath.File(path, "the import file"), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[1 << 20];
             var carry = 0;

@@ -160,6 +160,11 @@ public sealed class ImportCliTests : IAsyncLifetime
             $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"西店-1\",\"amountFen\":100}}\n"));
         await Refused("not UTF-8", "orders", "replay", orders);
 
+        // A directory where a file is read: said so, not "access denied".
+        await Refused("is a directory, not a file", "import", directory, "--source", "crm");
+        await Refused("is a directory, not a file", "import", file, "--source", "crm", "--map-file", directory);
+        await Refused("is a directory, not a file", "orders", "replay", directory);
+
         Assert.Equal(members, server.Count("members"));
         Assert.Equal(0, server.Scalar("SELECT COUNT(*) FROM imports"));
     }

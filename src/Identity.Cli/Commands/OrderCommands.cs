@@ -39,7 +39,7 @@ internal static class OrderCommands
                 {
                     // The earlier calls were answered: say how far the file got, so the till's operator knows a rerun is safe.
                     parse.InvocationConfiguration.Error.WriteLine(
-                        $"{Span(1, start)}: answered ({Counts(all)}). The call with {Span(start + 1, start + request.Orders.Count)} failed: " +
+                        $"{Span(1, start)}: answered ({Output.Printer.Tally(all)}). The call with {Span(start + 1, start + request.Orders.Count)} failed: " +
                         $"orders from {start + 1} on may not be recorded. Run the same file again: orders already recorded replay.");
                     throw;
                 }
@@ -57,10 +57,6 @@ internal static class OrderCommands
     }
 
     static string Span(int first, int last) => first == last ? $"order {first}" : $"orders {first}-{last}";
-
-    static string Counts(RecordOrdersResponse answered) =>
-        $"{answered.Results.Count(r => r.Recorded is { Replayed: false })} recorded, {answered.Results.Count(r => r.Recorded is { Replayed: true })} replayed, " +
-        $"{answered.Results.Count(r => r.Error is not null)} refused";
 
     /// <summary>The orders in calls of at most <see cref="BatchSize"/> orders and <see cref="MaxBatchBytes"/> bytes, each with the index of its first order.</summary>
     internal static IEnumerable<(int Start, RecordOrdersRequest Request)> Batches(IReadOnlyList<RecordOrderRequest> orders)

@@ -67,11 +67,13 @@ internal sealed partial class Printer
             Line($"order {result.Index + 1}", $"{error.Code}{(error.Reason.Length > 0 && error.Reason != error.Code ? " " + error.Reason : "")}",
                 (error.Field.Length > 0 ? error.Field + ": " : "") + error.Message);
         }
-        var recorded = response.Results.Count(r => r.Recorded is { Replayed: false });
-        var replayed = response.Results.Count(r => r.Recorded is { Replayed: true });
-        var refused = response.Results.Count(r => r.Error is not null);
-        Line("orders", Number(response.Results.Count), $"{recorded} recorded, {replayed} replayed, {refused} refused");
+        Line("orders", Number(response.Results.Count), Tally(response));
     }
+
+    /// <summary>"N recorded, N replayed, N refused" over the orders answered.</summary>
+    public static string Tally(RecordOrdersResponse response) =>
+        $"{response.Results.Count(r => r.Recorded is { Replayed: false })} recorded, {response.Results.Count(r => r.Recorded is { Replayed: true })} replayed, " +
+        $"{response.Results.Count(r => r.Error is not null)} refused";
 
     public void RefundRecorded(RecordRefundResponse response)
     {

@@ -145,12 +145,7 @@ sealed class PostgresWrites(IDbContextFactory<IdentityDbContext> contexts, int a
         var together = new List<QueuedWrite>(group);
         while (together.Count > 1)
         {
-            // A write whose caller gave up is answered so now, not run (a write that never ran is never acknowledged).
-            foreach (var cancelled in together.Where(w => w.CancellationToken.IsCancellationRequested).ToList())
-            {
-                together.Remove(cancelled);
-                cancelled.Fail(new OperationCanceledException(cancelled.CancellationToken));
-            }
+            together.RemoveAll(write => write.DropIfCancelled());
             if (together.Count <= 1)
                 break;
             var outcome = await TryRunTogetherAsync(together).ConfigureAwait(false);

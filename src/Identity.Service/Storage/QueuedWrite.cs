@@ -33,4 +33,16 @@ public abstract class QueuedWrite(CacheChange? change, CancellationToken cancell
     public abstract void Complete();
 
     public abstract void Fail(Exception exception);
+
+    /// <summary>
+    /// Answers the write cancelled instead of running it when its caller has given up (cancelled, or past its deadline):
+    /// a write that never ran is never acknowledged. True when it was dropped.
+    /// </summary>
+    public bool DropIfCancelled()
+    {
+        if (!CancellationToken.IsCancellationRequested)
+            return false;
+        Fail(new OperationCanceledException(CancellationToken));
+        return true;
+    }
 }

@@ -111,11 +111,8 @@ public sealed class SqliteGroupCommit : IAsyncDisposable
             for (; end < group.Count; end++)
             {
                 var write = group[end];
-                if (write.CancellationToken.IsCancellationRequested)
-                {
-                    write.Fail(new OperationCanceledException(write.CancellationToken));
+                if (write.DropIfCancelled())
                     continue;
-                }
                 await dbTransaction.SaveAsync("w").ConfigureAwait(false);
                 if (await RunAsync(db, write).ConfigureAwait(false) is { } failure)
                 {

@@ -123,7 +123,7 @@ wait "$RESOLVE_PID"; RESOLVE_PID=""
 BUSY_P99="$(p99_of "$TMP/busy.jsonl")"
 RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")"
 ELAPSED="$(python3 -c "print(($END_NS - $START_NS) / 1e9)")"
-VERIFY="$(dotnet "$CLI_DLL" --server "$URL" --key-file "$KEY_FILE" ledger verify 2>&1 | tail -1)"
+VERIFY="$(dotnet "$CLI_DLL" --server "$URL" --key-file "$KEY_FILE" --timeout 600 ledger verify 2>&1 | tail -1)"
 stop_server
 
 say "baseline: plain batched inserts of the same rows into the fresh schema"

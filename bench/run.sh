@@ -536,7 +536,7 @@ run_with_redis_stop() { # resolve-phone at IN_FLIGHT; Redis stopped STOP_DELAY s
 
 ledger_check() { # after the hot mode's writes: the CLI's ledger verify, and duplicate order entries in SQLite
   say "[$1] identity ledger verify"
-  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$(data_dir_of "$1")/admin.key" ledger verify 2>&1)"
+  VERIFY_TEXT="$(dotnet "$CLI_DLL" --server "$SERVER_URL" --key-file "$(data_dir_of "$1")/admin.key" --timeout 600 ledger verify 2>&1)"
   VERIFY_EXIT=$?
   printf '%s\n' "$VERIFY_TEXT" | head -20 >&2
   if [ "$1" = postgres ]; then

@@ -147,7 +147,7 @@ public sealed class StoreFaultTests
         }
         // The refused order was not half-recorded: its retry is a first write, and the ledger holds every acknowledged order once.
         Assert.False((await server.Loyalty.RecordOrderAsync(new RecordOrderRequest { Member = key, Channel = Channel.Pos, OrderId = refusedOrder, AmountFen = 10_000 })).Replayed);
-        Assert.Equal(entriesBefore + ordersAcknowledged + 1, (await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = key, PageSize = 100 })).Entries.Count);
+        Assert.Equal(entriesBefore + ordersAcknowledged + 1, (await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = key, PageSize = 500 })).Entries.Count);
         Assert.Empty((await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
         Assert.Equal(1 + acknowledged.Count, server.Count("members"));
         foreach (var enrolled in acknowledged)

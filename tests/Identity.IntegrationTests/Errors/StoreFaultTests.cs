@@ -93,9 +93,10 @@ public sealed class StoreFaultTests
         var refused = 0;
         var acknowledged = new List<string>();
         // Each commit appends to the WAL, so writes soon need fresh blocks. A WAL the background checkpoint has just
-        // emptied is rewritten from its start in blocks it already owns, so the first writes may still fit: write until
-        // one is refused (the 8 MB disk bounds how many can fit).
-        for (var i = 0; i < 400 && refused == 0; i++)
+        // emptied is rewritten from its start in blocks it already owns, so the first writes may still fit: each loop
+        // below writes until one is refused (the 8 MB disk bounds how many can fit).
+        const int MaxWrites = 400;
+        for (var i = 0; i < MaxWrites && refused == 0; i++)
         {
             var candidate = TestData.Phone();
             try
@@ -115,7 +116,7 @@ public sealed class StoreFaultTests
         // already owns, so a write may still fit; the next ones need new blocks.
         string? refusedOrder = null;
         var ordersAcknowledged = 0;
-        for (var i = 0; i < 400 && refusedOrder is null; i++)
+        for (var i = 0; i < MaxWrites && refusedOrder is null; i++)
         {
             var orderId = $"full-2-{i}";
             try

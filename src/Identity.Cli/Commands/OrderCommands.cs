@@ -27,8 +27,12 @@ internal static class OrderCommands
         action.Run(replay, async (parse, connection, cancellationToken) =>
         {
             var orders = Read(parse.GetRequiredValue(file));
+            // Oldest first across the whole file, as they were paid: the server records each call in paid_at order, and a
+            // later call never rewrites an earlier one, so a file in any order ends as recording each order live would.
+            var sent = OldestFirst(orders);
+            var inFileOrder = sent.SequenceEqual(Enumerable.Range(0, orders.Count));
             var all = new RecordOrdersResponse();
-            foreach (var (start, request) in Batches(orders))
+            foreach (var (start, request) in Batches(sent.Select(i => orders[i]).ToList()))
             {
                 RecordOrdersResponse response;
                 try
@@ -38,25 +42,38 @@ internal static class OrderCommands
                 catch (Grpc.Core.RpcException) when (start > 0)
                 {
                     // The earlier calls were answered: say how far the file got, so the till's operator knows a rerun is safe.
-                    parse.InvocationConfiguration.Error.WriteLine(
-                        $"{Span(1, start)}: answered ({Output.Printer.Tally(all)}). The call with {Span(start + 1, start + request.Orders.Count)} failed: " +
-                        $"orders from {start + 1} on may not be recorded. Run the same file again: orders already recorded replay.");
+                    parse.InvocationConfiguration.Error.WriteLine((inFileOrder
+                        ? $"{Span(1, start)}: answered ({Output.Printer.Tally(all)}). The call with {Span(start + 1, start + request.Orders.Count)} failed: " +
+                          $"orders from {start + 1} on may not be recorded."
+                        : $"{start} of the file's {orders.Count} orders, oldest first, answered ({Output.Printer.Tally(all)}). The call with the next " +
+                          $"{request.Orders.Count} failed: they and the {orders.Count - start - request.Orders.Count} after them may not be recorded.")
+                        + " Run the same file again: orders already recorded replay.");
                     throw;
                 }
-                // Indexes in the file, from 0, rather than in the batch.
+                // Indexes in the file, from 0, rather than in the call.
                 foreach (var result in response.Results)
                 {
-                    result.Index += start;
+                    result.Index = sent[start + result.Index];
                     all.Results.Add(result);
                 }
             }
-            return all;
+            var inFile = new RecordOrdersResponse();
+            inFile.Results.AddRange(all.Results.OrderBy(r => r.Index));
+            return inFile;
         }, (_, printer, response) => printer.OrdersReplayed(response),
         response => response.Results.Any(r => r.Error is not null) ? ExitCodes.Problems : ExitCodes.Ok);
         yield return new Command("orders", "Orders in bulk") { replay };
     }
 
     static string Span(int first, int last) => first == last ? $"order {first}" : $"orders {first}-{last}";
+
+    /// <summary>
+    /// The file's indexes in the order the orders are sent: by <c>paid_at</c>, ties and orders without one (the server dates
+    /// those at the call, after every dated order) in the file's order.
+    /// </summary>
+    internal static List<int> OldestFirst(IReadOnlyList<RecordOrderRequest> orders) =>
+        [.. Enumerable.Range(0, orders.Count).OrderBy(i => orders[i].PaidAt is null)
+            .ThenBy(i => orders[i].PaidAt?.Seconds ?? 0).ThenBy(i => orders[i].PaidAt?.Nanos ?? 0).ThenBy(i => i)];
 
     /// <summary>The orders in calls of at most <see cref="BatchSize"/> orders and <see cref="MaxBatchBytes"/> bytes, each with the index of its first order.</summary>
     internal static IEnumerable<(int Start, RecordOrdersRequest Request)> Batches(IReadOnlyList<RecordOrderRequest> orders)

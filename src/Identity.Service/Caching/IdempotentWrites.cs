@@ -9,8 +9,31 @@ namespace Identity.Service.Caching;
 /// The one way an idempotent RPC writes: look the key up, run the use case once, keep its reply (or its remembered
 /// refusal) under the key in the same transaction, then invalidate the caches. Every idempotent RPC goes through here.
 /// </summary>
-public sealed class IdempotentWrites(CachedWrites writes, TimeProvider clock, LoyaltyMetrics metrics)
+public sealed class IdempotentWrites(CachedWrites writes, IdentityStore store, TimeProvider clock, LoyaltyMetrics metrics)
 {
+    /// <summary>
+    /// A repeat that can no longer be run, only replayed (its date has aged out of the late-order window since it was
+    /// recorded, <see cref="Loyalty.LateRepeats"/>): the reply kept under <paramref name="key"/>, through
+    /// <paramref name="replayed"/>. Nothing kept under the key: <paramref name="refusal"/>, the reason it cannot be run.
+    /// The same key with another request, and a kept refusal, are answered as <see cref="RunAsync{TResult, TReply}(IdempotencyKey, Func{IdentityDbContext, CacheChange, CancellationToken, Task{TResult}}, Func{TResult, TReply}, Func{TReply, TReply}, CancellationToken, Func{IdentityDbContext, CancellationToken, Task}?, bool, string?)"/>
+    /// answers them. <paramref name="guard"/> runs first, as it does there.
+    /// </summary>
+    public async Task<TReply> ReplayAsync<TReply>(IdempotencyKey key, Func<TReply, TReply> replayed, IdentityException refusal,
+        CancellationToken cancellationToken, Func<IdentityDbContext, CancellationToken, Task>? guard = null)
+        where TReply : class, IMessage<TReply>, new()
+    {
+        var original = await store.ReadAsync(async (db, ct) =>
+        {
+            if (guard is not null)
+                await guard(db, ct);
+            return await Idempotency.FindAsync(db, key, new MessageParser<TReply>(() => new TReply()), ct);
+        }, cancellationToken);
+        if (original is null)
+            throw refusal;
+        metrics.Replayed(key.Rpc);
+        return replayed(original);
+    }
+
     /// <summary>
     /// Runs <paramref name="write"/> once per key and returns its reply built by <paramref name="reply"/>; a repeat gets
     /// the stored reply through <paramref name="replayed"/>. <paramref name="guard"/>, when given, runs first on every

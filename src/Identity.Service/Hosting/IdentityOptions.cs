@@ -21,11 +21,15 @@ public sealed class IdentityOptions
 
     /// <summary>
     /// How many days back an order or membership purchase may be dated (<c>paid_at</c>): tills that were offline
-    /// post late, but not forever. Default 30; at least 1.
+    /// post late, but not forever. Default 30; 1 to <see cref="MaxLateOrderWindowDays"/> (a value outside is taken as the
+    /// nearest bound).
     /// </summary>
     public int LateOrderWindowDays { get; set; } = 30;
 
-    public TimeSpan LateOrderWindow => TimeSpan.FromDays(Math.Max(1, LateOrderWindowDays));
+    /// <summary>Ten years: every date the window admits is one the service can compute with.</summary>
+    public const int MaxLateOrderWindowDays = 3650;
+
+    public TimeSpan LateOrderWindow => TimeSpan.FromDays(Math.Clamp(LateOrderWindowDays, 1, MaxLateOrderWindowDays));
 
     /// <summary>The SQLite file: <c>Database:Path</c>, else the data source of a SQLite <c>Store:ConnectionString</c>, else under the data directory.</summary>
     public string DatabasePath => Database.Path

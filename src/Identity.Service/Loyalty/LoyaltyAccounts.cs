@@ -32,14 +32,22 @@ public static class LoyaltyAccounts
         long unsaved = 0)
     {
         var from = asOf.AddMonths(-program.Growth.WindowMonths);
-        var sum = await db.GrowthEvents.Where(g => g.MemberId == memberId && g.OccurredAt > from && g.OccurredAt <= asOf)
+        var to = GrowthWindowEnd(asOf);
+        var sum = await db.GrowthEvents.Where(g => g.MemberId == memberId && g.OccurredAt > from && g.OccurredAt <= to)
             .SumAsync(g => (long?)g.Amount, ct) ?? 0;
         return Math.Max(0, sum + unsaved);
     }
 
     /// <summary>Whether an event at <paramref name="at"/> counts in the growth window ending at <paramref name="asOf"/>.</summary>
     public static bool InGrowthWindow(LoyaltyProgram program, DateTimeOffset at, DateTimeOffset asOf) =>
-        at > asOf.AddMonths(-program.Growth.WindowMonths) && at <= asOf;
+        at > asOf.AddMonths(-program.Growth.WindowMonths) && at <= GrowthWindowEnd(asOf);
+
+    /// <summary>
+    /// The last instant the growth window ending at <paramref name="asOf"/> counts: an order may be dated up to the clock
+    /// skew ahead of the server's clock (a till whose clock runs fast), and its growth counts from the moment it is
+    /// recorded, not from its date.
+    /// </summary>
+    public static DateTimeOffset GrowthWindowEnd(DateTimeOffset asOf) => asOf + LoyaltyRequests.FutureSkew;
 
     public static TierState State(LoyaltyAccountRecord account) =>
         new(account.GrowthTierCode, account.AssessmentAt, account.PaidTierCode, account.PaidExpiresAt);

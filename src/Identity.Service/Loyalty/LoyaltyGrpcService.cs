@@ -50,7 +50,11 @@ public sealed class LoyaltyGrpcService(
 
     public override async Task<RecordOrderResponse> RecordOrder(RecordOrderRequest request, ServerCallContext context)
     {
-        var (command, key) = OrderAdmission.Admit(context.Caller(), request, clock.GetUtcNow(), options.Value.LateOrderWindow);
+        var caller = context.Caller();
+        var now = clock.GetUtcNow();
+        var ((command, key), late) = LateRepeats.Read(window => OrderAdmission.Admit(caller, request, now, window), now, options.Value.LateOrderWindow);
+        if (late is not null)
+            return await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), late, context.CancellationToken);
         // The member comes from the cache now, outside the write; the write re-reads only its row (by key) to check it.
         command = command with { Resolved = await OrderReplay.ResolveAsync(snapshots, command.Member, context.CancellationToken) };
         return await idempotent.RunAsync(key, (db, change, ct) => orders.RecordAsync(db, change, command, ct), LoyaltyReplies.Order,
@@ -63,13 +67,16 @@ public sealed class LoyaltyGrpcService(
     public override Task<RecordRefundResponse> RecordRefund(RecordRefundRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow);
+        var now = clock.GetUtcNow();
+        var (command, late) = LateRepeats.Read(window => LoyaltyRequests.Read(request, now, window), now, options.Value.LateOrderWindow);
         var scope = caller.OrderScope();
         var key = IdempotencyKey.Business("refund", $"{command.Channel}:{command.RefundId}", request);
         // The stored order decides, repeats included: an order the caller may not refund is answered as unknown.
+        Func<IdentityDbContext, CancellationToken, Task> guard = (db, ct) => RefundRecording.FindOrderAsync(db, command, scope, ct);
+        if (late is not null)
+            return idempotent.ReplayAsync<RecordRefundResponse>(key, r => r.Also(x => x.Replayed = true), late, context.CancellationToken, guard);
         return idempotent.RunAsync(key, (db, change, ct) => refunds.RecordAsync(db, change, command, scope, ct), LoyaltyReplies.Refund,
-            r => r.Also(x => x.Replayed = true), context.CancellationToken,
-            guard: (db, ct) => RefundRecording.FindOrderAsync(db, command, scope, ct));
+            r => r.Also(x => x.Replayed = true), context.CancellationToken, guard: guard);
     }
 
     public override Task<RedeemPointsResponse> RedeemPoints(RedeemPointsRequest request, ServerCallContext context)
@@ -110,10 +117,13 @@ public sealed class LoyaltyGrpcService(
     public override Task<PurchaseMembershipResponse> PurchaseMembership(PurchaseMembershipRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var command = LoyaltyRequests.Read(request, clock.GetUtcNow(), options.Value.LateOrderWindow);
+        var now = clock.GetUtcNow();
+        var (command, late) = LateRepeats.Read(window => LoyaltyRequests.Read(request, now, window), now, options.Value.LateOrderWindow);
         caller.RequireOwnChannel((int)command.Channel, "channel");
         command = command with { Member = caller.Scoped(command.Member) };
         var key = IdempotencyKey.PerClient("membership", caller.Id, command.RequestId, request);
+        if (late is not null)
+            return idempotent.ReplayAsync<PurchaseMembershipResponse>(key, r => r.Also(x => x.Replayed = true), late, context.CancellationToken);
         return idempotent.RunAsync(key, (db, change, ct) => memberships.PurchaseAsync(db, change, command, ct), LoyaltyReplies.Membership,
             r => r.Also(x => x.Replayed = true), context.CancellationToken);
     }

@@ -35,12 +35,18 @@ public sealed class OrderReplay(
         var now = clock.GetUtcNow();
         var results = new RecordOrderResult[request.Orders.Count];
         var admitted = new List<(int Index, OrderCommand Command, Storage.IdempotencyKey Key)>(request.Orders.Count);
+        // Orders older than the window: replayed when they were recorded while they were inside it, refused otherwise.
+        var late = new List<(int Index, Storage.IdempotencyKey Key, IdentityException Refusal)>();
         for (var i = 0; i < request.Orders.Count; i++)
         {
             try
             {
-                var (command, key) = OrderAdmission.Admit(caller, request.Orders[i], now, options.Value.LateOrderWindow);
-                admitted.Add((i, command, key));
+                var order = request.Orders[i];
+                var ((command, key), tooLate) = LateRepeats.Read(window => OrderAdmission.Admit(caller, order, now, window), now, options.Value.LateOrderWindow);
+                if (tooLate is null)
+                    admitted.Add((i, command, key));
+                else
+                    late.Add((i, key, tooLate));
             }
             catch (Exception e) when (e is IdentityException or RpcException)
             {
@@ -90,6 +96,20 @@ public sealed class OrderReplay(
             try
             {
                 results[index] = new RecordOrderResult { Index = index, Recorded = await started[n] };
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                results[index] = Refused(index, e, ct);
+            }
+        }
+        foreach (var (index, key, refusal) in late)
+        {
+            try
+            {
+                results[index] = new RecordOrderResult
+                {
+                    Index = index, Recorded = await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), refusal, ct),
+                };
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

@@ -38,11 +38,26 @@ public sealed class PartnerGrpcService(
 
     public override async Task<RecordPartnerOrderResponse> RecordPartnerOrder(RecordPartnerOrderRequest request, ServerCallContext context)
     {
+        var now = clock.GetUtcNow();
+        try
+        {
+            return await RecordPartnerOrderAsync(request, context, now, options.Value.LateOrderWindow, late: null);
+        }
+        catch (IdentityException late) when (LateRepeats.OnlyLate(late))
+        {
+            // Recorded while paid_at was inside the window: a repeat replays (LateRepeats); else refused as it was.
+            return await RecordPartnerOrderAsync(request, context, now, LateRepeats.Unbounded(now), late);
+        }
+    }
+
+    async Task<RecordPartnerOrderResponse> RecordPartnerOrderAsync(RecordPartnerOrderRequest request, ServerCallContext context, DateTimeOffset now,
+        TimeSpan window, IdentityException? late)
+    {
         var caller = context.Caller();
         var v = new FieldViolations();
         var orderId = v.Required("order_id", request.OrderId, LoyaltyRequests.KeyLength);
         v.InRange("amount_fen", request.AmountFen, 1, LoyaltyRequests.MaxAmountFen);
-        var paidAt = LoyaltyRequests.PaidAt(v, "paid_at", request.PaidAt, clock.GetUtcNow(), options.Value.LateOrderWindow);
+        var paidAt = LoyaltyRequests.PaidAt(v, "paid_at", request.PaidAt, now, window);
         if (request.PaidAt is null)
             v.Add("paid_at", "is required");
         var member = await FindConsentingAsync(caller, request.KeyCase == RecordPartnerOrderRequest.KeyOneofCase.Phone ? request.Phone : null,
@@ -54,9 +69,11 @@ public sealed class PartnerGrpcService(
         // The partner's own key space: its client id and its order id. No other client can name or refund these orders.
         var key = IdempotencyKey.Business("partner-order", $"{caller.Id}:{orderId}", request);
         var memberId = member.Member.MemberId;
-        var kept = await idempotent.RunAsync(key,
-            (db, change, ct) => orders.RecordPartnerAsync(db, change, caller.Id, memberId, orderId!, request.AmountFen, paidAt!.Value, ct),
-            LoyaltyReplies.PartnerOrder, r => r.Also(x => x.Replayed = true), context.CancellationToken);
+        var kept = late is not null
+            ? await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), late, context.CancellationToken)
+            : await idempotent.RunAsync(key,
+                (db, change, ct) => orders.RecordPartnerAsync(db, change, caller.Id, memberId, orderId!, request.AmountFen, paidAt!.Value, ct),
+                LoyaltyReplies.PartnerOrder, r => r.Also(x => x.Replayed = true), context.CancellationToken);
         return new RecordPartnerOrderResponse
         {
             PartnerMemberId = await pseudonyms.IssueAsync(caller.Id, memberId, context.CancellationToken),

@@ -201,6 +201,44 @@ public sealed class ImportCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_orders_file_in_any_order_and_longer_than_one_call_ends_as_recording_each_order_live()
+    {
+        // 700 orders of one member over 20 days: small ones first, then large ones that take it past gold (1.5x points). Sent
+        // in paid_at order they earn 1x until gold; shuffled in file order and sent as they stand, a later call's small orders
+        // would be recorded after the gold upgrade and earn 1.5x.
+        var start = DateTimeOffset.UtcNow.AddDays(-25);
+        string Line(string phone, string prefix, int i) => string.Create(CultureInfo.InvariantCulture,
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"{prefix}-{i}\",\"storeId\":\"S001\",\"amountFen\":{(i < 500 ? 1_000 : 30_000)},\"paidAt\":\"{start.AddMinutes(40 * i):yyyy-MM-ddTHH:mm:ssZ}\"}}");
+        async Task<(RecordOrdersResponse Response, string State)> ReplayAsync(string name, bool shuffled)
+        {
+            var phone = TestData.Phone();
+            await server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+            var lines = Enumerable.Range(0, 700).Select(i => (i, Line(phone, name, i))).ToList();
+            if (shuffled)
+                new Random(7).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(lines));
+            var file = Path.Combine(directory, name + ".jsonl");
+            File.WriteAllLines(file, lines.Select(l => l.Item2));
+            var replay = await CliProcess.RunAsync(server, "orders", "replay", file, "--json");
+            Assert.True(replay.Exit == 0, $"exit {replay.Exit}: {replay.Output}\n{replay.Error}");
+            var response = JsonParser.Default.Parse<RecordOrdersResponse>(replay.Output);
+            // Results come back in the file's order, each naming its own line.
+            Assert.Equal(Enumerable.Range(0, 700), response.Results.Select(r => r.Index));
+            // A 10-yuan order earns under 100 points at any multiplier, a 300-yuan one at least 300.
+            Assert.All(response.Results, r => Assert.Equal(lines[r.Index].i < 500, r.Recorded.PointsEarned < 100));
+            var key = new MemberKey { Phone = phone };
+            var account = await server.Loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = key });
+            var entries = await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = key, PageSize = 1000 });
+            var earned = entries.Entries.Select(e => $"{e.Reference.Replace(name, "", StringComparison.Ordinal)}:{e.Points}").Order(StringComparer.Ordinal);
+            return (response, $"balance {account.Balance}; {string.Join(",", earned)}");
+        }
+
+        var (_, live) = await ReplayAsync("inorder", shuffled: false);
+        var (_, shuffledState) = await ReplayAsync("shuffled", shuffled: true);
+        Assert.Equal(live, shuffledState);
+        Assert.Empty((await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
+    }
+
+    [Fact]
     public async Task An_orders_replay_whose_later_call_fails_says_how_far_the_file_got_and_that_a_rerun_is_safe()
     {
         // Two orders of 500 KiB cannot share a call (the CLI closes a call at 900 KiB): the file goes in two calls. The

@@ -165,4 +165,87 @@ public sealed class TimeRulesTests : IAsyncLifetime
         Assert.Equal("2026-03-11", afterMidnight.LocalDate);
         Assert.Equal(10, afterMidnight.PointsBalance);
     }
+
+    [Fact]
+    public async Task Writes_recorded_inside_the_late_order_window_replay_after_their_date_ages_out_and_new_ones_are_refused()
+    {
+        var member = await NewMemberAsync();
+        var dated = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddDays(-29));
+        var order = new RecordOrderRequest
+        {
+            Member = member, Channel = Channel.Pos, OrderId = "LATE-" + Guid.NewGuid().ToString("N"), StoreId = "S001", AmountFen = 50_000, PaidAt = dated,
+        };
+        var refund = new RecordRefundRequest
+        {
+            Channel = Channel.Pos, OrderId = order.OrderId, RefundId = "R-" + order.OrderId, AmountFen = 10_000, RefundedAt = dated,
+        };
+        var purchase = new PurchaseMembershipRequest
+        {
+            Member = member, RequestId = "pay-" + Guid.NewGuid().ToString("N"), TierCode = "black", PaidFen = 29_900, PaidAt = dated,
+        };
+        var queued = new RecordOrderRequest(order) { OrderId = order.OrderId + "-queued", AmountFen = 20_000 };
+        var recorded = await server.Loyalty.RecordOrderAsync(order);
+        var refunded = await server.Loyalty.RecordRefundAsync(refund);
+        var bought = await server.Loyalty.PurchaseMembershipAsync(purchase);
+        var batch = new RecordOrdersRequest { Orders = { queued } };
+        var replayedBatch = await server.Loyalty.RecordOrdersAsync(batch);
+        Assert.NotNull(replayedBatch.Results[0].Recorded);
+        var balance = (await server.Loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = member })).Balance;
+        var entriesBefore = (await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = member, PageSize = 100 })).Entries.Count;
+
+        // Two days on, every date above is 31 days old: the till that retries them the next day gets the kept replies.
+        clock.Advance(TimeSpan.FromDays(2));
+        var again = await server.Loyalty.RecordOrderAsync(order);
+        Assert.True(again.Replayed);
+        Assert.Equal(recorded.PointsEarned, again.PointsEarned);
+        Assert.Equal(recorded.PointsBalance, again.PointsBalance);
+        var refundAgain = await server.Loyalty.RecordRefundAsync(refund);
+        Assert.True(refundAgain.Replayed);
+        Assert.Equal(refunded.PointsReversed, refundAgain.PointsReversed);
+        var boughtAgain = await server.Loyalty.PurchaseMembershipAsync(purchase);
+        Assert.True(boughtAgain.Replayed);
+        Assert.Equal(bought.ExpiresAt, boughtAgain.ExpiresAt);
+        var mixed = new RecordOrdersRequest { Orders = { queued, new RecordOrderRequest(queued) { OrderId = queued.OrderId + "-never" } } };
+        var batchAgain = await server.Loyalty.RecordOrdersAsync(mixed);
+        Assert.True(batchAgain.Results[0].Recorded.Replayed);
+        Assert.Equal(replayedBatch.Results[0].Recorded.PointsEarned, batchAgain.Results[0].Recorded.PointsEarned);
+        // One never recorded is too old to record now.
+        Assert.Equal("LATE_ORDER", batchAgain.Results[1].Error.Reason);
+        Assert.Equal("paid_at", batchAgain.Results[1].Error.Field);
+        var never = await Rpc.FailsWith(StatusCode.InvalidArgument,
+            server.Loyalty.RecordOrderAsync(new RecordOrderRequest(order) { OrderId = order.OrderId + "-never" }));
+        Assert.Equal("LATE_ORDER", never.FieldReason("paid_at"));
+        var neverRefunded = await Rpc.FailsWith(StatusCode.InvalidArgument,
+            server.Loyalty.RecordRefundAsync(new RecordRefundRequest(refund) { RefundId = refund.RefundId + "-never" }));
+        Assert.Equal("LATE_ORDER", neverRefunded.FieldReason("refunded_at"));
+        // The key of a recorded order with another payload is still that key's conflict, late or not.
+        var reused = await Rpc.FailsWith(StatusCode.AlreadyExists, server.Loyalty.RecordOrderAsync(new RecordOrderRequest(order) { AmountFen = 50_001 }));
+        Assert.Equal("IDEMPOTENCY_KEY_REUSED", reused.Reason());
+
+        Assert.Equal(balance, (await server.Loyalty.GetPointsAccountAsync(new GetPointsAccountRequest { Member = member })).Balance);
+        var entries = await server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = member, PageSize = 100 });
+        Assert.Equal(entriesBefore, entries.Entries.Count); // nothing doubled
+        Assert.Empty((await server.Loyalty.VerifyLedgerAsync(new VerifyLedgerRequest())).Problems);
+    }
+
+    [Fact]
+    public async Task An_order_dated_within_the_clock_skew_ahead_counts_its_growth_and_upgrades_at_once()
+    {
+        var member = await NewMemberAsync();
+        var ahead = await server.Loyalty.RecordOrderAsync(new RecordOrderRequest
+        {
+            Member = member, Channel = Channel.Pos, OrderId = "O-" + Guid.NewGuid().ToString("N"), StoreId = "S001", AmountFen = 100_000,
+            PaidAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddMinutes(4)),
+        });
+        Assert.True(ahead.Upgraded);
+        Assert.Equal("silver", ahead.Tier.Code);
+        var quote = await QuoteAsync(member);
+        Assert.Equal(1000, quote.Growth);
+        Assert.Equal("silver", quote.Tier.Code);
+
+        // The next order (the common, direct path) counts it too.
+        var next = await OrderAsync(member, 1);
+        Assert.False(next.Upgraded);
+        Assert.Equal(1001, (await QuoteAsync(member)).Growth);
+    }
 }

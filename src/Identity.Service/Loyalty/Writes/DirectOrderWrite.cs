@@ -45,10 +45,10 @@ public sealed class DirectOrderWrite(ProgramCatalog catalog, CacheKeys keys, Mem
         // window, the latest program version, and whether the lookup still names the member within the caller's scope.
         // The second is a statement of its own so that on PostgreSQL it reads with a snapshot taken after the rows were
         // locked: it sees every order of this member committed while this one waited for the lock.
-        var values = new List<object?> { id, now.UtcTicks, from.UtcTicks };
+        var values = new List<object?> { id, now.UtcTicks, from.UtcTicks, LoyaltyAccounts.GrowthWindowEnd(now).UtcTicks };
         var checks = new System.Text.StringBuilder(
             "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM points_lots WHERE \"MemberId\" = @p0 AND \"Remaining\" > 0 AND \"ExpiresAt\" <= @p1 LIMIT 1) d), "
-            + "(SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p2 AND \"OccurredAt\" <= @p1), "
+            + "(SELECT SUM(\"Amount\") FROM growth_events WHERE \"MemberId\" = @p0 AND \"OccurredAt\" > @p2 AND \"OccurredAt\" <= @p3), "
             + "(SELECT MAX(\"Version\") FROM programs)");
         if (command.Member is MemberLookup.ByIdentity { Identity: var identity })
         {

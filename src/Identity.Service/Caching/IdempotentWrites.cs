@@ -14,9 +14,9 @@ public sealed class IdempotentWrites(CachedWrites writes, IdentityStore store, T
     /// <summary>
     /// A repeat that can no longer be run, only replayed (its date has aged out of the late-order window since it was
     /// recorded, <see cref="Loyalty.LateRepeats"/>): the reply kept under <paramref name="key"/>, through
-    /// <paramref name="replayed"/>. Nothing kept under the key: <paramref name="refusal"/>, the reason it cannot be run.
-    /// The same key with another request, and a kept refusal, are answered as <see cref="RunAsync{TResult, TReply}(IdempotencyKey, Func{IdentityDbContext, CacheChange, CancellationToken, Task{TResult}}, Func{TResult, TReply}, Func{TReply, TReply}, CancellationToken, Func{IdentityDbContext, CancellationToken, Task}?, bool, string?)"/>
-    /// answers them. <paramref name="guard"/> runs first, as it does there.
+    /// <paramref name="replayed"/>. Nothing kept under the key: <paramref name="refusal"/>, the reason it cannot be run,
+    /// before anything else is looked at. Otherwise <paramref name="guard"/> runs, and the same key with another
+    /// request or a kept refusal is answered, as in <see cref="RunAsync{TResult, TReply}(IdempotencyKey, Func{IdentityDbContext, CacheChange, CancellationToken, Task{TResult}}, Func{TResult, TReply}, Func{TReply, TReply}, CancellationToken, Func{IdentityDbContext, CancellationToken, Task}?, bool, string?)"/>.
     /// </summary>
     public async Task<TReply> ReplayAsync<TReply>(IdempotencyKey key, Func<TReply, TReply> replayed, IdentityException refusal,
         CancellationToken cancellationToken, Func<IdentityDbContext, CancellationToken, Task>? guard = null)
@@ -24,15 +24,21 @@ public sealed class IdempotentWrites(CachedWrites writes, IdentityStore store, T
     {
         var original = await store.ReadAsync(async (db, ct) =>
         {
+            if (await Idempotency.FindRowAsync(db, key, ct) is not { } row)
+                return null;
             if (guard is not null)
                 await guard(db, ct);
-            return await Idempotency.FindAsync(db, key, new MessageParser<TReply>(() => new TReply()), ct);
+            return (TReply?)Idempotency.Found(key, row, new MessageParser<TReply>(() => new TReply()));
         }, cancellationToken);
         if (original is null)
             throw refusal;
         metrics.Replayed(key.Rpc);
         return replayed(original);
     }
+
+    /// <summary>Whether anything is kept under <paramref name="key"/> (a reply, or a refusal).</summary>
+    public async Task<bool> IsKeptAsync(IdempotencyKey key, CancellationToken cancellationToken) =>
+        await store.ReadAsync((db, ct) => Idempotency.FindRowAsync(db, key, ct), cancellationToken) is not null;
 
     /// <summary>
     /// Runs <paramref name="write"/> once per key and returns its reply built by <paramref name="reply"/>; a repeat gets

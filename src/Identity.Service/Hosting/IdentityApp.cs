@@ -73,6 +73,7 @@ public static class IdentityApp
         app.UseMiddleware<CallerRateLimiting>();
         // Broken gRPC frames are the caller's error (INVALID_ARGUMENT), checked once the caller is known and admitted.
         app.UseMiddleware<GrpcFrameGuard>();
+        app.UseMiddleware<JsonBodyGuard>();
         app.MapGrpcService<MemberGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcService<LoyaltyGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);
         app.MapGrpcService<PartnerGrpcService>().RequireAuthorization(RpcAccessRequirement.Policy);

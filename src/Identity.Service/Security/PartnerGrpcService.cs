@@ -45,7 +45,10 @@ public sealed class PartnerGrpcService(
         }
         catch (IdentityException late) when (LateRepeats.OnlyLate(late))
         {
-            // Recorded while paid_at was inside the window: a repeat replays (LateRepeats); else refused as it was.
+            // Recorded while paid_at was inside the window: a repeat replays (LateRepeats); one never recorded is refused
+            // for its date, before the member is looked up.
+            if (!await idempotent.IsKeptAsync(Key(context.Caller(), request.OrderId.Trim(), request), context.CancellationToken))
+                throw;
             return await RecordPartnerOrderAsync(request, context, now, LateRepeats.Unbounded(now), late);
         }
     }
@@ -66,8 +69,7 @@ public sealed class PartnerGrpcService(
         if (member is null)
             IdentityException.ThrowNotFound(ErrorReasons.MemberNotFound, "No member who shares with partners has this key.");
 
-        // The partner's own key space: its client id and its order id. No other client can name or refund these orders.
-        var key = IdempotencyKey.Business("partner-order", $"{caller.Id}:{orderId}", request);
+        var key = Key(caller, orderId!, request);
         var memberId = member.Member.MemberId;
         var kept = late is not null
             ? await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), late, context.CancellationToken)
@@ -80,6 +82,10 @@ public sealed class PartnerGrpcService(
             PointsEarned = kept.PointsEarned, Replayed = kept.Replayed,
         };
     }
+
+    /// <summary>The partner's own key space: its client id and its order id. No other client can name or refund these orders.</summary>
+    static IdempotencyKey Key(Caller caller, string orderId, RecordPartnerOrderRequest request) =>
+        IdempotencyKey.Business("partner-order", $"{caller.Id}:{orderId}", request);
 
     /// <summary>
     /// The member, if it exists and currently consents to partner sharing; null otherwise, never saying which — not in

@@ -15,12 +15,15 @@ namespace Identity.Service.Storage;
 public static class Idempotency
 {
     public static async Task<T?> FindAsync<T>(IdentityDbContext db, IdempotencyKey key, MessageParser<T> parser, CancellationToken ct)
-        where T : class, IMessage<T>
+        where T : class, IMessage<T> =>
+        (T?)Found(key, await FindRowAsync(db, key, ct), parser);
+
+    /// <summary>The key's record as <see cref="Found"/> reads it, or null when the key is new.</summary>
+    public static async Task<object?[]?> FindRowAsync(IdentityDbContext db, IdempotencyKey key, CancellationToken ct)
     {
         // Every keyed write runs this first: plain SQL, the statement costs less than EF's query work around it.
         var (text, values) = LookupStatement(key);
-        var record = await new RawSql(db, ct).ReadAsync(text, r => new object?[] { r.GetValue(0), r.GetValue(1), r.IsDBNull(2) ? null : r.GetString(2) }, values);
-        return (T?)Found(key, record, parser);
+        return await new RawSql(db, ct).ReadAsync(text, r => new object?[] { r.GetValue(0), r.GetValue(1), r.IsDBNull(2) ? null : r.GetString(2) }, values);
     }
 
     /// <summary>

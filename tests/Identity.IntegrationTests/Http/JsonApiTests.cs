@@ -143,6 +143,49 @@ public sealed class JsonApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task A_body_with_a_property_the_message_lacks_or_a_value_of_the_wrong_shape_is_400_naming_it_and_records_nothing()
+    {
+        using var admin = Client(Server.TestKey);
+        var phone = TestData.Phone();
+        await Server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
+        var orderId = Fresh("O");
+        string Order(string extra) =>
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"{orderId}\",\"storeId\":\"S001\",\"amountFen\":\"100\"{extra}}}";
+
+        var cases = new (string Body, string? Field)[]
+        {
+            (Order(",\"storeID\":\"S009\""), "storeID"), // a typo that transcoding alone would skip
+            (Order(",\"paidTime\":\"2026-11-20T10:00:00Z\""), "paidTime"),
+            (Order(",\"member\":{\"phone\":\"1\",\"openid\":\"x\"}"), "member.openid"),
+            (Order(",\"amountFen\":true"), "amount_fen"),
+            (Order(",\"amountFen\":\"1.50\""), "amount_fen"),
+            (Order(",\"amountFen\":\"99999999999999999999\""), "amount_fen"),
+            (Order(",\"orderId\":[\"a\"]"), "order_id"),
+            (Order(",\"channel\":\"CHANNEL_TILL\""), "channel"),
+            (Order(",\"paidAt\":\"yesterday\""), "paid_at"),
+            (Order(",\"member\":{\"phone\":13800000000}"), "member.phone"),
+            (Order(",\"member\":{\"phone\":\"" + phone + "\",\"memberId\":\"m1\"}"), "member.member_id"),
+            (Order(",\"member\":\"" + phone + "\""), "member"),
+            (Order("").TrimEnd('}'), null), // cut short
+        };
+        foreach (var (body, field) in cases)
+        {
+            var refused = (await admin.SendAsync(HttpMethod.Post, "/v1/orders", body)).Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+            Assert.True(refused.Reason() == "MALFORMED_REQUEST", body + " -> " + refused.ToJsonString());
+            Assert.Equal(field is null ? [] : [field], refused.BadFields());
+        }
+        var notUtf8 = System.Text.Encoding.UTF8.GetBytes(Order("")).Concat(new byte[] { 0xC3, 0x28 }).ToArray();
+        var garbled = (await admin.SendAsync(HttpMethod.Post, "/v1/orders", notUtf8)).Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+        Assert.Equal("MALFORMED_REQUEST", garbled.Reason());
+
+        // Nothing was recorded: the same order, well formed, is new; proto field names are as good as JSON names.
+        var recorded = await admin.OkAsync(HttpMethod.Post, "/v1/orders",
+            new { member = new { phone }, channel = "CHANNEL_POS", order_id = orderId, store_id = "S001", amount_fen = 100, paid_at = Now });
+        Assert.NotEqual(true, (bool?)recorded["replayed"]);
+        Assert.Single((await Server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = new MemberKey { Phone = phone } })).Entries);
+    }
+
+    [Fact]
     public async Task A_client_over_its_rate_is_429_with_retry_after()
     {
         using var slow = Client(await Server.CreateClientAsync("slow", ClientRole.Pos, requestsPerSecond: 2));

@@ -169,7 +169,8 @@ public sealed class TimeRulesTests : IAsyncLifetime
     [Fact]
     public async Task Writes_recorded_inside_the_late_order_window_replay_after_their_date_ages_out_and_new_ones_are_refused()
     {
-        var member = await NewMemberAsync();
+        var phone = TestData.Phone();
+        var member = new MemberKey { MemberId = (await server.Members.EnrollMemberAsync(new EnrollMemberRequest { Phone = phone, Source = TestData.Pos() })).Member.MemberId };
         var dated = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddDays(-29));
         var order = new RecordOrderRequest
         {
@@ -184,6 +185,13 @@ public sealed class TimeRulesTests : IAsyncLifetime
             Member = member, RequestId = "pay-" + Guid.NewGuid().ToString("N"), TierCode = "black", PaidFen = 29_900, PaidAt = dated,
         };
         var queued = new RecordOrderRequest(order) { OrderId = order.OrderId + "-queued", AmountFen = 20_000 };
+        var partner = new PartnerService.PartnerServiceClient(server.WithKey(await server.CreateClientAsync("partner", ClientRole.Partner)));
+        await server.Members.SetConsentAsync(new SetConsentRequest
+        {
+            MemberId = member.MemberId, Purpose = ConsentPurpose.PartnerSharing, Granted = true, Channel = Channel.WechatMiniProgram,
+        });
+        var partnerOrder = new RecordPartnerOrderRequest { Phone = phone, OrderId = "P-" + order.OrderId, AmountFen = 10_000, PaidAt = dated };
+        var partnerRecorded = await partner.RecordPartnerOrderAsync(partnerOrder);
         var recorded = await server.Loyalty.RecordOrderAsync(order);
         var refunded = await server.Loyalty.RecordRefundAsync(refund);
         var bought = await server.Loyalty.PurchaseMembershipAsync(purchase);
@@ -205,6 +213,12 @@ public sealed class TimeRulesTests : IAsyncLifetime
         var boughtAgain = await server.Loyalty.PurchaseMembershipAsync(purchase);
         Assert.True(boughtAgain.Replayed);
         Assert.Equal(bought.ExpiresAt, boughtAgain.ExpiresAt);
+        var partnerAgain = await partner.RecordPartnerOrderAsync(partnerOrder);
+        Assert.True(partnerAgain.Replayed);
+        Assert.Equal(partnerRecorded.PointsEarned, partnerAgain.PointsEarned);
+        var partnerNever = await Rpc.FailsWith(StatusCode.InvalidArgument,
+            partner.RecordPartnerOrderAsync(new RecordPartnerOrderRequest(partnerOrder) { OrderId = partnerOrder.OrderId + "-never" }));
+        Assert.Equal("LATE_ORDER", partnerNever.FieldReason("paid_at"));
         var mixed = new RecordOrdersRequest { Orders = { queued, new RecordOrderRequest(queued) { OrderId = queued.OrderId + "-never" } } };
         var batchAgain = await server.Loyalty.RecordOrdersAsync(mixed);
         Assert.True(batchAgain.Results[0].Recorded.Replayed);

@@ -58,7 +58,7 @@ internal sealed class RejectReport : IDisposable
     public static void CheckPath(string path, params string[] ownFiles)
     {
         var full = Path.GetFullPath(path);
-        if (ownFiles.Any(own => string.Equals(Path.GetFullPath(own), full, StringComparison.Ordinal)))
+        if (ownFiles.Any(own => SameFile.Check(own, path)))
             throw new Commands.UsageException($"--rejects: {path} is the file being imported or its checkpoint; name another file for the report");
         if (Directory.Exists(full))
             throw new Commands.UsageException($"--rejects: {path} is a directory; name a file for the report");

@@ -142,13 +142,16 @@ public sealed class ImportBatchWriter(
     {
         readonly Dictionary<string, MemberWork> work = new(StringComparer.Ordinal);
         readonly List<(ImportRowOutcome Outcome, CheckedRow Row, KeyWrite Key)> written = [];
+
+        /// <summary>Keys another import only rejected that rows of this batch may take over: that import, key and row.</summary>
+        readonly List<(string ImportId, string Key, long RowNumber)> handedOver = [];
         readonly bool postgres = db.Database.IsNpgsql();
 
         public long PointsMigrated { get; private set; }
 
         public async Task<IReadOnlyList<ImportRowOutcome>> ClassifyAsync(CheckedRow[] rows)
         {
-            var prior = session.DryRun ? [] : await LoadOutcomesAsync(rows);
+            var prior = session.DryRunOutcomes ?? await LoadOutcomesAsync(rows);
             var keys = await LoadKeysAsync(rows);
             var uses = session.DryRun ? [] : await LoadUsesAsync(rows);
             await LoadOwnersAsync(rows);
@@ -166,6 +169,7 @@ public sealed class ImportBatchWriter(
                 }
                 var (outcome, keyWrite) = Classify(row, keys, uses);
                 inBatch[row.RowNumber] = outcome;
+                session.DryRunOutcomes?.Add(row.RowNumber, outcome);
                 outcomes.Add(outcome);
                 written.Add((outcome, row, keyWrite));
             }
@@ -201,8 +205,11 @@ public sealed class ImportBatchWriter(
                         return (Reject(outcome, new ImportRejection("source_row_key", ImportReasons.DuplicateRow,
                             $"The row key was imported from this source by import {stored.ImportId} with other values.")), KeyWrite.Use);
                     }
-                    // Only ever rejected: the key passes to this import if this row goes in.
+                    // Only ever rejected: the key passes to this import if this row goes in. The import that rejected it
+                    // keeps that row as its use of the key, so a later row with it there is still a duplicate of that row.
                     keyWrite = row.Rejection is null ? KeyWrite.Own : KeyWrite.Use;
+                    if (keyWrite == KeyWrite.Own)
+                        handedOver.Add((stored.ImportId, key, stored.RowNumber));
                 }
                 state.KeysSeen[key] = row.RowNumber;
             }
@@ -740,6 +747,16 @@ public sealed class ImportBatchWriter(
                                "WHERE import_keys.\"MemberId\" IS NULL AND excluded.\"MemberId\" IS NOT NULL", keys, session.ImportId, session.Source);
             await ExecuteAsync("INSERT INTO import_key_uses (\"ImportId\", \"SourceRowKey\", \"RowNumber\") " +
                                $"SELECT @import, u.v_key, u.v_row FROM {uses.Source} WHERE true ON CONFLICT DO NOTHING", uses, session.ImportId);
+            if (handedOver.Count > 0)
+            {
+                // Recorded whether or not the key did pass (a concurrent import may have taken it first): that import's row
+                // used the key either way.
+                var previous = Rows("previous", ("import", BulkType.Text), ("key", BulkType.Text), ("row", BulkType.Integer));
+                foreach (var (importId, key, rowNumber) in handedOver)
+                    previous.Add(importId, key, rowNumber);
+                await ExecuteAsync("INSERT INTO import_key_uses (\"ImportId\", \"SourceRowKey\", \"RowNumber\") " +
+                                   $"SELECT u.v_import, u.v_key, u.v_row FROM {previous.Source} WHERE true ON CONFLICT DO NOTHING", previous);
+            }
         }
     }
 

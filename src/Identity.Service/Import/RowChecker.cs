@@ -21,7 +21,8 @@ namespace Identity.Service.Import;
 public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOptions<ImportSettings> settings)
 {
     /// <summary>Registrations before this are data errors (no member system in scope predates it).</summary>
-    static readonly DateTimeOffset EarliestRegistration = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>The earliest registration date, on the brand's calendar (registration times are brand-local).</summary>
+    static readonly DateOnly EarliestRegistration = new(1980, 1, 1);
 
     readonly byte[] hashKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.IndexKey, 32, info: "identity.import.rows.v1"u8.ToArray());
 
@@ -103,7 +104,7 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
         {
             var violations = new Errors.FieldViolations();
             birthday = MemberRequests.ReadBirthday(violations, "birthday", row.Birthday);
-            if (birthday is null || (birthday.Length == 10 && DateOnly.ParseExact(birthday, "yyyy-MM-dd", CultureInfo.InvariantCulture) > DateOnly.FromDateTime(now.UtcDateTime)))
+            if (birthday is null || (birthday.Length == 10 && DateOnly.ParseExact(birthday, "yyyy-MM-dd", CultureInfo.InvariantCulture) > BrandTime.LocalDate(program.TimeZone, now)))
                 return new("birthday", ImportReasons.InvalidBirthday, "The birthday must be a past date YYYY-MM-DD (from 1900) or --MM-DD.");
         }
 
@@ -112,7 +113,7 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
         DateTimeOffset? registeredAt = null;
         if (row.RegisteredAt is { } registered)
         {
-            if (!TryInstant(registered, out var at) || at > now || at < EarliestRegistration)
+            if (!TryInstant(registered, out var at) || at > now || at < BrandTime.StartOfDay(program.TimeZone, EarliestRegistration))
                 return new("registered_at", ImportReasons.InvalidRegisteredAt, "The registration time must be from 1980 up to now.");
             registeredAt = at;
         }
@@ -194,7 +195,7 @@ public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOption
         }
 
         if (Text(CollapseWhitespace(row.Name), MemberLimits.NameLength, out var name) is false)
-            return Field("name", $"The name must be at most {MemberLimits.NameLength} characters.");
+            return Field("name", $"The name must be at most {MemberLimits.NameLength} characters, without control characters.");
         fields.Name = name;
         if (Text(row.StoreId, MemberLimits.StoreIdLength, out var store) is false)
             return Field("store_id", $"The store id must be at most {MemberLimits.StoreIdLength} characters, without control characters.");

@@ -145,6 +145,17 @@ public sealed class ImportCliTests : IAsyncLifetime
         // The report would overwrite the export, or cannot be written at all.
         await Refused("is the file being imported", "import", file, "--source", "crm", "--rejects", file);
         Assert.Equal(text, File.ReadAllText(file));
+        // Under another name: a symbolic link to it, or a hard link (the same file in another directory entry).
+        var symbolic = Path.Combine(directory, "alias.csv");
+        File.CreateSymbolicLink(symbolic, file);
+        await Refused("is the file being imported", "import", file, "--source", "crm", "--rejects", symbolic);
+        await Refused("is the file being imported", "import", symbolic, "--source", "crm", "--rejects", file);
+        var hard = Path.Combine(directory, "hard.csv");
+        using (var link = Process.Start("ln", [file, hard]))
+            await link.WaitForExitAsync();
+        Assert.True(File.Exists(hard), "ln made no hard link");
+        await Refused("is the file being imported", "import", file, "--source", "crm", "--rejects", hard);
+        Assert.Equal(text, File.ReadAllText(file));
         await Refused("does not exist", "import", file, "--source", "crm", "--rejects", Path.Combine(directory, "missing", "r.csv"));
         await Refused("is a directory", "import", file, "--source", "crm", "--rejects", directory);
 

@@ -197,6 +197,61 @@ public sealed class ImportTests
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
 
+    [Fact]
+    public async Task A_dry_run_replays_a_row_number_sent_again_and_counts_it_once_as_a_real_run_does()
+    {
+        await using var server = await IdentityServer.StartAsync();
+        var admin = server.WithKey(server.TestKey);
+        ImportRow Row(long number, string key, string phone) => new() { RowNumber = number, SourceRowKey = key, Phone = phone };
+        IReadOnlyList<ImportRow>[] batches =
+        [
+            [Row(1, "z1", "13900000091"), Row(2, "z1", "13900000091")],
+            [Row(1, "z1", "13900000091"), Row(3, "z3", "13900000091")],
+        ];
+        async Task<List<ImportMembersResponse>> Run(string importId, bool dry) =>
+            await ImportStream.RunAsync(admin, new ImportHeader { ImportId = importId, Source = "dsrc", Options = new ImportOptions { DryRun = dry } }, batches);
+
+        var dry = await Run("dry-a", dry: true);
+        var real = await Run("real-a", dry: false);
+        foreach (var replies in new[] { dry, real })
+        {
+            var resent = replies[1].Outcomes[0];
+            Assert.True(resent.Replayed);
+            Assert.Equal(ImportAcceptance.Created, resent.Accepted.Acceptance);
+            Assert.Equal(replies[0].Outcomes[0].Accepted.MemberId, resent.Accepted.MemberId);
+            Assert.Equal(ImportReasons.DuplicateRow, replies[0].Outcomes[1].Rejected?.Reason);
+            Assert.Equal(ImportAcceptance.Merged, replies[1].Outcomes[1].Accepted.Acceptance);
+            Assert.Equal((3, 1, 2), (replies[^1].Totals.Rows, replies[^1].Totals.Rejected, replies[^1].Totals.Accepted));
+        }
+    }
+
+    [Fact]
+    public async Task Birthdays_and_registration_times_are_judged_on_the_brands_calendar()
+    {
+        // 00:30 on 3 December in Shanghai (the default program's zone) is still 2 December in UTC.
+        var clock = new ManualClock(new DateTimeOffset(2026, 12, 2, 16, 30, 0, TimeSpan.Zero));
+        await using var server = await IdentityServer.StartAsync(null, clock);
+        var admin = server.WithKey(server.TestKey);
+        ImportRow Row(long number, string phone) => new() { RowNumber = number, SourceRowKey = "b" + number, Phone = phone };
+        var at = (long seconds) => new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = seconds };
+        var localNewYear1980 = new DateTimeOffset(1980, 1, 1, 0, 0, 0, TimeSpan.FromHours(8)).ToUnixTimeSeconds();
+        ImportRow[] rows =
+        [
+            new(Row(1, "13266699001")) { Birthday = "2026-12-03" }, // today there: not a future date
+            new(Row(2, "13266699002")) { Birthday = "2026-12-04" },
+            new(Row(3, "13266699003")) { RegisteredAt = at(localNewYear1980) }, // 1980-01-01 00:00 there
+            new(Row(4, "13266699004")) { RegisteredAt = at(localNewYear1980 - 1) },
+            new(Row(5, "13266699005")) { Name = "王\u0001芳" },
+        ];
+        var outcomes = (await ImportStream.RunAsync(admin, new ImportHeader { ImportId = "dates", Source = "crm" }, [rows]))[0].Outcomes;
+        Assert.NotNull(outcomes[0].Accepted);
+        Assert.Equal(ImportReasons.InvalidBirthday, outcomes[1].Rejected?.Reason);
+        Assert.NotNull(outcomes[2].Accepted);
+        Assert.Equal(ImportReasons.InvalidRegisteredAt, outcomes[3].Rejected?.Reason);
+        Assert.Equal(("name", "invalid_field"), (outcomes[4].Rejected?.Field, outcomes[4].Rejected?.Reason));
+        Assert.Contains("control characters", outcomes[4].Rejected!.Detail, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string> BadStreams() => new()
     {
         { "batch-first", "header" },
@@ -291,6 +346,11 @@ public sealed class ImportTests
         Assert.Equal(ImportReasons.DuplicateRow, x6Again.Rejected?.Reason);
         Assert.Contains("first used by row 1", x6Again.Rejected!.Detail, StringComparison.Ordinal);
         Assert.Equal(1, server.Scalar("SELECT COUNT(*) FROM import_keys WHERE \"SourceRowKey\" = 'L' AND \"ImportId\" = 'x5' AND \"RowNumber\" = 1"));
+        // x4 held L (its row rejected) until x5 took it over: a later row of x4 with L, even identical to x5's, is still a
+        // duplicate of x4's own row 1, not a row another import brought.
+        var x4Again = await Send("x4", Row(2, "L", "13711110002"));
+        Assert.Equal(ImportReasons.DuplicateRow, x4Again.Rejected?.Reason);
+        Assert.Contains("first used by row 1", x4Again.Rejected!.Detail, StringComparison.Ordinal);
         var import = await new ImportService.ImportServiceClient(admin).GetImportAsync(new GetImportRequest { ImportId = "x1" });
         Assert.Equal(1, import.Totals.Accepted);
         Assert.Equal(1, import.Totals.Rejected);

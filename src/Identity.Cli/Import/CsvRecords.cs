@@ -20,7 +20,11 @@ internal sealed class CsvRecords : IDisposable
         reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = false }).From(text);
         if (!reader.MoveNext())
             throw new Commands.UsageException($"{file.Path} is empty: it needs a header row");
-        Headers = reader.Current[..].ToStringsArray();
+        var headers = reader.Current[..].ToStringsArray();
+        // A byte order mark the decoder left in place (GB18030 writes one as 84 31 95 33) is not part of the first name.
+        if (headers.Length > 0)
+            headers[0] = headers[0].TrimStart('\uFEFF');
+        Headers = headers;
     }
 
     public IReadOnlyList<string> Headers { get; }

@@ -88,6 +88,18 @@ public sealed class CsvInputTests : IDisposable
     }
 
     [Fact]
+    public void A_gb18030_byte_order_mark_is_not_part_of_the_first_header()
+    {
+        var text = "source_row_key,phone,name\n1,13800000001,王芳\n";
+        var file = InputFile.Open(Write("gb-bom.csv", [0x84, 0x31, 0x95, 0x33, .. Gb18030(text)]), "gb18030", default);
+
+        var records = Records(file, out var headers);
+
+        Assert.Equal(["source_row_key", "phone", "name"], headers);
+        Assert.Equal("王芳", Assert.Single(records).Values[2]);
+    }
+
+    [Fact]
     public void A_gb18030_file_read_as_utf8_stops_before_any_row_with_a_hint()
     {
         var path = Write("gb.csv", Gb18030("source_row_key,phone,name\n1,13800000001,王芳\n"));

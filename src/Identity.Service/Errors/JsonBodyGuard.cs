@@ -25,16 +25,20 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
             return;
         }
 
+        // At most one byte over the largest request the service takes: a larger body is left to transcoding, which refuses it.
         var limit = Hosting.IdentityApp.MaxRequestBytes(json.MethodDescriptor.Service.FullName);
         context.Request.EnableBuffering();
         var bytes = new MemoryStream();
         try
         {
-            await context.Request.Body.CopyToAsync(bytes, context.RequestAborted);
+            var chunk = new byte[16 * 1024];
+            int read;
+            while (bytes.Length <= limit && (read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+                bytes.Write(chunk, 0, read);
         }
-        catch (Exception exception) when (exception is IOException or OperationCanceledException or BadHttpRequestException)
+        catch (Exception exception) when (exception is (IOException and not BadHttpRequestException) or OperationCanceledException)
         {
-            return; // the client went away mid-request, or Kestrel refused the body: there is no one to answer
+            return; // the client went away mid-request: there is no one to answer
         }
         context.Request.Body.Position = 0;
         var problem = bytes.Length > limit || IsBlank(bytes) ? null : Check(json.MethodDescriptor.InputType, body, bytes.ToArray());

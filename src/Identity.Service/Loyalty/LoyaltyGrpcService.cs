@@ -54,7 +54,7 @@ public sealed class LoyaltyGrpcService(
         var now = clock.GetUtcNow();
         var ((command, key), late) = LateRepeats.Read(window => OrderAdmission.Admit(caller, request, now, window), now, options.Value.LateOrderWindow);
         if (late is not null)
-            return await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), late, context.CancellationToken);
+            return await OrderReplay.ReplayLateAsync(idempotent, snapshots, command, key, late, context.CancellationToken);
         // The member comes from the cache now, outside the write; the write re-reads only its row (by key) to check it.
         command = command with { Resolved = await OrderReplay.ResolveAsync(snapshots, command.Member, context.CancellationToken) };
         return await idempotent.RunAsync(key, (db, change, ct) => orders.RecordAsync(db, change, command, ct), LoyaltyReplies.Order,

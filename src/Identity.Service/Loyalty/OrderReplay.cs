@@ -36,7 +36,7 @@ public sealed class OrderReplay(
         var results = new RecordOrderResult[request.Orders.Count];
         var admitted = new List<(int Index, OrderCommand Command, Storage.IdempotencyKey Key)>(request.Orders.Count);
         // Orders older than the window: replayed when they were recorded while they were inside it, refused otherwise.
-        var late = new List<(int Index, Storage.IdempotencyKey Key, IdentityException Refusal)>();
+        var late = new List<(int Index, OrderCommand Command, Storage.IdempotencyKey Key, IdentityException Refusal)>();
         for (var i = 0; i < request.Orders.Count; i++)
         {
             try
@@ -46,7 +46,7 @@ public sealed class OrderReplay(
                 if (tooLate is null)
                     admitted.Add((i, command, key));
                 else
-                    late.Add((i, key, tooLate));
+                    late.Add((i, command, key, tooLate));
             }
             catch (Exception e) when (e is IdentityException or RpcException)
             {
@@ -102,14 +102,11 @@ public sealed class OrderReplay(
                 results[index] = Refused(index, e, ct);
             }
         }
-        foreach (var (index, key, refusal) in late)
+        foreach (var (index, command, key, refusal) in late)
         {
             try
             {
-                results[index] = new RecordOrderResult
-                {
-                    Index = index, Recorded = await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), refusal, ct),
-                };
+                results[index] = new RecordOrderResult { Index = index, Recorded = await ReplayLateAsync(idempotent, snapshots, command, key, refusal, ct) };
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -119,6 +116,19 @@ public sealed class OrderReplay(
         var response = new RecordOrdersResponse();
         response.Results.AddRange(results);
         return response;
+    }
+
+    /// <summary>
+    /// An order older than the late-order window (<see cref="LateRepeats"/>): its kept reply when it was recorded while it
+    /// was inside the window, for a member the caller may still see (as any repeat); else <paramref name="refusal"/>.
+    /// </summary>
+    public static async Task<RecordOrderResponse> ReplayLateAsync(IdempotentWrites idempotent, MemberSnapshots snapshots, OrderCommand command,
+        Storage.IdempotencyKey key, IdentityException refusal, CancellationToken ct)
+    {
+        if (!await idempotent.IsKeptAsync(key, ct))
+            throw refusal;
+        await snapshots.ResolveAsync(command.Member, ct); // NOT_FOUND for a member gone or out of the caller's scope
+        return await idempotent.ReplayAsync<RecordOrderResponse>(key, r => r.Also(x => x.Replayed = true), refusal, ct);
     }
 
     /// <summary>

@@ -9,7 +9,10 @@ static class WireFields
 {
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>The path (<c>member.phone</c>) of the first string field that is not valid UTF-8, or null.</summary>
+    /// <summary>
+    /// The path (<c>member.phone</c>; <c>orders[3].order_id</c> in a repeated field, counted from 0) of the first string
+    /// field that is not valid UTF-8, or null.
+    /// </summary>
     public static string? FindInvalidUtf8(MessageDescriptor descriptor, byte[] bytes)
     {
         try
@@ -27,6 +30,7 @@ static class WireFields
         if (depth > 16)
             return null;
         var input = new CodedInputStream(bytes);
+        var seen = new Dictionary<int, int>();
         uint tag;
         while ((tag = input.ReadTag()) != 0)
         {
@@ -39,6 +43,12 @@ static class WireFields
             }
             var value = input.ReadBytes().ToByteArray();
             var path = prefix + field.Name;
+            if (field.IsRepeated)
+            {
+                var index = seen.GetValueOrDefault(field.FieldNumber);
+                seen[field.FieldNumber] = index + 1;
+                path += "[" + index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]";
+            }
             if (field.FieldType == FieldType.String)
             {
                 try

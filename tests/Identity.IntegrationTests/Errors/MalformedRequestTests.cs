@@ -11,6 +11,7 @@ public sealed class MalformedRequestTests(ServerFixture fixture) : IClassFixture
 {
     const string Enroll = "/identity.v1.MemberService/EnrollMember";
     const string RecordOrder = "/identity.v1.LoyaltyService/RecordOrder";
+    const string RecordOrders = "/identity.v1.LoyaltyService/RecordOrders";
 
     static readonly byte[] InvalidUtf8 = [0xC3, 0x28, 0xFF];
 
@@ -31,6 +32,9 @@ public sealed class MalformedRequestTests(ServerFixture fixture) : IClassFixture
         {
             var valid = new EnrollMemberRequest { Phone = "13800000000", Source = TestData.Pos() }.ToByteArray();
             var nestedBadPhone = StringField(1, [.. StringField(1, InvalidUtf8)]); // member { phone = <bad> }
+            // RecordOrders { orders: [ {order_id "a"}, {order_id "b"}, {order_id <bad>} ] }: the till learns which order.
+            byte[] thirdOrderBad = [.. StringField(1, StringField(3, "a"u8.ToArray())), .. StringField(1, StringField(3, "b"u8.ToArray())),
+                .. StringField(1, StringField(3, InvalidUtf8))];
             return new()
             {
                 { "garbage", Enroll, RawGrpc.Frame([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), null, [] },
@@ -41,6 +45,7 @@ public sealed class MalformedRequestTests(ServerFixture fixture) : IClassFixture
                 { "partial header", Enroll, [0, 0, 0], null, [] },
                 { "invalid UTF-8 phone", Enroll, RawGrpc.Frame(StringField(1, InvalidUtf8)), null, ["phone"] },
                 { "invalid UTF-8 nested phone", RecordOrder, RawGrpc.Frame(nestedBadPhone), null, ["member.phone"] },
+                { "invalid UTF-8 in the third order of a batch", RecordOrders, RawGrpc.Frame(thirdOrderBad), null, ["orders[2].order_id"] },
                 { "compressed flag without grpc-encoding", Enroll, RawGrpc.Frame(valid, flag: 1), null, [] },
                 { "compressed flag with identity encoding", Enroll, RawGrpc.Frame(valid, flag: 1), "identity", [] },
                 { "undefined compressed flag", Enroll, RawGrpc.Frame(valid, flag: 7), null, [] },

@@ -81,6 +81,7 @@ public static class ErrorReasons
     public const string ProgramVersionMismatch = "PROGRAM_VERSION_MISMATCH";
     public const string BirthdayAlreadySet = "BIRTHDAY_ALREADY_SET";
     public const string MalformedRequest = "MALFORMED_REQUEST";
+    public const string RequestTooLarge = "REQUEST_TOO_LARGE";
     public const string StoreBusy = "STORE_BUSY";
     public const string StoreFull = "STORE_FULL";
     public const string Internal = "INTERNAL";

@@ -7,27 +7,36 @@ using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 namespace Identity.Service.Errors;
 
 /// <summary>
-/// Checks the JSON body of a call on the Http endpoint against the request message before JSON transcoding reads it.
-/// On its own, transcoding skips properties the message does not have (a typo such as <c>storeID</c> or <c>paidTime</c>
-/// would record the order without its store and dated now), and answers a body of the wrong shape with a bare
-/// "not correctly formatted" and no details. Here both are INVALID_ARGUMENT with ErrorInfo <c>MALFORMED_REQUEST</c>
-/// and a BadRequest naming the field (<c>orders[3].amount_fen</c>), as the gRPC endpoint answers bytes that do not parse.
-/// A well-formed body goes on untouched.
+/// Checks the JSON body of a call on the Http endpoint against the request message before JSON transcoding reads it,
+/// and hands transcoding the request in canonical protobuf JSON (UTF-8). On its own, transcoding skips properties the
+/// message does not have (a typo such as <c>storeID</c> or <c>paidTime</c> would record the order without its store and
+/// dated now), answers a body of the wrong shape with a bare "not correctly formatted" and no details, refuses some
+/// spellings the protobuf JSON mapping allows (an int32 as a string, <c>1e2</c>), and fails on a charset it does not
+/// know. Here:
+/// <list type="bullet">
+/// <item>a body in the declared charset (UTF-8 by default, a byte order mark skipped; UTF-16, GB18030 and the other
+/// charsets .NET reads) is decoded, and one that does not decode, or names a charset no one reads, is refused;</item>
+/// <item>a property the message lacks, a value of the wrong shape, a property given twice, text that is not valid
+/// Unicode, and anything else Google.Protobuf's parser refuses is INVALID_ARGUMENT with ErrorInfo <c>MALFORMED_REQUEST</c>
+/// and a BadRequest naming the field when one can be named, as the gRPC endpoint answers bytes that do not parse;</item>
+/// <item>a body larger than the service takes is RESOURCE_EXHAUSTED (HTTP 413), as on gRPC;</item>
+/// <item>a well-formed body reaches transcoding as the same message, formatted by Google.Protobuf.</item>
+/// </list>
 /// </summary>
 public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
 {
+    static readonly JsonParser Parser = new(JsonParser.Settings.Default);
+    static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default);
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not { HttpRule.Body: { Length: > 0 } body } json
-            || context.Request.ContentLength == 0)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not { HttpRule.Body: "*" } json)
         {
             await next(context);
             return;
         }
 
-        // At most one byte over the largest request the service takes: a larger body is left to transcoding, which refuses it.
         var limit = Hosting.IdentityApp.MaxRequestBytes(json.MethodDescriptor.Service.FullName);
-        context.Request.EnableBuffering();
         var bytes = new MemoryStream();
         try
         {
@@ -40,24 +49,105 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
         {
             return; // the client went away mid-request: there is no one to answer
         }
-        context.Request.Body.Position = 0;
-        var problem = bytes.Length > limit || IsBlank(bytes) ? null : Check(json.MethodDescriptor.InputType, body, bytes.ToArray());
-        if (problem is not { } found)
+
+        var method = json.MethodDescriptor;
+        if (bytes.Length > limit)
         {
-            await next(context);
+            log.Refused("json", method.FullName, $"a body over {limit} bytes");
+            var status = new Google.Rpc.Status
+            {
+                Code = (int)Grpc.Core.StatusCode.ResourceExhausted,
+                Message = $"The request body is larger than the {limit} bytes {method.Service.Name} takes.",
+                Details = { Google.Protobuf.WellKnownTypes.Any.Pack(new Google.Rpc.ErrorInfo { Reason = ErrorReasons.RequestTooLarge, Domain = ErrorReasons.Domain }) },
+            };
+            await JsonErrors.WriteAsync(context, status, StatusCodes.Status413PayloadTooLarge);
             return;
         }
-        log.Refused("json", json.MethodDescriptor.FullName, found.Field is null ? found.Description : $"{found.Field} {found.Description}");
-        var message = found.Field is null
-            ? $"The request body is not a valid {json.MethodDescriptor.InputType.FullName} in JSON: {found.Description}."
-            : $"The request body is not a valid {json.MethodDescriptor.InputType.FullName} in JSON: {found.Field} {found.Description}.";
-        await JsonErrors.WriteAsync(context, MalformedRequests.ToStatus(message, found.Field, found.Description));
+
+        var (request, problem) = Read(method.InputType, context.Request.ContentType, bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
+        if (problem is { } found)
+        {
+            log.Refused("json", method.FullName, found.Field is null ? found.Description : $"{found.Field} {found.Description}");
+            var message = found.Field is null
+                ? $"The request body is not a valid {method.InputType.FullName} in JSON: {found.Description}."
+                : $"The request body is not a valid {method.InputType.FullName} in JSON: {found.Field} {found.Description}.";
+            await JsonErrors.WriteAsync(context, MalformedRequests.ToStatus(message, found.Field, found.Description));
+            return;
+        }
+
+        var canonical = System.Text.Encoding.UTF8.GetBytes(Formatter.Format(request!));
+        context.Request.Body = new MemoryStream(canonical, writable: false);
+        context.Request.ContentLength = canonical.Length;
+        context.Request.ContentType = "application/json; charset=utf-8";
+        await next(context);
     }
 
-    static bool IsBlank(MemoryStream bytes) => bytes.GetBuffer().AsSpan(0, (int)bytes.Length).Trim(" \t\r\n"u8).IsEmpty;
+    /// <summary>The request the body holds, or what is wrong with it: the first fault, with its field when one can be named.</summary>
+    public static (IMessage? Request, (string? Field, string Description)? Problem) Read(MessageDescriptor descriptor, string? contentType, ReadOnlySpan<byte> body)
+    {
+        var charset = Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var type) && type.Charset.HasValue
+            ? type.Charset.Value!.Trim('"')
+            : "utf-8";
+        System.Text.Encoding encoding;
+        try
+        {
+            encoding = System.Text.Encoding.GetEncoding(charset, System.Text.EncoderFallback.ExceptionFallback, System.Text.DecoderFallback.ExceptionFallback);
+        }
+        catch (ArgumentException)
+        {
+            return (null, (null, $"its charset {charset} is not one the service reads (send UTF-8)"));
+        }
+        string text;
+        try
+        {
+            text = encoding.GetString(body).TrimStart('\uFEFF');
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return (null, (null, $"it is not valid {encoding.WebName} text"));
+        }
+        if (string.IsNullOrWhiteSpace(text))
+            text = "{}"; // no body: every field at its default, as an empty protobuf message
+        var problem = Check(descriptor, text);
+        if (problem is not null)
+            return (null, problem);
+        try
+        {
+            // null is the field's default (a oneof's other member included), which Google.Protobuf's parser does not
+            // take everywhere the mapping allows it: the parser gets the body without them.
+            return (Parser.Parse(WithoutNulls(text), descriptor), null);
+        }
+        catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException or FormatException or InvalidOperationException)
+        {
+            return (null, (null, exception.Message.TrimEnd('.')));
+        }
+    }
 
-    /// <summary>What is wrong with the body, or null: the first fault, with the field it is in when one can be named.</summary>
-    public static (string? Field, string Description)? Check(MessageDescriptor request, string body, byte[] json)
+    static string WithoutNulls(string json)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json);
+        Strip(root);
+        return root?.ToJsonString() ?? "{}";
+
+        static void Strip(System.Text.Json.Nodes.JsonNode? node)
+        {
+            if (node is System.Text.Json.Nodes.JsonObject properties)
+            {
+                foreach (var name in properties.Where(p => p.Value is null).Select(p => p.Key).ToList())
+                    properties.Remove(name);
+                foreach (var property in properties)
+                    Strip(property.Value);
+            }
+            else if (node is System.Text.Json.Nodes.JsonArray items)
+            {
+                foreach (var item in items)
+                    Strip(item);
+            }
+        }
+    }
+
+    /// <summary>What is wrong with the JSON text against the message, or null: the first fault, with its field when one can be named.</summary>
+    public static (string? Field, string Description)? Check(MessageDescriptor request, string json)
     {
         JsonDocument document;
         try
@@ -69,12 +159,7 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
             return (null, "it is not JSON (" + exception.Message + ")");
         }
         using (document)
-        {
-            if (body == "*")
-                return Message(request, document.RootElement, "");
-            var field = request.FindFieldByName(body);
-            return field is null ? null : document.RootElement.ValueKind == JsonValueKind.Null ? null : Field(field, document.RootElement, body);
-        }
+            return Message(request, document.RootElement, "");
     }
 
     static (string?, string)? Message(MessageDescriptor message, JsonElement value, string path)
@@ -84,11 +169,16 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
         if (value.ValueKind != JsonValueKind.Object)
             return (Named(path), "must be a JSON object");
         var oneofs = new Dictionary<OneofDescriptor, string>();
+        var given = new HashSet<int>();
         foreach (var property in value.EnumerateObject())
         {
-            var field = message.FindFieldByName(property.Name) ?? message.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name);
+            if (Text(property) is not { } name)
+                return (Named(path), "has a property name that is not valid Unicode text");
+            var field = message.FindFieldByName(name) ?? message.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name);
             if (field is null)
-                return (Join(path, property.Name), $"is not a field of {message.FullName}");
+                return (Join(path, name), $"is not a field of {message.FullName}");
+            if (!given.Add(field.FieldNumber))
+                return (Join(path, field.Name), "is given twice");
             if (property.Value.ValueKind == JsonValueKind.Null)
                 continue; // null is the field's default in protobuf JSON
             if (field.RealContainingOneof is { } oneof && !oneofs.TryAdd(oneof, field.Name))
@@ -127,17 +217,18 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
     static (string?, string)? Single(FieldDescriptor field, JsonElement value, string path) => field.FieldType switch
     {
         FieldType.Message or FieldType.Group => Message(field.MessageType, value, path),
-        FieldType.String => value.ValueKind == JsonValueKind.String ? null : (path, "must be a JSON string"),
+        FieldType.String => value.ValueKind != JsonValueKind.String ? (path, "must be a JSON string")
+            : Text(value) is null ? (path, "is not valid Unicode text") : null,
         FieldType.Bool => value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : (path, "must be true or false"),
-        FieldType.Bytes => value.ValueKind == JsonValueKind.String && IsBase64(value.GetString()!) ? null : (path, "must be a base64 string"),
+        FieldType.Bytes => value.ValueKind == JsonValueKind.String && Text(value) is { } base64 && IsBase64(base64) ? null : (path, "must be a base64 string"),
         FieldType.Enum => Enum(field.EnumType, value, path),
         FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => Integer(value, path, int.MinValue, int.MaxValue),
         FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => Integer(value, path, long.MinValue, long.MaxValue),
         FieldType.UInt32 or FieldType.Fixed32 => Integer(value, path, 0, uint.MaxValue),
         FieldType.UInt64 or FieldType.Fixed64 => Integer(value, path, 0, ulong.MaxValue),
         _ => value.ValueKind == JsonValueKind.Number
-             || (value.ValueKind == JsonValueKind.String && (value.GetString() is "NaN" or "Infinity" or "-Infinity"
-                 || double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+             || (value.ValueKind == JsonValueKind.String && Text(value) is { } number && (number is "NaN" or "Infinity" or "-Infinity"
+                 || double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
             ? null
             : (path, "must be a number"),
     };
@@ -152,7 +243,7 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
                 return (path, $"must be a whole number between {min} and {max}");
         }
         else if (value.ValueKind != JsonValueKind.String
-                 || !decimal.TryParse(value.GetString(), NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
+                 || !decimal.TryParse(Text(value), NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
                      CultureInfo.InvariantCulture, out number))
         {
             return (path, "must be a whole number (a JSON number, or a string of digits)");
@@ -162,7 +253,7 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
 
     static (string?, string)? Enum(EnumDescriptor type, JsonElement value, string path)
     {
-        if (value.ValueKind == JsonValueKind.String && type.FindValueByName(value.GetString()!) is not null)
+        if (value.ValueKind == JsonValueKind.String && Text(value) is { } name && type.FindValueByName(name) is not null)
             return null;
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _))
             return null;
@@ -182,6 +273,31 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
             return (Named(path), message.Name == "Timestamp"
                 ? "must be an RFC 3339 time such as 2026-11-30T09:12:00Z"
                 : $"is not a valid {message.FullName} ({exception.Message})");
+        }
+    }
+
+    /// <summary>A string value as text, or null when its bytes or escapes are not valid Unicode (invalid UTF-8, a lone surrogate).</summary>
+    static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    static string? Text(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 

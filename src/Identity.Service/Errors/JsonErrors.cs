@@ -20,10 +20,11 @@ public static class JsonErrors
     public static bool IsJsonCall(HttpContext context) =>
         context.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null;
 
-    public static Task WriteAsync(HttpContext context, Google.Rpc.Status status)
+    /// <summary>Writes the status, under <paramref name="httpStatus"/> when given, else the one its gRPC code maps to.</summary>
+    public static Task WriteAsync(HttpContext context, Google.Rpc.Status status, int? httpStatus = null)
     {
         var response = context.Response;
-        response.StatusCode = HttpStatus((StatusCode)status.Code);
+        response.StatusCode = httpStatus ?? HttpStatus((StatusCode)status.Code);
         response.ContentType = "application/json; charset=utf-8";
         if (status.Code == (int)StatusCode.Unauthenticated)
             response.Headers.WWWAuthenticate = "Bearer";

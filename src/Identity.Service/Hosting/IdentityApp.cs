@@ -45,6 +45,8 @@ public static class IdentityApp
         // Settings files live beside the binary, so the server reads them wherever it is started from; relative data
         // paths still resolve against the working directory.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // JSON callers may send GB18030 (or GBK) text, common in CN systems, as well as UTF-8 and UTF-16.
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
         Listeners.ApplyDefaults(builder.Configuration);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

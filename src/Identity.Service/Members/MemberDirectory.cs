@@ -33,6 +33,11 @@ public sealed class MemberDirectory(
                 if (ownerId is null || ownerId == phoneOwner?.Id || identityOwners.Any(o => o.Id == ownerId))
                     continue;
                 var owner = await MemberQueries.LoadAsync(db, ownerId, ct) ?? throw new InvalidOperationException("Identity owner row is missing.");
+                // On PostgreSQL a concurrent enrolment of this very phone and identity can commit between the phone's read
+                // and this one: the owner is the phone's member, which the phone's read did not see yet. The write lost the
+                // race and runs again from the start, and then finds that member by its phone (as if it had come second).
+                if (phoneOwner is null && phoneIndex is not null && owner.PhoneIndex is { } ownerPhone && ownerPhone.AsSpan().SequenceEqual(phoneIndex))
+                    throw new DbUpdateConcurrencyException("The phone's member was enrolled after this write looked the phone up.");
                 if (command.Phone is not null && owner.PhoneIndex is not null)
                     IdentityException.ThrowFailedPrecondition(ErrorReasons.IdentityBoundToAnotherMember,
                         $"The {ChannelName(identity.Channel)} identity is bound to member {owner.Id}, which has a different phone.");

@@ -149,24 +149,28 @@ public sealed class JsonApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         var phone = TestData.Phone();
         await Server.Members.EnrollMemberAsync(TestData.EnrollAtPos(phone));
         var orderId = Fresh("O");
-        string Order(string extra) =>
-            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"{orderId}\",\"storeId\":\"S001\",\"amountFen\":\"100\"{extra}}}";
+        string Order(string extra = "", string? member = null, string amount = "\"100\"", string channel = "\"CHANNEL_POS\"", string? id = null) =>
+            $"{{\"member\":{member ?? $"{{\"phone\":\"{phone}\"}}"},\"channel\":{channel},\"orderId\":{id ?? $"\"{orderId}\""},\"storeId\":\"S001\",\"amountFen\":{amount}{extra}}}";
 
         var cases = new (string Body, string? Field)[]
         {
             (Order(",\"storeID\":\"S009\""), "storeID"), // a typo that transcoding alone would skip
             (Order(",\"paidTime\":\"2026-11-20T10:00:00Z\""), "paidTime"),
-            (Order(",\"member\":{\"phone\":\"1\",\"openid\":\"x\"}"), "member.openid"),
-            (Order(",\"amountFen\":true"), "amount_fen"),
-            (Order(",\"amountFen\":\"1.50\""), "amount_fen"),
-            (Order(",\"amountFen\":\"99999999999999999999\""), "amount_fen"),
-            (Order(",\"orderId\":[\"a\"]"), "order_id"),
-            (Order(",\"channel\":\"CHANNEL_TILL\""), "channel"),
+            (Order(member: "{\"phone\":\"1\",\"openid\":\"x\"}"), "member.openid"),
+            (Order(amount: "true"), "amount_fen"),
+            (Order(amount: "\"1.50\""), "amount_fen"),
+            (Order(amount: "\"99999999999999999999\""), "amount_fen"),
+            (Order(id: "[\"a\"]"), "order_id"),
+            (Order(channel: "\"CHANNEL_TILL\""), "channel"),
             (Order(",\"paidAt\":\"yesterday\""), "paid_at"),
-            (Order(",\"member\":{\"phone\":13800000000}"), "member.phone"),
-            (Order(",\"member\":{\"phone\":\"" + phone + "\",\"memberId\":\"m1\"}"), "member.member_id"),
-            (Order(",\"member\":\"" + phone + "\""), "member"),
-            (Order("").TrimEnd('}'), null), // cut short
+            (Order(member: "{\"phone\":13800000000}"), "member.phone"),
+            (Order(member: "{\"phone\":\"" + phone + "\",\"memberId\":\"m1\"}"), "member.member_id"),
+            (Order(member: "\"" + phone + "\""), "member"),
+            (Order().TrimEnd('}'), null), // cut short
+            (Order(channel: "\"\\ud800\""), "channel"), // a lone surrogate where an enum name goes
+            (Order(member: "{\"phone\":\"\\udfff\"}"), "member.phone"),
+            (Order(",\"\\ud800\":1"), null),
+            (Order(",\"order_id\":\"" + orderId + "-b\""), "order_id"), // orderId and order_id both: given twice
         };
         foreach (var (body, field) in cases)
         {
@@ -174,15 +178,56 @@ public sealed class JsonApiTests(ServerFixture fixture) : IClassFixture<ServerFi
             Assert.True(refused.Reason() == "MALFORMED_REQUEST", body + " -> " + refused.ToJsonString());
             Assert.Equal(field is null ? [] : [field], refused.BadFields());
         }
-        var notUtf8 = System.Text.Encoding.UTF8.GetBytes(Order("")).Concat(new byte[] { 0xC3, 0x28 }).ToArray();
+        var notUtf8 = System.Text.Encoding.UTF8.GetBytes(Order()).Concat(new byte[] { 0xC3, 0x28 }).ToArray();
         var garbled = (await admin.SendAsync(HttpMethod.Post, "/v1/orders", notUtf8)).Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
         Assert.Equal("MALFORMED_REQUEST", garbled.Reason());
+
+        // Over the largest request the service takes, even as white space: refused whole, not read without its check.
+        var padded = System.Text.Encoding.UTF8.GetBytes(Order(",\"storeID\":\"S009\"" + new string(' ', 1_100_000)));
+        var tooLarge = await admin.SendAsync(HttpMethod.Post, "/v1/orders", padded);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.Status);
+        Assert.Equal("REQUEST_TOO_LARGE", tooLarge.Body!.Reason());
+        Assert.Equal((int)StatusCode.ResourceExhausted, (int)tooLarge.Body!["code"]!);
 
         // Nothing was recorded: the same order, well formed, is new; proto field names are as good as JSON names.
         var recorded = await admin.OkAsync(HttpMethod.Post, "/v1/orders",
             new { member = new { phone }, channel = "CHANNEL_POS", order_id = orderId, store_id = "S001", amount_fen = 100, paid_at = Now });
         Assert.NotEqual(true, (bool?)recorded["replayed"]);
         Assert.Single((await Server.Loyalty.ListPointsEntriesAsync(new ListPointsEntriesRequest { Member = new MemberKey { Phone = phone } })).Entries);
+    }
+
+    [Fact]
+    public async Task Bodies_in_other_charsets_and_spellings_the_protobuf_json_mapping_allows_are_accepted()
+    {
+        using var admin = Client(Server.TestKey);
+        var phone = TestData.Phone();
+        string Enroll(string name) =>
+            $"{{\"phone\":\"{phone}\",\"profile\":{{\"name\":\"{name}\"}},\"source\":{{\"channel\":\"CHANNEL_POS\",\"storeId\":\"S001\"}}}}";
+
+        // GB18030 (CN systems), UTF-16, and UTF-8 with a byte order mark, each as its Content-Type says.
+        System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
+        var gb = await admin.SendAsync(HttpMethod.Post, "/v1/members:enroll", System.Text.Encoding.GetEncoding("GB18030").GetBytes(Enroll("李雷")), "gb18030");
+        Assert.True(gb.Status == HttpStatusCode.OK, gb.Body?.ToJsonString());
+        Assert.Equal("李雷", (string?)gb.Body!["member"]!["profile"]!["name"]);
+        var utf16 = await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve", System.Text.Encoding.Unicode.GetBytes($"{{\"phone\":\"{phone}\"}}"), "utf-16");
+        Assert.True(utf16.Status == HttpStatusCode.OK, utf16.Body?.ToJsonString());
+        var bom = await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve", [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes($"{{\"phone\":\"{phone}\"}}")]);
+        Assert.True(bom.Status == HttpStatusCode.OK, bom.Body?.ToJsonString());
+        var unknownCharset = (await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve", System.Text.Encoding.UTF8.GetBytes($"{{\"phone\":\"{phone}\"}}"), "klingon"))
+            .Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+        Assert.Equal("MALFORMED_REQUEST", unknownCharset.Reason());
+
+        // An int32 as a string, integers in exponent form, and null for the other member of a oneof.
+        var entries = await admin.SendAsync(HttpMethod.Post, "/v1/points:listEntries", $"{{\"member\":{{\"phone\":\"{phone}\",\"memberId\":null}},\"pageSize\":\"10\"}}");
+        Assert.True(entries.Status == HttpStatusCode.OK, entries.Body?.ToJsonString());
+        var order = await admin.SendAsync(HttpMethod.Post, "/v1/orders",
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"{Fresh("E")}\",\"storeId\":\"S001\",\"amountFen\":1e4}}");
+        Assert.True(order.Status == HttpStatusCode.OK, order.Body?.ToJsonString());
+        Assert.Equal("100", (string?)order.Body!["pointsEarned"]); // 1e4 fen is 100 yuan
+
+        // No body at all is the empty message: refused by the RPC's own checks, naming what is missing.
+        var empty = (await admin.SendAsync(HttpMethod.Post, "/v1/orders", "")).Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+        Assert.Contains("order_id", empty.BadFields());
     }
 
     [Fact]

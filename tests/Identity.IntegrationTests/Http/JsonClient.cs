@@ -14,13 +14,14 @@ public sealed class JsonClient(string address, string? key) : IDisposable
         SendAsync(method, path, json is null ? null : Encoding.UTF8.GetBytes(json));
 
     /// <summary>A body of any bytes, sent as <c>application/json</c> (for bodies that are not UTF-8).</summary>
-    public async Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> SendAsync(HttpMethod method, string path, byte[]? json)
+    public async Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> SendAsync(HttpMethod method, string path, byte[]? json,
+        string charset = "utf-8")
     {
         using var request = new HttpRequestMessage(method, path) { Version = HttpVersion.Version11 };
         if (key is not null)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         if (json is not null)
-            request.Content = new ByteArrayContent(json) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } } };
+            request.Content = new ByteArrayContent(json) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = charset } } };
         var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text), response);

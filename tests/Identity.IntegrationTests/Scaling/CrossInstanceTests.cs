@@ -35,6 +35,33 @@ public sealed class CrossInstanceTests(InstancesFixture fixture) : IClassFixture
     }
 
     [PostgresFact]
+    public async Task Concurrent_enrolments_of_one_new_phone_with_one_openid_over_three_instances_all_answer_the_one_member()
+    {
+        // A rival's commit can land between an enrolment's read of the phone and its read of the openid: the openid's owner
+        // then has this very phone, and the enrolment must answer that member, not refuse the openid as another's.
+        for (var round = 0; round < 8; round++)
+        {
+            var phone = TestData.Phone();
+            var openId = TestData.OpenId();
+            using var start = new ManualResetEventSlim();
+            var calls = Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
+            {
+                start.Wait();
+                return await On(i).Members.EnrollMemberAsync(new EnrollMemberRequest
+                {
+                    Phone = phone, ChannelIdentity = new ChannelIdentity { Channel = Channel.WechatMiniProgram, ExternalId = openId },
+                    Source = TestData.MiniProgramSource(),
+                });
+            })).ToList();
+            start.Set();
+            var responses = await Task.WhenAll(calls);
+
+            Assert.Single(responses.Select(r => r.Member.MemberId).Distinct());
+            Assert.Single(responses, r => r.Created);
+        }
+    }
+
+    [PostgresFact]
     public async Task Five_hundred_duplicate_orders_over_three_instances_make_one_ledger_entry()
     {
         var memberId = await NewMemberAsync();

@@ -45,7 +45,15 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
             while (bytes.Length <= limit && (read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
                 bytes.Write(chunk, 0, read);
         }
-        catch (Exception exception) when (exception is (IOException and not BadHttpRequestException) or OperationCanceledException)
+        catch (BadHttpRequestException exception)
+        {
+            // The body's own framing is broken (a bad chunk, a length it does not keep): the caller's bytes.
+            log.Refused("json", json.MethodDescriptor.FullName, exception.Message);
+            if (!context.Response.HasStarted)
+                await JsonErrors.WriteAsync(context, MalformedRequests.ToStatus($"The request body could not be read: {exception.Message}", null, null));
+            return;
+        }
+        catch (Exception exception) when (exception is IOException or OperationCanceledException)
         {
             return; // the client went away mid-request: there is no one to answer
         }
@@ -93,14 +101,19 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
         {
             encoding = System.Text.Encoding.GetEncoding(charset, System.Text.EncoderFallback.ExceptionFallback, System.Text.DecoderFallback.ExceptionFallback);
         }
-        catch (ArgumentException)
+        catch (Exception exception) when (exception is ArgumentException or NotSupportedException)
         {
             return (null, (null, $"its charset {charset} is not one the service reads (send UTF-8)"));
         }
+        // UTF-16 without an order named: the byte order mark decides, little-endian when there is none (as .NET reads it).
+        if (encoding.CodePage == 1200 && body is [0xFE, 0xFF, ..])
+            encoding = System.Text.Encoding.GetEncoding(1201, System.Text.EncoderFallback.ExceptionFallback, System.Text.DecoderFallback.ExceptionFallback);
         string text;
         try
         {
-            text = encoding.GetString(body).TrimStart('\uFEFF');
+            text = encoding.GetString(body);
+            if (text.StartsWith('\uFEFF'))
+                text = text[1..]; // the byte order mark; a second U+FEFF would be content
         }
         catch (System.Text.DecoderFallbackException)
         {
@@ -127,6 +140,7 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
     {
         var root = System.Text.Json.Nodes.JsonNode.Parse(json);
         Strip(root);
+        Exact(root);
         return root?.ToJsonString() ?? "{}";
 
         static void Strip(System.Text.Json.Nodes.JsonNode? node)
@@ -144,6 +158,41 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
                     Strip(item);
             }
         }
+    }
+
+    /// <summary>
+    /// Whole numbers written as JSON numbers beyond 2^53, as strings: Google.Protobuf's parser reads a JSON number as a
+    /// double, which would round them (the mapping takes a 64-bit integer as a number or a string alike).
+    /// </summary>
+    static void Exact(System.Text.Json.Nodes.JsonNode? node)
+    {
+        switch (node)
+        {
+            case System.Text.Json.Nodes.JsonObject properties:
+                foreach (var (name, value) in properties.ToList())
+                {
+                    if (Large(value) is { } text)
+                        properties[name] = text;
+                    else
+                        Exact(value);
+                }
+                break;
+            case System.Text.Json.Nodes.JsonArray items:
+                for (var i = 0; i < items.Count; i++)
+                {
+                    if (Large(items[i]) is { } text)
+                        items[i] = text;
+                    else
+                        Exact(items[i]);
+                }
+                break;
+        }
+
+        static string? Large(System.Text.Json.Nodes.JsonNode? value) =>
+            value is System.Text.Json.Nodes.JsonValue number && number.GetValueKind() == JsonValueKind.Number
+            && number.ToJsonString() is var raw && raw.All(c => char.IsAsciiDigit(c) || c == '-') && raw.TrimStart('-').Length > 15
+                ? raw
+                : null;
     }
 
     /// <summary>What is wrong with the JSON text against the message, or null: the first fault, with its field when one can be named.</summary>
@@ -255,7 +304,8 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
     {
         if (value.ValueKind == JsonValueKind.String && Text(value) is { } name && type.FindValueByName(name) is not null)
             return null;
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _))
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number) && number == decimal.Truncate(number)
+            && number is >= int.MinValue and <= int.MaxValue)
             return null;
         return (path, "must be one of " + string.Join(", ", type.Values.Select(v => v.Name)));
     }

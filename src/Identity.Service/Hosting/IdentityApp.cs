@@ -203,9 +203,11 @@ public static class IdentityApp
         var options = provider.GetRequiredService<IOptions<IdentityOptions>>().Value;
         db.Use(options, sqliteConnection)
           .AddInterceptors(provider.GetRequiredService<CacheChangeInterceptor>(), provider.GetRequiredService<LedgerWriteCounter>())
-          // A failed command or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
-          // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too.
-          .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning)));
+          // A failed command, save or commit reaches ErrorInterceptor, which logs it once: at Error when unexpected, as a
+          // throttled warning when it is a store fault (busy, disk full). EF's own copy need not shout too: on PostgreSQL
+          // most are races another instance won, which the write runs again and wins or replays.
+          .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Warning), (RelationalEventId.TransactionError, LogLevel.Warning),
+              (CoreEventId.SaveChangesFailed, LogLevel.Warning)));
         if (options.Store.IsPostgres)
             db.AddInterceptors(new PostgresRowLocks());
         else

@@ -213,9 +213,15 @@ public sealed class JsonApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.True(utf16.Status == HttpStatusCode.OK, utf16.Body?.ToJsonString());
         var bom = await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve", [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes($"{{\"phone\":\"{phone}\"}}")]);
         Assert.True(bom.Status == HttpStatusCode.OK, bom.Body?.ToJsonString());
-        var unknownCharset = (await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve", System.Text.Encoding.UTF8.GetBytes($"{{\"phone\":\"{phone}\"}}"), "klingon"))
-            .Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
-        Assert.Equal("MALFORMED_REQUEST", unknownCharset.Reason());
+        var bigEndian = await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve",
+            [0xFE, 0xFF, .. System.Text.Encoding.BigEndianUnicode.GetBytes($"{{\"phone\":\"{phone}\"}}")], "utf-16");
+        Assert.True(bigEndian.Status == HttpStatusCode.OK, bigEndian.Body?.ToJsonString());
+        foreach (var charset in new[] { "klingon", "utf-7" }) // UTF-7 is known to .NET and disabled
+        {
+            var unknownCharset = (await admin.SendAsync(HttpMethod.Post, "/v1/members:resolve", System.Text.Encoding.UTF8.GetBytes($"{{\"phone\":\"{phone}\"}}"), charset))
+                .Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+            Assert.Equal("MALFORMED_REQUEST", unknownCharset.Reason());
+        }
 
         // An int32 as a string, integers in exponent form, and null for the other member of a oneof.
         var entries = await admin.SendAsync(HttpMethod.Post, "/v1/points:listEntries", $"{{\"member\":{{\"phone\":\"{phone}\",\"memberId\":null}},\"pageSize\":\"10\"}}");
@@ -224,10 +230,33 @@ public sealed class JsonApiTests(ServerFixture fixture) : IClassFixture<ServerFi
             $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"{Fresh("E")}\",\"storeId\":\"S001\",\"amountFen\":1e4}}");
         Assert.True(order.Status == HttpStatusCode.OK, order.Body?.ToJsonString());
         Assert.Equal("100", (string?)order.Body!["pointsEarned"]); // 1e4 fen is 100 yuan
+        // A 64-bit number past 2^53 reaches the RPC exactly (not rounded through a double): its own range check names it.
+        var huge = (await admin.SendAsync(HttpMethod.Post, "/v1/orders",
+            $"{{\"member\":{{\"phone\":\"{phone}\"}},\"channel\":\"CHANNEL_POS\",\"orderId\":\"{Fresh("E")}\",\"storeId\":\"S001\",\"amountFen\":9223372036854775807}}"))
+            .Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+        Assert.Equal(["amount_fen"], huge.BadFields());
 
         // No body at all is the empty message: refused by the RPC's own checks, naming what is missing.
         var empty = (await admin.SendAsync(HttpMethod.Post, "/v1/orders", "")).Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
         Assert.Contains("order_id", empty.BadFields());
+    }
+
+    [Fact]
+    public async Task A_body_whose_chunked_framing_is_broken_is_400_with_a_reason_and_no_error_in_the_log()
+    {
+        var uri = new Uri(Server.HttpAddress);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(uri.Host, uri.Port);
+        var stream = tcp.GetStream();
+        var request = $"POST /v1/members:resolve HTTP/1.1\r\nHost: {uri.Host}\r\nauthorization: Bearer {Server.TestKey}\r\n" +
+                      "content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"pho\r\nZZ\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream);
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("HTTP/1.1 400", statusLine, StringComparison.Ordinal);
+        var rest = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("MALFORMED_REQUEST", rest, StringComparison.Ordinal);
+        Assert.DoesNotContain(Server.Logs.Lines, line => line.StartsWith("Error ", StringComparison.Ordinal) && line.Contains("chunk", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

@@ -46,23 +46,26 @@ public sealed class ImportCacheTests : RedisServers
         var cardMember = (await a.Members.ResolveMemberAsync(byCard)).Member;
         Assert.NotEqual(member.MemberId, cardMember.MemberId);
 
-        // The other instance: within the invalidation bound.
+        // The other instance: within the invalidation bound. A call sent once the bound has passed must find the member;
+        // one sent before it may still say unknown, and is sent again. (A call's own time on a loaded machine is not the
+        // cache's: what counts is when it was sent.)
         var bound = b.Service<IOptions<CacheOptions>>().Value.InvalidationBoundMilliseconds;
         foreach (var (request, expected) in new[] { (byPhone, member.MemberId), (byOpenId, member.MemberId), (byCard, cardMember.MemberId) })
         {
             while (true)
             {
+                var sent = acknowledged.ElapsedMilliseconds;
                 try
                 {
                     Assert.Equal(expected, (await b.Members.ResolveMemberAsync(request)).Member.MemberId);
                     break;
                 }
-                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && acknowledged.ElapsedMilliseconds <= bound)
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
                 {
+                    Assert.True(sent <= bound, $"the other instance still did not know the member in a call sent {sent} ms after the import was acknowledged");
                     await Task.Delay(10);
                 }
             }
         }
-        Assert.True(acknowledged.ElapsedMilliseconds <= bound, $"the other instance found the members after {acknowledged.ElapsedMilliseconds} ms");
     }
 }

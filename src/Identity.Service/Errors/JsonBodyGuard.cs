@@ -73,6 +73,7 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
         }
 
         var (request, problem) = Read(method.InputType, context.Request.ContentType, bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
+        problem ??= PathConflict(request!, context.Request.RouteValues);
         if (problem is { } found)
         {
             log.Refused("json", method.FullName, found.Field is null ? found.Description : $"{found.Field} {found.Description}");
@@ -88,6 +89,21 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
         context.Request.ContentLength = canonical.Length;
         context.Request.ContentType = "application/json; charset=utf-8";
         await next(context);
+    }
+
+    /// <summary>
+    /// A field the route's path names (<c>/v1/members/{member_id}/profile</c>) that the body gives another value: the
+    /// path would silently win, so the caller's mistake (another member's id in the body) is refused instead.
+    /// </summary>
+    static (string? Field, string Description)? PathConflict(IMessage request, RouteValueDictionary route)
+    {
+        foreach (var (name, value) in route)
+        {
+            if (request.Descriptor.FindFieldByName(name) is { FieldType: FieldType.String, IsRepeated: false } field
+                && field.Accessor.GetValue(request) is string { Length: > 0 } inBody && !string.Equals(inBody, value?.ToString(), StringComparison.Ordinal))
+                return (field.Name, "differs from the one in the path; leave it out of the body");
+        }
+        return null;
     }
 
     /// <summary>The request the body holds, or what is wrong with it: the first fault, with its field when one can be named.</summary>

@@ -43,6 +43,13 @@ public sealed class JsonApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         var updated = await admin.OkAsync(HttpMethod.Patch, $"/v1/members/{memberId}/profile",
             new { profile = new { name = "韩梅梅" }, updateMask = "name" });
         Assert.Equal("韩梅梅", (string?)updated["member"]!["profile"]!["name"]);
+        // The path names the member: the same id in the body is harmless, another one is refused rather than ignored.
+        await admin.OkAsync(HttpMethod.Patch, $"/v1/members/{memberId}/profile", new { memberId, profile = new { name = "韩梅梅" }, updateMask = "name" });
+        var otherId = (await admin.SendAsync(HttpMethod.Patch, $"/v1/members/{memberId}/profile",
+                System.Text.Json.JsonSerializer.Serialize(new { memberId = "someone-else", profile = new { name = "王芳" }, updateMask = "name" })))
+            .Fails(HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
+        Assert.Equal(["member_id"], otherId.BadFields());
+        Assert.Equal("MALFORMED_REQUEST", otherId.Reason());
 
         await admin.OkAsync(HttpMethod.Post, $"/v1/members/{memberId}:setConsent",
             new { purpose = "CONSENT_PURPOSE_PARTNER_SHARING", granted = true, channel = "CHANNEL_WECHAT_MINI_PROGRAM" });

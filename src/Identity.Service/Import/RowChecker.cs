@@ -20,8 +20,10 @@ namespace Identity.Service.Import;
 /// </summary>
 public sealed class RowChecker(PhoneProtector protector, PhoneKeys keys, IOptions<ImportSettings> settings)
 {
-    /// <summary>Registrations before this are data errors (no member system in scope predates it).</summary>
-    /// <summary>The earliest registration date, on the brand's calendar (registration times are brand-local).</summary>
+    /// <summary>
+    /// Registrations before this day are data errors (no member system in scope predates it); the day is on the brand's
+    /// calendar, as registration times are brand-local.
+    /// </summary>
     static readonly DateOnly EarliestRegistration = new(1980, 1, 1);
 
     readonly byte[] hashKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.IndexKey, 32, info: "identity.import.rows.v1"u8.ToArray());

@@ -142,9 +142,7 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
             return (null, problem);
         try
         {
-            // null is the field's default (a oneof's other member included), which Google.Protobuf's parser does not
-            // take everywhere the mapping allows it: the parser gets the body without them.
-            return (Parser.Parse(WithoutNulls(text), descriptor), null);
+            return (Parser.Parse(ForParser(text), descriptor), null);
         }
         catch (Exception exception) when (exception is InvalidProtocolBufferException or InvalidJsonException or FormatException or InvalidOperationException)
         {
@@ -152,56 +150,41 @@ public sealed class JsonBodyGuard(RequestDelegate next, MalformedRequestLog log)
         }
     }
 
-    static string WithoutNulls(string json)
+    /// <summary>
+    /// The body as Google.Protobuf's parser takes every spelling the mapping allows: without null properties (a field's
+    /// default, a oneof's other member included), and with whole numbers past 2^53 as strings (the parser reads a JSON
+    /// number as a double, which would round them; the mapping takes a 64-bit integer as a number or a string alike).
+    /// </summary>
+    static string ForParser(string json)
     {
         var root = System.Text.Json.Nodes.JsonNode.Parse(json);
-        Strip(root);
-        Exact(root);
+        Walk(root);
         return root?.ToJsonString() ?? "{}";
 
-        static void Strip(System.Text.Json.Nodes.JsonNode? node)
+        static void Walk(System.Text.Json.Nodes.JsonNode? node)
         {
             if (node is System.Text.Json.Nodes.JsonObject properties)
             {
-                foreach (var name in properties.Where(p => p.Value is null).Select(p => p.Key).ToList())
-                    properties.Remove(name);
-                foreach (var property in properties)
-                    Strip(property.Value);
+                foreach (var (name, value) in properties.ToList())
+                {
+                    if (value is null)
+                        properties.Remove(name);
+                    else if (Large(value) is { } text)
+                        properties[name] = text;
+                    else
+                        Walk(value);
+                }
             }
             else if (node is System.Text.Json.Nodes.JsonArray items)
             {
-                foreach (var item in items)
-                    Strip(item);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Whole numbers written as JSON numbers beyond 2^53, as strings: Google.Protobuf's parser reads a JSON number as a
-    /// double, which would round them (the mapping takes a 64-bit integer as a number or a string alike).
-    /// </summary>
-    static void Exact(System.Text.Json.Nodes.JsonNode? node)
-    {
-        switch (node)
-        {
-            case System.Text.Json.Nodes.JsonObject properties:
-                foreach (var (name, value) in properties.ToList())
-                {
-                    if (Large(value) is { } text)
-                        properties[name] = text;
-                    else
-                        Exact(value);
-                }
-                break;
-            case System.Text.Json.Nodes.JsonArray items:
                 for (var i = 0; i < items.Count; i++)
                 {
                     if (Large(items[i]) is { } text)
                         items[i] = text;
                     else
-                        Exact(items[i]);
+                        Walk(items[i]);
                 }
-                break;
+            }
         }
 
         static string? Large(System.Text.Json.Nodes.JsonNode? value) =>
